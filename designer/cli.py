@@ -1,0 +1,38 @@
+"""Command-line entry points (DESIGN.md §6).
+
+    cnn-designer [FILE]                      open the app
+    cnn-designer summary FILE [--json]       per-layer table; exit 0/1/2
+    cnn-designer export FILE -o OUT.py [--train-script] [--onnx OUT.onnx]
+    cnn-designer train FILE --dataset cifar10|synthetic ...
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {"summary": "designer.commands.summary", "export": "designer.commands.export",
+            "train": "designer.commands.train"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        module = importlib.import_module(COMMANDS[argv[0]])
+        parser = argparse.ArgumentParser(prog=f"cnn-designer {argv[0]}",
+                                         description=module.__doc__)
+        module.add_arguments(parser)
+        args = parser.parse_args(argv[1:])
+        return int(module.run(args))
+    parser = argparse.ArgumentParser(
+        prog="cnn-designer",
+        description="Design convolutional networks visually. Sub-commands: "
+                    "summary, export, train (cnn-designer COMMAND --help).")
+    parser.add_argument("file", nargs="?", help="design file to open (default: LeNet-5 sample)")
+    args = parser.parse_args(argv)
+    from designer.gui.app import run_app
+    return int(run_app(args.file))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""The layer catalogue: one LayerType per layer kind.
+
+Every consumer (palette, property editor, analysis, torch builder, code
+exporter) reads these definitions. A type's `rule` computes, for resolved
+parameters and input shapes, the output shape, parameters, MACs, receptive
+field transform and formulas; it raises LayerError for impossible settings.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from designer.core.params import Fix, ParamError, ParamSpec
+
+Shape = tuple[int, ...]
+
+CATEGORIES = ("Convolution", "Pooling", "Linear", "Normalization", "Activation",
+              "Regularization", "Reshape", "Merge")
+
+CATEGORY_COLOURS = {
+    "Input": "#9aa5b1", "Convolution": "#4c8bf5", "Pooling": "#22a884",
+    "Linear": "#8e5cd9", "Normalization": "#f0a030", "Activation": "#e0575b",
+    "Regularization": "#7f8c8d", "Reshape": "#2bb3c0", "Merge": "#c2185b",
+}
+
+
+class LayerError(Exception):
+    """A setting the layer cannot work with, in words a learner understands."""
+
+    def __init__(self, message: str, fix: Fix | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
+@dataclass(frozen=True)
+class RF:
+    """Receptive field per axis (h, w): size r, jump j, start s0 (centre of the
+    first unit's field in input-pixel coordinates). `whole` marks layers that
+    see the whole input (after Flatten, Linear or global pooling)."""
+    size: tuple[float, float]
+    jump: tuple[float, float]
+    start: tuple[float, float]
+    whole: bool = False
+
+
+def conv_rf(k_eff: tuple[int, int], stride: tuple[float, float],
+            pad: tuple[float, float]) -> Callable[[RF], RF]:
+    """Araujo et al. (Distill 2019) update for a conv-like layer."""
+    def update(rf: RF) -> RF:
+        size = tuple(r + (k - 1) * j for r, k, j in zip(rf.size, k_eff, rf.jump))
+        jump = tuple(j * s for j, s in zip(rf.jump, stride))
+        start = tuple(s0 + ((k - 1) / 2 - p) * j
+                      for s0, k, p, j in zip(rf.start, k_eff, pad, rf.jump))
+        return RF(size, jump, start, rf.whole)  # type: ignore[arg-type]
+    return update
+
+
+def whole_rf(rf: RF) -> RF:
+    return RF(rf.size, rf.jump, rf.start, True)
+
+
+@dataclass
+class Outcome:
+    """What a rule computes for one layer."""
+    shape: Shape
+    params: list[tuple[str, int, str]] = field(default_factory=list)  # (name, count, formula)
+    buffers: int = 0
+    macs: int = 0
+    rf: Callable[[RF], RF] | None = None   # None: field unchanged
+    inferred: dict[str, Any] = field(default_factory=dict)  # input-size constructor args
+    formulas: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def param_count(self) -> int:
+        return sum(n for _, n, _ in self.params)
+
+
+@dataclass
+class Ctx:
+    """Input of a rule: the type, resolved parameters and input shapes."""
+    type_name: str
+    p: dict[str, Any]
+    shapes: list[Shape]
+
+    @property
+    def shape(self) -> Shape:
+        return self.shapes[0]
+
+    def image(self) -> tuple[int, int, int]:
+        """The input as C×H×W, or a LayerError explaining why it is not one."""
+        s = self.shape
+        if len(s) != 3:
+            raise LayerError(
+                f"{self.type_name} needs a C×H×W feature map but gets "
+                f"{describe_shape(s)}: place it before Flatten/Linear",
+            )
+        return s  # type: ignore[return-value]
+
+
+Rule = Callable[[Ctx], Outcome]
+
+
+@dataclass(frozen=True)
+class LayerType:
+    name: str            # PyTorch class name, or Add / Concat
+    category: str
+    help: str
+    params: tuple[ParamSpec, ...]
+    rule: Rule
+    min_inputs: int = 1
+    max_inputs: int = 1  # 0: unbounded
+    torch_module: bool = True  # False for merge types built by the app
+
+    def spec(self, name: str) -> ParamSpec | None:
+        for s in self.params:
+            if s.name == name:
+                return s
+        return None
+
+    @property
+    def visible_params(self) -> tuple[ParamSpec, ...]:
+        return tuple(s for s in self.params if not s.inferred)
+
+    def new_params(self) -> dict[str, Any]:
+        """Parameters for a freshly added layer: required ones and suggestions."""
+        return {s.name: s.new_value() if s.required else s.initial for s in self.params
+                if not s.inferred and (s.required or s.initial is not None)}
+
+    def resolve(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Check given params and fill defaults; raise LayerError on bad values."""
+        out: dict[str, Any] = {}
+        for name in given:
+            if self.spec(name) is None:
+                raise LayerError(f"{self.name} has no parameter '{name}'",
+                                 Fix(f"remove '{name}'", {name: None}))
+        for s in self.params:
+            if s.name in given:
+                try:
+                    out[s.name] = s.check(given[s.name])
+                except ParamError as e:
+                    fix = Fix(f"set {s.name} = {s.new_value()!r}", {s.name: s.new_value()})
+                    raise LayerError(str(e), fix) from None
+            elif s.required and not s.inferred:
+                raise LayerError(f"{self.name} needs a value for {s.name}",
+                                 Fix(f"set {s.name} = {s.initial!r}", {s.name: s.initial}))
+            else:
+                out[s.name] = None if s.required else s.default
+        return out
+
+
+REGISTRY: dict[str, LayerType] = {}
+
+
+def register(t: LayerType) -> LayerType:
+    REGISTRY[t.name] = t
+    return t
+
+
+def get_type(name: str) -> LayerType:
+    _load()
+    return REGISTRY[name]
+
+
+def all_types() -> list[LayerType]:
+    _load()
+    return list(REGISTRY.values())
+
+
+def is_known(name: str) -> bool:
+    _load()
+    return name in REGISTRY
+
+
+def _load() -> None:
+    if not REGISTRY:
+        from designer.core import layers_basic, layers_conv, layers_pool  # noqa: F401
+
+
+def describe_shape(s: Shape | None) -> str:
+    if s is None:
+        return "unknown"
+    if len(s) == 1:
+        return f"a flat vector of {s[0]}"
+    return "a " + "×".join(str(d) for d in s) + " tensor"
+
+
+def fmt_shape(s: Shape | None) -> str:
+    return "?" if s is None else "×".join(str(d) for d in s)
+
+
+def prod(xs: Any) -> int:
+    return math.prod(xs)
+
+
+def nearest_divisor(n: int, target: int) -> int:
+    """The divisor of n closest to target (ties go to the smaller one)."""
+    divs = [d for d in range(1, n + 1) if n % d == 0]
+    return min(divs, key=lambda d: (abs(d - target), d))

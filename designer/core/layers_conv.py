@@ -1,0 +1,187 @@
+"""Convolution layer types: Conv2d and ConvTranspose2d."""
+from __future__ import annotations
+
+import math
+
+from designer.core.catalogue import (RF, Ctx, LayerError, LayerType, Outcome,
+                                     conv_rf, nearest_divisor, register)
+from designer.core.params import (BOOL, CHOICE, INT, PADDING, PAIR, REQUIRED, Fix,
+                                  ParamSpec, pair)
+
+IN_CHANNELS = ParamSpec("in_channels", INT, REQUIRED, "input channels (inferred)",
+                        minimum=1, inferred=True)
+OUT_CHANNELS = ParamSpec("out_channels", INT, REQUIRED, "number of filters (output channels)",
+                         minimum=1, maximum=65536, initial=16)
+KERNEL = ParamSpec("kernel_size", PAIR, REQUIRED, "filter size k, or [k_h, k_w]",
+                   minimum=1, maximum=64, initial=3)
+STRIDE = ParamSpec("stride", PAIR, 1, "step between filter positions", minimum=1, maximum=64)
+DILATION = ParamSpec("dilation", PAIR, 1, "spacing between filter taps (atrous)",
+                     minimum=1, maximum=64, advanced=True)
+GROUPS = ParamSpec("groups", INT, 1, "split channels into independent groups "
+                   "(groups = in_channels: depthwise)", minimum=1, maximum=65536)
+BIAS = ParamSpec("bias", BOOL, True, "learn an additive bias per output channel")
+
+
+def check_groups(c_in: int, c_out: int, groups: int) -> None:
+    for what, n in (("input", c_in), ("output", c_out)):
+        if n % groups:
+            best = nearest_divisor(math.gcd(c_in, c_out), groups)
+            raise LayerError(
+                f"groups={groups} does not divide the {n} {what} channels: "
+                f"each group needs the same number of channels",
+                Fix(f"set groups = {best}", {"groups": best}))
+
+
+def check_inferred(ctx: Ctx, name: str, value: int) -> None:
+    given = ctx.p.get(name)
+    if given is not None and given != value:
+        raise LayerError(f"{name} is {given} in the file but the input gives {value}; "
+                         f"it is inferred, so leave it out",
+                         Fix(f"remove {name} (inferred: {value})", {name: None}))
+
+
+def _conv_params(kh: int, kw: int, c_in: int, c_out: int, groups: int,
+                 bias: bool, c_per_group_label: str) -> tuple[list[tuple[str, int, str]], str]:
+    per = c_in // groups
+    w = kh * kw * per * c_out
+    parts = [("weight", w, f"{kh}·{kw}·{c_per_group_label}·{c_out} = {w}")]
+    if bias:
+        parts.append(("bias", c_out, f"{c_out}"))
+    g = f"{c_in}/{groups}" if groups > 1 else f"{c_in}"
+    total = w + (c_out if bias else 0)
+    formula = (f"params = ({kh}·{kw}·{g} + 1)·{c_out} = {total}" if bias
+               else f"params = {kh}·{kw}·{g}·{c_out} = {total}")
+    return parts, formula
+
+
+def _conv2d(ctx: Ctx) -> Outcome:
+    c, h, w = ctx.image()
+    p = ctx.p
+    check_inferred(ctx, "in_channels", c)
+    c_out, groups = p["out_channels"], p["groups"]
+    check_groups(c, c_out, groups)
+    k, s, d = pair(p["kernel_size"]), pair(p["stride"]), pair(p["dilation"])
+    k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+    padding, mode = p["padding"], p["padding_mode"]
+    if padding == "same":
+        if s != (1, 1):
+            raise LayerError("padding=\"same\" only works with stride 1",
+                             Fix("use stride 1", {"stride": 1}))
+        totals = tuple(ke - 1 for ke in k_eff)
+        left = tuple(t // 2 for t in totals)
+        right = tuple(t - t // 2 for t in totals)
+    else:
+        left = right = (0, 0) if padding == "valid" else pair(padding)
+        totals = tuple(2 * x for x in left)
+    sizes = (h, w)
+    if mode in ("reflect", "circular"):
+        for ax, n in enumerate(sizes):
+            limit_ok = (max(left[ax], right[ax]) < n if mode == "reflect"
+                        else max(left[ax], right[ax]) <= n)
+            if not limit_ok:
+                raise LayerError(
+                    f"padding_mode \"{mode}\" needs padding "
+                    f"{'smaller than' if mode == 'reflect' else 'at most'} the {h}×{w} input",
+                    Fix("use padding_mode \"zeros\"", {"padding_mode": "zeros"}))
+    outs = []
+    for ax, n in enumerate(sizes):
+        padded = n + totals[ax]
+        if padded < k_eff[ax]:
+            need = math.ceil((k_eff[ax] - n) / 2)
+            what = f"kernel {k[ax]}" + (f" (dilation {d[ax]} spans {k_eff[ax]})" if d[ax] > 1 else "")
+            fix = (Fix(f"set padding = {need}", {"padding": need})
+                   if padding not in ("same",) and mode == "zeros" else None)
+            raise LayerError(f"{what} is larger than the {h}×{w} input"
+                             + (f" padded by {left[ax]}" if left[ax] else "")
+                             + f": use padding {need} or a smaller kernel", fix)
+        outs.append((padded - k_eff[ax]) // s[ax] + 1)
+    ho, wo = outs
+    params, pformula = _conv_params(k[0], k[1], c, c_out, groups, p["bias"],
+                                    f"({c}/{groups})" if groups > 1 else f"{c}")
+    macs = c_out * ho * wo * (c // groups) * k[0] * k[1]
+    formulas = [
+        f"H_out = ⌊({h} + {totals[0]} − {d[0]}·({k[0]}−1) − 1)/{s[0]}⌋ + 1 = {ho}",
+        f"W_out = ⌊({w} + {totals[1]} − {d[1]}·({k[1]}−1) − 1)/{s[1]}⌋ + 1 = {wo}",
+        pformula,
+        f"MACs = {c_out}·{ho}·{wo}·{c // groups}·{k[0]}·{k[1]} = {macs:,}",
+    ]
+    warnings = []
+    if padding != "same" and any(ke > 1 and (n + t - ke) % st for n, t, ke, st in
+                                  zip(sizes, totals, k_eff, s)):
+        warnings.append("the last input rows/columns are not covered by any filter "
+                        "position (the stride does not fit the input evenly)")
+    return Outcome(shape=(c_out, ho, wo), params=params, macs=macs,
+                   rf=conv_rf(k_eff, s, left), inferred={"in_channels": c},
+                   formulas=formulas, warnings=warnings)
+
+
+def _transposed_rf(k_eff: tuple[int, int], s: tuple[int, int], p: tuple[int, int]):
+    def update(rf: RF) -> RF:
+        size = tuple(r + ((ke - 1) // st) * j for r, ke, st, j in zip(rf.size, k_eff, s, rf.jump))
+        jump = tuple(j / st for j, st in zip(rf.jump, s))
+        start = tuple(s0 + ((pi - (ke - 1) / 2) / st) * j
+                      for s0, ke, st, pi, j in zip(rf.start, k_eff, s, p, rf.jump))
+        return RF(size, jump, start, rf.whole)  # type: ignore[arg-type]
+    return update
+
+
+def _conv_transpose2d(ctx: Ctx) -> Outcome:
+    c, h, w = ctx.image()
+    p = ctx.p
+    check_inferred(ctx, "in_channels", c)
+    c_out, groups = p["out_channels"], p["groups"]
+    check_groups(c, c_out, groups)
+    k, s, d = pair(p["kernel_size"]), pair(p["stride"]), pair(p["dilation"])
+    pad, op = pair(p["padding"]), pair(p["output_padding"])
+    for ax in range(2):
+        if op[ax] >= max(s[ax], d[ax]):
+            raise LayerError(f"output_padding {op[ax]} must be smaller than the stride "
+                             f"({s[ax]}) or the dilation ({d[ax]})",
+                             Fix("set output_padding = 0", {"output_padding": 0}))
+    outs = [(n - 1) * st - 2 * pi + di * (ki - 1) + oi + 1
+            for n, st, pi, di, ki, oi in zip((h, w), s, pad, d, k, op)]
+    if min(outs) < 1:
+        raise LayerError(f"padding {p['padding']} removes the whole output "
+                         f"({outs[0]}×{outs[1]}): use less padding",
+                         Fix("set padding = 0", {"padding": 0}))
+    ho, wo = outs
+    per_out = c_out // groups
+    weight = c * per_out * k[0] * k[1]
+    params = [("weight", weight, f"{c}·{per_out}·{k[0]}·{k[1]} = {weight}")]
+    if p["bias"]:
+        params.append(("bias", c_out, f"{c_out}"))
+    total = weight + (c_out if p["bias"] else 0)
+    macs = h * w * k[0] * k[1] * c * per_out
+    formulas = [
+        f"H_out = ({h}−1)·{s[0]} − 2·{pad[0]} + {d[0]}·({k[0]}−1) + {op[0]} + 1 = {ho}",
+        f"W_out = ({w}−1)·{s[1]} − 2·{pad[1]} + {d[1]}·({k[1]}−1) + {op[1]} + 1 = {wo}",
+        f"params = {c}·{per_out}·{k[0]}·{k[1]}" + (f" + {c_out}" if p["bias"] else "")
+        + f" = {total}",
+        f"MACs = {h}·{w}·{k[0]}·{k[1]}·{c}·{per_out} = {macs:,}",
+    ]
+    k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+    return Outcome(shape=(c_out, ho, wo), params=params, macs=macs,
+                   rf=_transposed_rf(k_eff, s, pad), inferred={"in_channels": c},
+                   formulas=formulas)
+
+
+register(LayerType(
+    "Conv2d", "Convolution", "2-D convolution: slides learned filters over the feature map",
+    (IN_CHANNELS, OUT_CHANNELS, KERNEL, STRIDE,
+     ParamSpec("padding", PADDING, 0, "zeros added around the input: a number, [h, w], "
+               "\"same\" (keeps the size, stride 1) or \"valid\" (none)", minimum=0, maximum=64),
+     DILATION, GROUPS, BIAS,
+     ParamSpec("padding_mode", CHOICE, "zeros", "how padding is filled",
+               choices=("zeros", "reflect", "replicate", "circular"), advanced=True)),
+    _conv2d))
+
+register(LayerType(
+    "ConvTranspose2d", "Convolution",
+    "transposed convolution: learned upsampling (the gradient of a convolution)",
+    (IN_CHANNELS, OUT_CHANNELS, KERNEL, STRIDE,
+     ParamSpec("padding", PAIR, 0, "rows/columns removed from each border of the output",
+               minimum=0, maximum=64),
+     ParamSpec("output_padding", PAIR, 0, "extra rows/columns added on one side of the output",
+               minimum=0, maximum=63, advanced=True),
+     GROUPS, BIAS, DILATION),
+    _conv_transpose2d))

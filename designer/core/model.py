@@ -1,0 +1,295 @@
+"""The design model: a DAG of layers with one input, and plain-Python events.
+
+Views subscribe with `design.subscribe(callback)`; callbacks receive an Event.
+Every mutation goes through a method here, so views and undo commands never
+touch the lists directly.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from designer.core.catalogue import is_known
+
+INPUT_ID = "input"
+MAX_ID_LENGTH = 200
+
+
+class DesignError(ValueError):
+    """An edit the design cannot take (unknown id, cycle, duplicate id...)."""
+
+
+@dataclass
+class InputSpec:
+    channels: int = 3
+    height: int = 32
+    width: int = 32
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.height, self.width)
+
+
+@dataclass
+class Layer:
+    id: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    position: tuple[float, float] | None = None
+    frozen: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept on save
+
+    def clone(self) -> "Layer":
+        return copy.deepcopy(self)
+
+
+@dataclass
+class Event:
+    kind: str   # layer_added, layer_removed, params_changed, edge_added, edge_removed,
+    #             layer_moved, layer_renamed, input_changed, output_changed, name_changed,
+    #             frozen_changed, reset
+    layer_id: str | None = None
+    other: str | None = None  # the second end of an edge, or the old id on rename
+
+
+Listener = Callable[[Event], None]
+
+
+class Design:
+    def __init__(self, name: str = "Untitled", input_spec: InputSpec | None = None) -> None:
+        self.name = name
+        self.input = input_spec or InputSpec()
+        self.layers: list[Layer] = []
+        self.output: str | None = None
+        self.training: dict[str, Any] | None = None
+        self.app: dict[str, Any] | None = None
+        self.extra: dict[str, Any] = {}        # unknown keys of "design"
+        self.file_extra: dict[str, Any] = {}   # unknown top-level keys
+        self._index: dict[str, Layer] = {}
+        self._listeners: list[Listener] = []
+
+    # --- events ---------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _emit(self, kind: str, layer_id: str | None = None, other: str | None = None) -> None:
+        event = Event(kind, layer_id, other)
+        for listener in list(self._listeners):
+            listener(event)
+
+    # --- queries --------------------------------------------------------
+    def __contains__(self, layer_id: str) -> bool:
+        return layer_id in self._index
+
+    def layer(self, layer_id: str) -> Layer:
+        try:
+            return self._index[layer_id]
+        except KeyError:
+            raise DesignError(f"no layer with id '{layer_id}'") from None
+
+    def index_of(self, layer_id: str) -> int:
+        return self.layers.index(self.layer(layer_id))
+
+    def consumers(self, layer_id: str) -> list[Layer]:
+        return [lay for lay in self.layers if layer_id in lay.inputs]
+
+    def edges(self) -> list[tuple[str, str]]:
+        return [(src, lay.id) for lay in self.layers for src in lay.inputs]
+
+    def unique_id(self, base: str) -> str:
+        stem = re.sub(r"\d+$", "", base) or "layer"
+        if base not in self._index and base != INPUT_ID:
+            return base
+        n = 1
+        while f"{stem}{n}" in self._index:
+            n += 1
+        return f"{stem}{n}"
+
+    def default_id(self, type_name: str) -> str:
+        stem = {"Conv2d": "conv", "ConvTranspose2d": "deconv", "Linear": "fc",
+                "MaxPool2d": "pool", "AvgPool2d": "avgpool", "Flatten": "flatten",
+                "BatchNorm2d": "bn", "BatchNorm1d": "bn"}.get(type_name, type_name.lower())
+        n = 1
+        while f"{stem}{n}" in self._index:
+            n += 1
+        return f"{stem}{n}"
+
+    def output_ids(self) -> list[str]:
+        """Layers nothing consumes (or the named output)."""
+        if self.output is not None:
+            return [self.output]
+        used = {src for lay in self.layers for src in lay.inputs}
+        return [lay.id for lay in self.layers if lay.id not in used]
+
+    def upstream_ids(self, layer_id: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [layer_id]
+        while stack:
+            cur = stack.pop()
+            if cur == INPUT_ID or cur not in self._index:
+                continue
+            for src in self._index[cur].inputs:
+                if src not in seen:
+                    seen.add(src)
+                    stack.append(src)
+        return seen
+
+    # --- mutations ------------------------------------------------------
+    def add_layer(self, type_name: str, params: dict[str, Any] | None = None,
+                  inputs: list[str] | None = None, layer_id: str | None = None,
+                  index: int | None = None, position: tuple[float, float] | None = None,
+                  frozen: bool = False) -> Layer:
+        """Add a layer. inputs=None takes the last layer (or the input)."""
+        if not is_known(type_name):
+            raise DesignError(f"unknown layer type '{type_name}'")
+        layer_id = layer_id or self.default_id(type_name)
+        if inputs is None:
+            inputs = [self.layers[-1].id if self.layers else INPUT_ID]
+        layer = Layer(layer_id, type_name, dict(params or {}), list(inputs), position, frozen)
+        self.insert_layer(layer, len(self.layers) if index is None else index)
+        return layer
+
+    def insert_layer(self, layer: Layer, index: int) -> None:
+        self._check_new_id(layer.id)
+        for src in layer.inputs:
+            if src != INPUT_ID and src not in self._index:
+                raise DesignError(f"'{layer.id}' takes input from unknown layer '{src}'")
+        self.layers.insert(index, layer)
+        self._index[layer.id] = layer
+        self._emit("layer_added", layer.id)
+
+    def remove_layer(self, layer_id: str) -> tuple[Layer, int, dict[str, list[str]]]:
+        """Remove a layer and its edges. Returns what restore_layer needs."""
+        layer = self.layer(layer_id)
+        index = self.layers.index(layer)
+        old_inputs = {c.id: list(c.inputs) for c in self.consumers(layer_id)}
+        for cid in old_inputs:
+            self.set_inputs(cid, [s for s in self._index[cid].inputs if s != layer_id])
+        del self.layers[index]
+        del self._index[layer_id]
+        if self.output == layer_id:
+            self.output = None
+            self._emit("output_changed")
+        self._emit("layer_removed", layer_id)
+        return layer, index, old_inputs
+
+    def restore_layer(self, layer: Layer, index: int, consumer_inputs: dict[str, list[str]]) -> None:
+        self.insert_layer(layer, index)
+        for cid, inputs in consumer_inputs.items():
+            self.set_inputs(cid, inputs)
+
+    def set_params(self, layer_id: str, params: dict[str, Any]) -> None:
+        self.layer(layer_id).params = dict(params)
+        self._emit("params_changed", layer_id)
+
+    def set_param(self, layer_id: str, name: str, value: Any) -> None:
+        """Set one parameter; None removes it (back to the default)."""
+        params = dict(self.layer(layer_id).params)
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+        self.set_params(layer_id, params)
+
+    def set_frozen(self, layer_id: str, frozen: bool) -> None:
+        self.layer(layer_id).frozen = frozen
+        self._emit("frozen_changed", layer_id)
+
+    def set_inputs(self, layer_id: str, inputs: list[str]) -> None:
+        layer = self.layer(layer_id)
+        for src in inputs:
+            if src != INPUT_ID and src not in self._index:
+                raise DesignError(f"unknown layer '{src}'")
+            if src == layer_id or (src != INPUT_ID and layer_id in self.upstream_ids(src)):
+                raise DesignError(f"connecting '{src}' to '{layer_id}' would make a cycle")
+        old = list(layer.inputs)
+        layer.inputs = list(inputs)
+        for src in old:
+            if src not in inputs:
+                self._emit("edge_removed", layer_id, src)
+        for src in inputs:
+            if src not in old:
+                self._emit("edge_added", layer_id, src)
+
+    def connect(self, src: str, dst: str, index: int | None = None) -> None:
+        layer = self.layer(dst)
+        if src in layer.inputs:
+            raise DesignError(f"'{src}' already feeds '{dst}'")
+        if src == dst or (src != INPUT_ID and dst in self.upstream_ids(src)) or dst == INPUT_ID:
+            raise DesignError(f"connecting '{src}' to '{dst}' would make a cycle")
+        inputs = list(layer.inputs)
+        inputs.insert(len(inputs) if index is None else index, src)
+        self.set_inputs(dst, inputs)
+
+    def disconnect(self, src: str, dst: str) -> None:
+        layer = self.layer(dst)
+        if src not in layer.inputs:
+            raise DesignError(f"'{src}' does not feed '{dst}'")
+        self.set_inputs(dst, [s for s in layer.inputs if s != src])
+
+    def move_layer(self, layer_id: str, position: tuple[float, float] | None) -> None:
+        self.layer(layer_id).position = position
+        self._emit("layer_moved", layer_id)
+
+    def rename_layer(self, old: str, new: str) -> None:
+        layer = self.layer(old)
+        if new == old:
+            return
+        self._check_new_id(new)
+        del self._index[old]
+        layer.id = new
+        self._index[new] = layer
+        for other in self.layers:
+            other.inputs = [new if s == old else s for s in other.inputs]
+        if self.output == old:
+            self.output = new
+        self._emit("layer_renamed", new, old)
+
+    def set_input_spec(self, spec: InputSpec) -> None:
+        self.input = spec
+        self._emit("input_changed")
+
+    def set_output(self, layer_id: str | None) -> None:
+        if layer_id is not None:
+            self.layer(layer_id)
+        self.output = layer_id
+        self._emit("output_changed")
+
+    def set_name(self, name: str) -> None:
+        self.name = name
+        self._emit("name_changed")
+
+    def set_layers(self, layers: list[Layer]) -> None:
+        """Replace all layers at once (loading); references are not checked here."""
+        self.layers = list(layers)
+        self._index = {lay.id: lay for lay in self.layers}
+        self._emit("reset")
+
+    def replace_with(self, other: "Design") -> None:
+        """Take over another design's content (keeps listeners); emits reset."""
+        for attr in ("name", "input", "layers", "output", "training", "app", "extra",
+                     "file_extra"):
+            setattr(self, attr, copy.deepcopy(getattr(other, attr)))
+        self._index = {lay.id: lay for lay in self.layers}
+        self._emit("reset")
+
+    def copy(self) -> "Design":
+        """A deep copy without listeners (e.g. a snapshot for a training run)."""
+        other = Design(self.name, copy.deepcopy(self.input))
+        other.replace_with(self)
+        return other
+
+    def _check_new_id(self, layer_id: str) -> None:
+        if layer_id == INPUT_ID:
+            raise DesignError("'input' is reserved for the design input")
+        if layer_id in self._index:
+            raise DesignError(f"a layer with id '{layer_id}' already exists")
+        if not isinstance(layer_id, str) or not 0 < len(layer_id) <= MAX_ID_LENGTH:
+            raise DesignError(f"layer id {layer_id!r} must be 1-{MAX_ID_LENGTH} characters")

@@ -1,0 +1,98 @@
+"""Summaries of an analysis: the JSON object of DESIGN.md §6 and a text table."""
+from __future__ import annotations
+
+from typing import Any
+
+from designer.core.analysis import Analysis
+from designer.core.catalogue import RF, fmt_shape
+from designer.core.model import Design
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(x, 4)
+
+
+def rf_dict(rf: RF | None) -> dict[str, Any] | None:
+    if rf is None:
+        return None
+    return {"size": [_num(v) for v in rf.size], "jump": [_num(v) for v in rf.jump],
+            "start": [_num(v) for v in rf.start], "whole_input": rf.whole}
+
+
+def rf_text(rf: RF | None) -> str:
+    if rf is None:
+        return "?"
+    if rf.whole:
+        return "whole input"
+    h, w = (_num(v) for v in rf.size)
+    return f"{h}×{w}" if h != w else f"{h}×{h}"
+
+
+def summary_dict(design: Design, analysis: Analysis) -> dict[str, Any]:
+    def shape(s: tuple[int, ...] | None) -> list[int] | None:
+        return None if s is None else list(s)
+
+    layers = []
+    for lay in design.layers:
+        info = analysis.layers[lay.id]
+        layers.append({
+            "id": lay.id, "type": lay.type, "output_shape": shape(info.output_shape),
+            "params": info.params, "trainable_params": info.trainable_params,
+            "macs": info.macs, "memory_bytes": info.memory,
+            "receptive_field": rf_dict(info.rf),
+            "errors": [e.message for e in info.errors],
+            "warnings": [w.message for w in info.warnings],
+        })
+    return {
+        "name": design.name, "input_shape": list(analysis.input_shape),
+        "output_shape": shape(analysis.output_shape), "total_params": analysis.total_params,
+        "trainable_params": analysis.trainable_params, "total_macs": analysis.total_macs,
+        "errors": [(f"{lid}: " if lid else "") + e.message for lid, e in analysis.all_errors],
+        "layers": layers,
+    }
+
+
+def human(n: int) -> str:
+    """1234567 -> '1.23M'."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(n)
+
+
+def summary_table(design: Design, analysis: Analysis) -> str:
+    head = ("id", "type", "output", "params", "MACs", "receptive field")
+    rows = [head, ("input", "Input", fmt_shape(analysis.input_shape), "", "", "1×1")]
+    for lay in design.layers:
+        info = analysis.layers[lay.id]
+        rows.append((lay.id, lay.type, fmt_shape(info.output_shape), f"{info.params:,}",
+                     human(info.macs) if info.macs else "", rf_text(info.rf)))
+    rows = [tuple(c.replace("\n", " ")[:40] for c in r) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    right = {3, 4}
+
+    def line(r: tuple[str, ...]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+    out = [f"{design.name}", line(head), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in rows[1:]]
+    out.append("  ".join("-" * w for w in widths))
+    frozen = f" ({analysis.frozen_params:,} frozen)" if analysis.frozen_params else ""
+    out.append(f"Total params: {analysis.total_params:,}{frozen}   "
+               f"Trainable: {analysis.trainable_params:,}")
+    out.append(f"Total MACs: {analysis.total_macs:,} ({human(analysis.total_macs)})   "
+               f"Activations: {analysis.total_memory / 2**20:.2f} MB per image (float32)")
+    out.append(f"Input: {fmt_shape(analysis.input_shape)}   "
+               f"Output: {fmt_shape(analysis.output_shape)}")
+    problems = analysis.all_errors
+    warnings = [(i.id, w) for i in analysis.layers.values() for w in i.warnings]
+    if problems:
+        out.append(f"\n{len(problems)} error(s):")
+        for lid, e in problems:
+            out.append(f"  ✗ {lid + ': ' if lid else ''}{e.message}"
+                       + (f"  [fix: {e.fix.label}]" if e.fix else ""))
+    if warnings:
+        out.append(f"\n{len(warnings)} warning(s):")
+        out += [f"  ! {lid}: {w.message}" for lid, w in warnings]
+    return "\n".join(out)

@@ -1,0 +1,282 @@
+"""Design files (schema version 1): load with clear errors, migrate, save atomically.
+
+A design file is data: loading one only parses JSON and checks it; nothing in
+it is ever executed.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from designer import __version__
+from designer.core.catalogue import all_types, is_known
+from designer.core.analysis import topological_order
+from designer.core.model import INPUT_ID, MAX_ID_LENGTH, Design, InputSpec, Layer
+
+FORMAT = "cnn-designer"
+SCHEMA_VERSION = 1
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_DIMENSION = 16384
+
+# Pure dict -> dict functions, keyed by the version they upgrade from.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+_LAYER_KEYS = {"id", "type", "params", "inputs", "position", "frozen"}
+_DESIGN_KEYS = {"name", "input", "layers", "output", "training"}
+_FILE_KEYS = {"format", "schema_version", "design", "app"}
+
+
+class DesignFileError(ValueError):
+    """A design file that cannot be read, with the place in the file named."""
+
+    def __init__(self, message: str, where: str | None = None, path: str | None = None) -> None:
+        self.where, self.path, self.detail = where, path, message
+        prefix = f"{path}: " if path else ""
+        super().__init__(prefix + (f"{where}: {message}" if where else message))
+
+
+def _fail(where: str, message: str) -> DesignFileError:
+    return DesignFileError(message, where)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def parse_text(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        raise DesignFileError(f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
+    except (ValueError, RecursionError) as e:
+        raise DesignFileError(f"not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise DesignFileError("the file must hold a JSON object, not "
+                              f"{_json_type(data)}")
+    return data
+
+
+def _json_type(v: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false",
+            type(None): "null", int: "a number", float: "a number"}.get(type(v), "a value")
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    if data.get("format") != FORMAT:
+        raise _fail("format", f"this is not a CNN Designer file (\"format\" must be "
+                              f"\"{FORMAT}\")")
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _fail("schema_version", f"must be a whole number ≥ 1; got {version!r}")
+    if version > SCHEMA_VERSION:
+        raise _fail("schema_version", f"this file uses schema version {version}, written by a "
+                                      f"newer CNN Designer; this version ({__version__}) reads "
+                                      f"up to {SCHEMA_VERSION}: please update the app")
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version = data["schema_version"]
+    return data
+
+
+def from_dict(data: dict[str, Any]) -> Design:
+    data = migrate(data)
+    d = data.get("design")
+    if not isinstance(d, dict):
+        raise _fail("design", f"must be an object; got {_json_type(d)}")
+    name = d.get("name", "Untitled")
+    if not isinstance(name, str):
+        raise _fail("design.name", f"must be a string; got {_json_type(name)}")
+    design = Design(name, _input_spec(d.get("input")))
+    raw_layers = d.get("layers", [])
+    if not isinstance(raw_layers, list):
+        raise _fail("design.layers", f"must be a list; got {_json_type(raw_layers)}")
+    layers: list[Layer] = []
+    for n, raw in enumerate(raw_layers):
+        previous = layers[-1].id if layers else INPUT_ID
+        layers.append(_layer(raw, f"design.layers[{n}]", previous))
+    _check_references(layers)
+    design.set_layers(layers)
+    _check_cycles(design)
+    out = d.get("output")
+    if out is not None:
+        if not isinstance(out, str) or out not in design:
+            raise _fail("design.output", f"{out!r} is not a layer id")
+        design.output = out
+    training = d.get("training")
+    if training is not None and not isinstance(training, dict):
+        raise _fail("design.training", "must be an object")
+    design.training = training
+    app = data.get("app")
+    design.app = app if isinstance(app, dict) else None
+    design.extra = {k: v for k, v in d.items() if k not in _DESIGN_KEYS}
+    design.file_extra = {k: v for k, v in data.items() if k not in _FILE_KEYS}
+    return design
+
+
+def _input_spec(raw: Any) -> InputSpec:
+    if raw is None:
+        return InputSpec()
+    if not isinstance(raw, dict):
+        raise _fail("design.input", f"must be an object with channels, height and width; "
+                                    f"got {_json_type(raw)}")
+    values = []
+    for key in ("channels", "height", "width"):
+        v = raw.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_DIMENSION:
+            raise _fail(f"design.input.{key}", f"must be a whole number from 1 to "
+                                               f"{MAX_DIMENSION}; got {v!r}")
+        values.append(v)
+    return InputSpec(*values)
+
+
+def _layer(raw: Any, where: str, previous: str) -> Layer:
+    if not isinstance(raw, dict):
+        raise _fail(where, f"a layer must be an object; got {_json_type(raw)}")
+    lid = raw.get("id")
+    if not isinstance(lid, str) or not lid:
+        raise _fail(where, "the layer has no \"id\" (a non-empty string)")
+    if len(lid) > MAX_ID_LENGTH or lid == INPUT_ID:
+        raise _fail(f"{where}.id", f"{lid[:40]!r} is not allowed as an id "
+                                   f"(at most {MAX_ID_LENGTH} characters, not \"input\")")
+    where = f"{where} ('{lid}')"
+    type_name = raw.get("type")
+    if not isinstance(type_name, str):
+        raise _fail(where, "the layer has no \"type\" (a string such as \"Conv2d\")")
+    if not is_known(type_name):
+        names = [t.name for t in all_types()]
+        close = difflib.get_close_matches(type_name, names, n=1)
+        hint = f": did you mean \"{close[0]}\"?" if close else ""
+        raise _fail(f"{where}.type", f"unknown layer type \"{type_name}\"{hint}")
+    params = raw.get("params", {})
+    if not isinstance(params, dict):
+        raise _fail(f"{where}.params", f"must be an object; got {_json_type(params)}")
+    inputs = raw.get("inputs", [previous])
+    if (not isinstance(inputs, list) or not all(isinstance(s, str) for s in inputs)
+            or len(set(inputs)) != len(inputs)):
+        raise _fail(f"{where}.inputs", "must be a list of distinct layer ids")
+    position = raw.get("position")
+    if position is not None:
+        if (not isinstance(position, list) or len(position) != 2
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                           and math.isfinite(x) and abs(x) < 1e7 for x in position)):
+            raise _fail(f"{where}.position", "must be [x, y] numbers")
+        position = (float(position[0]), float(position[1]))
+    frozen = raw.get("frozen", False)
+    if not isinstance(frozen, bool):
+        raise _fail(f"{where}.frozen", "must be true or false")
+    extra = {k: v for k, v in raw.items() if k not in _LAYER_KEYS}
+    return Layer(lid, type_name, dict(params), list(inputs), position, frozen, extra)
+
+
+def _check_references(layers: list[Layer]) -> None:
+    ids: set[str] = set()
+    for n, lay in enumerate(layers):
+        if lay.id in ids:
+            raise _fail(f"design.layers[{n}].id", f"the id '{lay.id}' is used twice")
+        ids.add(lay.id)
+    for n, lay in enumerate(layers):
+        for src in lay.inputs:
+            if src != INPUT_ID and src not in ids:
+                raise _fail(f"design.layers[{n}] ('{lay.id}').inputs",
+                            f"'{src}' is not a layer id (nor \"input\")")
+
+
+def _check_cycles(design: Design) -> None:
+    _, in_cycle = topological_order(design)
+    if in_cycle:
+        names = ", ".join(sorted(in_cycle)[:5])
+        raise _fail("design.layers", f"the layers {names} form a cycle: a network must "
+                                     f"flow one way")
+
+
+def to_dict(design: Design) -> dict[str, Any]:
+    layers = []
+    previous = INPUT_ID
+    for lay in design.layers:
+        entry: dict[str, Any] = {"id": lay.id, "type": lay.type}
+        if lay.params:
+            entry["params"] = lay.params
+        if lay.inputs != [previous]:
+            entry["inputs"] = list(lay.inputs)
+        if lay.position is not None:
+            entry["position"] = [lay.position[0], lay.position[1]]
+        if lay.frozen:
+            entry["frozen"] = True
+        entry.update(lay.extra)
+        layers.append(entry)
+        previous = lay.id
+    d: dict[str, Any] = {"name": design.name,
+                         "input": {"channels": design.input.channels,
+                                   "height": design.input.height, "width": design.input.width},
+                         "layers": layers}
+    if design.output is not None:
+        d["output"] = design.output
+    if design.training is not None:
+        d["training"] = design.training
+    d.update(design.extra)
+    out: dict[str, Any] = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "design": d}
+    if design.app is not None:
+        out["app"] = design.app
+    out.update(design.file_extra)
+    return out
+
+
+def dumps(design: Design) -> str:
+    return json.dumps(to_dict(design), indent=2, ensure_ascii=False) + "\n"
+
+
+def loads(text: str) -> Design:
+    return from_dict(parse_text(text))
+
+
+def load(path: str | os.PathLike[str]) -> Design:
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise DesignFileError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MB; "
+                                  f"it is not a design", path=str(p))
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise DesignFileError("no such file", path=str(p)) from None
+    except IsADirectoryError:
+        raise DesignFileError("this is a folder, not a design file", path=str(p)) from None
+    except OSError as e:
+        raise DesignFileError(f"cannot read the file: {e.strerror}", path=str(p)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DesignFileError("not a text (UTF-8) file", path=str(p)) from None
+    try:
+        return loads(text)
+    except DesignFileError as e:
+        raise DesignFileError(e.detail, e.where, str(p)) from None
+
+
+def save(design: Design, path: str | os.PathLike[str]) -> None:
+    """Write atomically: a temporary file in the same folder, fsync, rename."""
+    design.app = {**(design.app or {}), "name": "CNN Designer", "version": __version__,
+                  "saved": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    write_text_atomic(Path(path), dumps(design))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
