@@ -4,45 +4,10 @@ The GUI's training panel and the CLI both consume these; keep names stable.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
-
-@dataclass
-class TrainConfig:
-    dataset: str = "cifar10"            # "cifar10" or "synthetic"
-    data_dir: str | None = None         # None: $CNN_DESIGNER_DATA or the user data dir
-    download: bool = False              # fetch CIFAR-10 when absent
-    epochs: int = 10
-    batch_size: int = 128
-    optimizer: str = "sgd"              # sgd, adam, adamw
-    lr: float = 0.05
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    schedule: str = "onecycle"          # constant, step, cosine, onecycle
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.0
-    augment_crop: bool = True
-    augment_flip: bool = True
-    cutout: int = 0                     # square size in pixels, 0 = off
-    val_split: int = 0                  # training images held out for validation
-    device: str = "auto"                # auto, cpu, cuda, mps
-    precision: str = "auto"             # auto, fp32, bf16, fp16
-    channels_last: str = "auto"         # auto, on, off
-    threads: int | None = None          # torch intra-op threads; None: leave a core free
-    seed: int = 0
-    train_limit: int | None = None      # use only the first N training images (quick runs)
-    test_limit: int | None = None
-    out_dir: str | None = None          # checkpoints and metrics; None: none written
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (data or {}).items() if k in names})
+from designer.core.training_config import TrainConfig
 
 
 @dataclass
@@ -100,3 +65,6 @@ class Paused:
 
 Event = Started | Step | EpochEnd | Finished | Failed | Paused
 Callback = Callable[[Event], None]
+
+__all__ = ["TrainConfig", "Started", "Step", "EpochEnd", "Finished", "Failed", "Paused",
+           "Event", "Callback"]

@@ -1,0 +1,263 @@
+"""Undo commands: thin, they only call model methods (DESIGN.md §8).
+
+Every user edit is one command pushed on the window's QUndoStack; the model's
+events then update the views.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from PySide6.QtGui import QUndoCommand
+
+from designer.core import templates
+from designer.core.model import Design, Layer
+from designer.core.params import Fix
+
+SET_PARAM_ID = 1001
+
+
+class AddLayerCommand(QUndoCommand):
+    """Add a layer; inputs=None takes the last layer in the list."""
+
+    def __init__(self, design: Design, type_name: str, params: dict[str, Any] | None = None,
+                 inputs: list[str] | None = None, layer_id: str | None = None,
+                 index: int | None = None, position: tuple[float, float] | None = None) -> None:
+        super().__init__(f"Add {type_name}")
+        self.design = design
+        self.args = (type_name, params, inputs, layer_id, index, position)
+        self.layer: Layer | None = None
+        self.index = 0
+
+    def redo(self) -> None:
+        if self.layer is None:
+            type_name, params, inputs, layer_id, index, position = self.args
+            self.layer = self.design.add_layer(type_name, params, inputs, layer_id, index,
+                                               position).clone()
+            self.index = self.design.index_of(self.layer.id)
+        else:
+            self.design.insert_layer(self.layer.clone(), self.index)
+
+    def undo(self) -> None:
+        assert self.layer is not None
+        self.design.remove_layer(self.layer.id)
+
+    @property
+    def layer_id(self) -> str:
+        assert self.layer is not None
+        return self.layer.id
+
+
+class RemoveLayersCommand(QUndoCommand):
+    """Delete layers with their edges."""
+
+    def __init__(self, design: Design, ids: list[str]) -> None:
+        super().__init__("Delete" if len(ids) != 1 else f"Delete {ids[0]}")
+        self.design = design
+        self.ids = list(ids)
+        self.removed: list[tuple[Layer, int, dict[str, list[str]]]] = []
+
+    def redo(self) -> None:
+        self.removed = []
+        for lid in self.ids:
+            layer, index, consumers = self.design.remove_layer(lid)
+            self.removed.append((layer.clone(), index, consumers))
+
+    def undo(self) -> None:
+        for layer, index, consumers in reversed(self.removed):
+            self.design.restore_layer(layer.clone(), index, consumers)
+
+
+class SetInputsCommand(QUndoCommand):
+    """Replace a layer's inputs (connect, disconnect, reorder)."""
+
+    def __init__(self, design: Design, layer_id: str, inputs: list[str], text: str) -> None:
+        super().__init__(text)
+        self.design, self.layer_id, self.new = design, layer_id, list(inputs)
+        self.old = list(design.layer(layer_id).inputs)
+
+    def redo(self) -> None:
+        self.design.set_inputs(self.layer_id, self.new)
+
+    def undo(self) -> None:
+        self.design.set_inputs(self.layer_id, self.old)
+
+
+def connect_command(design: Design, src: str, dst: str) -> SetInputsCommand:
+    """Connect src -> dst (checked by the model when pushed)."""
+    inputs = list(design.layer(dst).inputs)
+    if src in inputs:
+        from designer.core.model import DesignError
+        raise DesignError(f"'{src}' already feeds '{dst}'")
+    if src != "input" and dst in design.upstream_ids(src) or src == dst:
+        from designer.core.model import DesignError
+        raise DesignError(f"connecting '{src}' to '{dst}' would make a cycle")
+    return SetInputsCommand(design, dst, inputs + [src], f"Connect {src} → {dst}")
+
+
+def disconnect_command(design: Design, src: str, dst: str) -> SetInputsCommand:
+    inputs = [s for s in design.layer(dst).inputs if s != src]
+    return SetInputsCommand(design, dst, inputs, f"Disconnect {src} → {dst}")
+
+
+class MoveLayersCommand(QUndoCommand):
+    """One drag: positions before and after, for every moved block."""
+
+    def __init__(self, design: Design,
+                 moves: dict[str, tuple[tuple[float, float] | None, tuple[float, float] | None]]
+                 ) -> None:
+        super().__init__("Move" if len(moves) != 1 else f"Move {next(iter(moves))}")
+        self.design, self.moves = design, dict(moves)
+
+    def redo(self) -> None:
+        for lid, (_, new) in self.moves.items():
+            self.design.move_layer(lid, new)
+
+    def undo(self) -> None:
+        for lid, (old, _) in self.moves.items():
+            self.design.move_layer(lid, old)
+
+
+class SetParamCommand(QUndoCommand):
+    """Change one parameter (None: back to the default). Consecutive edits of
+    the same field merge into one undo step."""
+
+    def __init__(self, design: Design, layer_id: str, name: str, value: Any) -> None:
+        super().__init__(f"Set {layer_id}.{name}")
+        self.design, self.layer_id, self.name = design, layer_id, name
+        self.old = copy.deepcopy(design.layer(layer_id).params.get(name))
+        self.new = copy.deepcopy(value)
+
+    def id(self) -> int:
+        return SET_PARAM_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetParamCommand) or (other.layer_id, other.name) != (
+                self.layer_id, self.name):
+            return False
+        self.new = other.new
+        return True
+
+    def redo(self) -> None:
+        self.design.set_param(self.layer_id, self.name, copy.deepcopy(self.new))
+
+    def undo(self) -> None:
+        self.design.set_param(self.layer_id, self.name, copy.deepcopy(self.old))
+
+
+class SetParamsCommand(QUndoCommand):
+    """Replace a layer's whole params dict (apply a fix with several changes)."""
+
+    def __init__(self, design: Design, layer_id: str, params: dict[str, Any], text: str) -> None:
+        super().__init__(text)
+        self.design, self.layer_id = design, layer_id
+        self.old = copy.deepcopy(design.layer(layer_id).params)
+        self.new = copy.deepcopy(params)
+
+    def redo(self) -> None:
+        self.design.set_params(self.layer_id, copy.deepcopy(self.new))
+
+    def undo(self) -> None:
+        self.design.set_params(self.layer_id, copy.deepcopy(self.old))
+
+
+class RenameLayerCommand(QUndoCommand):
+    def __init__(self, design: Design, old: str, new: str) -> None:
+        super().__init__(f"Rename {old} → {new}")
+        self.design, self.old, self.new = design, old, new
+
+    def redo(self) -> None:
+        self.design.rename_layer(self.old, self.new)
+
+    def undo(self) -> None:
+        self.design.rename_layer(self.new, self.old)
+
+
+class InsertLayersCommand(QUndoCommand):
+    """Insert prepared layers (paste, duplicate) at the end, ids already unique."""
+
+    def __init__(self, design: Design, layers: list[Layer], text: str = "Paste") -> None:
+        super().__init__(text)
+        self.design, self.layers = design, [lay.clone() for lay in layers]
+
+    def redo(self) -> None:
+        for layer in self.layers:
+            self.design.insert_layer(layer.clone(), len(self.design.layers))
+
+    def undo(self) -> None:
+        for layer in reversed(self.layers):
+            self.design.remove_layer(layer.id)
+
+
+class InsertTemplateCommand(QUndoCommand):
+    def __init__(self, design: Design, name: str, upstream: str,
+                 params: dict[str, Any] | None = None) -> None:
+        super().__init__(f"Insert {name}")
+        self.design, self.name, self.upstream, self.params = design, name, upstream, params
+        self.insertion: templates.Insertion | None = None
+
+    def redo(self) -> None:
+        if self.insertion is None:
+            self.insertion = templates.insert(self.design, self.name, self.upstream, self.params)
+        else:  # replay exactly the same ids
+            ins = self.insertion
+            index = 0 if self.upstream == "input" else self.design.index_of(self.upstream) + 1
+            for offset, layer in enumerate(ins.layers):
+                self.design.insert_layer(layer.clone(), index + offset)
+            last = ins.layers[-1].id
+            for cid, inputs in ins.rewired.items():
+                self.design.set_inputs(cid, [last if s == self.upstream else s for s in inputs])
+
+    def undo(self) -> None:
+        assert self.insertion is not None
+        templates.remove(self.design, self.insertion)
+
+    @property
+    def layer_ids(self) -> list[str]:
+        return [] if self.insertion is None else [lay.id for lay in self.insertion.layers]
+
+
+class InsertOnEdgeCommand(QUndoCommand):
+    """Insert a new single-input layer on the edge src -> dst."""
+
+    def __init__(self, design: Design, type_name: str, src: str, dst: str,
+                 params: dict[str, Any] | None = None,
+                 position: tuple[float, float] | None = None) -> None:
+        super().__init__(f"Insert {type_name}")
+        self.design, self.src, self.dst = design, src, dst
+        self.type_name, self.params, self.position = type_name, params, position
+        self.layer: Layer | None = None
+        self.old_inputs = list(design.layer(dst).inputs)
+
+    def redo(self) -> None:
+        index = self.design.index_of(self.dst)
+        if self.layer is None:
+            self.layer = self.design.add_layer(self.type_name, self.params, [self.src],
+                                               index=index, position=self.position).clone()
+        else:
+            self.design.insert_layer(self.layer.clone(), index)
+        self.design.set_inputs(self.dst, [self.layer.id if s == self.src else s
+                                          for s in self.old_inputs])
+
+    def undo(self) -> None:
+        assert self.layer is not None
+        self.design.set_inputs(self.dst, self.old_inputs)
+        self.design.remove_layer(self.layer.id)
+
+
+def apply_fix_command(design: Design, layer_id: str, fix: Fix) -> QUndoCommand:
+    """The one-click remedy of an error: parameter changes, or a layer inserted before."""
+    if fix.insert_before:
+        layer = design.layer(layer_id)
+        src = layer.inputs[0] if layer.inputs else "input"
+        cmd: QUndoCommand = InsertOnEdgeCommand(design, fix.insert_before, src, layer_id)
+    else:
+        params = dict(design.layer(layer_id).params)
+        for k, v in fix.params.items():
+            if v is None:
+                params.pop(k, None)
+            else:
+                params[k] = v
+        cmd = SetParamsCommand(design, layer_id, params, f"Fix {layer_id}: {fix.label}")
+    cmd.setText(f"Fix {layer_id}: {fix.label}")
+    return cmd
