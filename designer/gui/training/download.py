@@ -140,6 +140,7 @@ class DatasetBox(QWidget):
                              "Use it to try a design without downloading anything.", "#555")
             return
         self._set_status("Looking for CIFAR-10…", "#555")
+        self._found = None
         self._check_serial += 1
         serial, folder = self._check_serial, self.data_dir
         call_in_background(lambda: _find(folder),

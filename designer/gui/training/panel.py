@@ -379,6 +379,8 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(f"Run {run.number} {text}")
         if run.state != "finished":
             self.progress.setValue(0)
+        step = run.last_step
+        self.speed.setText(f"{step.images_per_s:,.0f} images/s" if step is not None else "")
 
     def _update_buttons(self) -> None:
         active = self.controller.active
@@ -471,17 +473,17 @@ class TrainingPanel(QWidget):
         """The open dialog (tests replace this)."""
         return QFileDialog.getOpenFileName(self, title, "", filters)[0]
 
-    def save_checkpoint(self) -> None:
-        files.save_checkpoint(self, self._selected_run())
+    def save_checkpoint(self) -> bool:
+        return files.save_checkpoint(self, self._selected_run())
 
     def load_checkpoint(self) -> None:
         files.load_checkpoint(self)
 
-    def export_csv(self) -> None:
-        files.export_csv(self)
+    def export_csv(self) -> bool:
+        return files.export_csv(self)
 
-    def export_png(self) -> None:
-        files.export_png(self)
+    def export_png(self) -> bool:
+        return files.export_png(self)
 
     def add_loaded_run(self, run: Run) -> None:
         self.runs.append(run)
