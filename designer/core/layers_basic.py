@@ -140,12 +140,22 @@ def _channel_shuffle(ctx: Ctx) -> Outcome:
                                               f"interleaved"])
 
 
-def _upsample_rf(scale: tuple[float, float], interpolating: bool):
+_INTERPOLATION_TAPS = {"nearest": 1, "nearest-exact": 1, "bilinear": 2, "bicubic": 4}
+
+
+def _upsample_rf(steps: tuple[float, float], mode: str, align_corners: bool):
+    """Output unit i samples the input at i·step (nearest, align_corners) or at
+    (i + ½)·step − ½ (half-pixel modes) and reads `taps` neighbours there; the
+    fields differ slightly from unit to unit, so this is their typical shape."""
+    taps = _INTERPOLATION_TAPS[mode]
+    half_pixel = mode != "nearest" and not align_corners
+
     def update(rf: RF) -> RF:
-        grow = 1 if interpolating else 0
-        size = tuple(r + grow * j for r, j in zip(rf.size, rf.jump))
-        jump = tuple(j / f for j, f in zip(rf.jump, scale))
-        return RF(size, jump, rf.start, rf.whole)  # type: ignore[arg-type]
+        size = tuple(r + (taps - 1) * j for r, j in zip(rf.size, rf.jump))
+        jump = tuple(j * st for j, st in zip(rf.jump, steps))
+        start = tuple(s0 + ((st / 2 - 0.5) * j if half_pixel else 0.0)
+                      for s0, st, j in zip(rf.start, steps, rf.jump))
+        return RF(size, jump, start, rf.whole)  # type: ignore[arg-type]
     return update
 
 
@@ -168,7 +178,12 @@ def _upsample(ctx: Ctx) -> Outcome:
         if ho < 1 or wo < 1:
             raise LayerError(f"scale_factor {sf} shrinks the {h}×{w} input to nothing",
                              Fix("use scale_factor 2", {"scale_factor": 2}))
-    return Outcome(shape=(c, ho, wo), rf=_upsample_rf(scale, interpolating),
+    if ctx.p["align_corners"] and interpolating:
+        steps = tuple((n - 1) / (o - 1) if o > 1 else 0.0 for n, o in ((h, ho), (w, wo)))
+    else:
+        steps = (1 / scale[0], 1 / scale[1])
+    rf = _upsample_rf(steps, mode, bool(ctx.p["align_corners"]))  # type: ignore[arg-type]
+    return Outcome(shape=(c, ho, wo), rf=rf,
                    formulas=[f"H_out = ⌊{h}·{scale[0]:g}⌋ = {ho}", f"W_out = ⌊{w}·{scale[1]:g}⌋ = {wo}"])
 
 

@@ -115,12 +115,26 @@ def _conv2d(ctx: Ctx) -> Outcome:
                    formulas=formulas, warnings=warnings)
 
 
-def _transposed_rf(k_eff: tuple[int, int], s: tuple[int, int], p: tuple[int, int]):
+def _transposed_span(k: int, s: int, d: int) -> int:
+    """Largest distance, in input steps, between two inputs that reach one output.
+    Output o gets input i through tap t when o = i·s − p + t·d, so the taps that
+    meet at one output are those with the same t·d mod s."""
+    classes: dict[int, list[int]] = {}
+    for t in range(k):
+        classes.setdefault(t * d % s, []).append(t * d)
+    return max((max(c) - min(c)) // s for c in classes.values())
+
+
+def _transposed_rf(k: tuple[int, int], s: tuple[int, int], p: tuple[int, int],
+                   d: tuple[int, int]):
+    """Fields of a transposed conv differ from unit to unit; size is the largest,
+    jump the mean spacing and start the mean centre of the first unit."""
     def update(rf: RF) -> RF:
-        size = tuple(r + ((ke - 1) // st) * j for r, ke, st, j in zip(rf.size, k_eff, s, rf.jump))
+        size = tuple(r + _transposed_span(ki, st, di) * j
+                     for r, ki, st, di, j in zip(rf.size, k, s, d, rf.jump))
         jump = tuple(j / st for j, st in zip(rf.jump, s))
-        start = tuple(s0 + ((pi - (ke - 1) / 2) / st) * j
-                      for s0, ke, st, pi, j in zip(rf.start, k_eff, s, p, rf.jump))
+        start = tuple(s0 + ((pi - di * (ki - 1) / 2) / st) * j
+                      for s0, ki, st, pi, di, j in zip(rf.start, k, s, p, d, rf.jump))
         return RF(size, jump, start, rf.whole)  # type: ignore[arg-type]
     return update
 
@@ -159,9 +173,8 @@ def _conv_transpose2d(ctx: Ctx) -> Outcome:
         + f" = {total}",
         f"MACs = {h}·{w}·{k[0]}·{k[1]}·{c}·{per_out} = {macs:,}",
     ]
-    k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
     return Outcome(shape=(c_out, ho, wo), params=params, macs=macs,
-                   rf=_transposed_rf(k_eff, s, pad), inferred={"in_channels": c},
+                   rf=_transposed_rf(k, s, pad, d), inferred={"in_channels": c},
                    formulas=formulas)
 
 

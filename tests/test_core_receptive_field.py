@@ -1,0 +1,218 @@
+"""Receptive fields (size, jump, start) against the input gradient in torch.
+
+For a single-path design with positive weights, zero biases, positive inputs and
+activations with positive slope, the input pixels with a non-zero gradient of one
+output unit are exactly that unit's receptive field. MaxPool picks one tap, so
+the torch model here replaces it by a depthwise convolution with the same window
+geometry (kernel, stride, padding, dilation) and positive weights; adaptive max
+pooling likewise by adaptive average pooling. The unit checked is the first one
+whose field lies inside the input (a clipped field is smaller by design), and
+jump is checked with its right/lower neighbour.
+
+Upsampling (ConvTranspose2d, Upsample) and adaptive pooling with sizes that do
+not divide give fields that differ from unit to unit; the analysis' triple is
+an approximation there, checked only loosely (see the last test).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from hypothesis import assume, given, note, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from designer.core import Design, InputSpec, analyse
+from designer.core.catalogue import RF
+from designer.io import to_dict
+
+H, W = 61, 47  # not square, so that a mix-up of the axes shows
+ACTIVATIONS = ("ReLU", "LeakyReLU", "GELU", "SiLU", "ELU", "Sigmoid", "Tanh")
+
+
+def _pair(lo: int, hi: int) -> Any:
+    return st.one_of(st.integers(lo, hi), st.lists(st.integers(lo, hi), min_size=2, max_size=2))
+
+
+@st.composite
+def uniform_layer(draw: Any, shape: tuple[int, int, int]) -> tuple[str, dict[str, Any]]:
+    t = draw(st.sampled_from(["Conv2d", "Conv2d", "Conv2d", "MaxPool2d", "AvgPool2d",
+                              "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm2d",
+                              "Identity", "Dropout", "ChannelShuffle", *ACTIVATIONS]))
+    p: dict[str, Any] = {}
+    if t == "Conv2d":
+        p = {"out_channels": draw(st.integers(1, 3)), "kernel_size": draw(_pair(1, 5)),
+             "stride": draw(st.one_of(st.just(1), _pair(1, 2))),
+             "dilation": draw(st.one_of(st.just(1), _pair(1, 3))),
+             "padding": draw(st.one_of(_pair(0, 3), st.sampled_from(["same", "valid"]))),
+             "padding_mode": draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))}
+        if p["padding"] == "same":
+            p["stride"] = 1
+    elif t in ("MaxPool2d", "AvgPool2d"):
+        k = draw(_pair(1, 4))
+        ks = k if isinstance(k, list) else [k, k]
+        p = {"kernel_size": k, "stride": draw(st.one_of(st.none(), _pair(1, 3))),
+             "padding": [draw(st.integers(0, ks[0] // 2)), draw(st.integers(0, ks[1] // 2))]}
+        if t == "MaxPool2d":
+            p["dilation"] = draw(_pair(1, 2))
+    elif t.startswith("Adaptive"):
+        # divisible sizes only: then every window has the same size and spacing
+        p = {"output_size": [draw(st.sampled_from([d for d in range(2, n + 1) if n % d == 0]
+                                                  or [n])) for n in shape[1:]]}
+    elif t == "ChannelShuffle":
+        p = {"groups": 1}
+    return t, p
+
+
+def positive_module(t: str, p: dict[str, Any], c_in: int) -> nn.Module:
+    """A torch module with the layer's window geometry and positive weights."""
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}
+    if t in ("Conv2d", "ConvTranspose2d"):
+        m = getattr(nn, t)(c_in, **kw)
+    elif t == "MaxPool2d":
+        kw.setdefault("stride", None)
+        m = nn.Conv2d(c_in, c_in, kw["kernel_size"], stride=kw["stride"] or kw["kernel_size"],
+                      padding=kw["padding"], dilation=kw.get("dilation", 1), groups=c_in)
+    elif t == "AdaptiveMaxPool2d":
+        m = nn.AdaptiveAvgPool2d(kw["output_size"])
+    elif t == "BatchNorm2d":
+        m = nn.BatchNorm2d(c_in)
+    else:
+        m = getattr(nn, t)(**kw)
+    with torch.no_grad():
+        for name, q in m.named_parameters():
+            # weights ~ 1/fan-in keep values near 1, so Tanh/Sigmoid never saturate
+            q.fill_(0.0 if name == "bias" else 1.0 / q[0].numel() if q.dim() > 1 else 1.0)
+    return m.double().eval()
+
+
+def field_bounds(model: nn.Module, shape: tuple[int, ...], unit: tuple[int, int]
+                 ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Per axis, the first and last input index with a non-zero gradient."""
+    x = torch.ones(1, *shape, dtype=torch.float64, requires_grad=True)
+    y = model(x)
+    y[0, 0, unit[0], unit[1]].backward()
+    nz = (x.grad[0].abs().sum(0) > 0).nonzero()  # type: ignore[union-attr]
+    assert len(nz), "no gradient at all"
+    return ((int(nz[:, 0].min()), int(nz[:, 0].max())),
+            (int(nz[:, 1].min()), int(nz[:, 1].max())))
+
+
+def inner_unit(rf: RF, out_hw: tuple[int, int], in_hw: tuple[int, int]) -> tuple[int, int] | None:
+    """The first unit per axis whose field, and its neighbour's, is inside the input."""
+    unit = []
+    for ax in range(2):
+        r, j, s0 = rf.size[ax], rf.jump[ax], rf.start[ax]
+        i = max(0, math.ceil(((r - 1) / 2 - s0) / j))
+        if i + 1 >= out_hw[ax] or s0 + (i + 1) * j + (r - 1) / 2 > in_hw[ax] - 1:
+            return None
+        unit.append(i)
+    return unit[0], unit[1]
+
+
+@st.composite
+def uniform_stack(draw: Any) -> tuple[Design, list[tuple[str, dict[str, Any]]]]:
+    design = Design("rf", InputSpec(draw(st.integers(1, 2)), H, W))
+    for _ in range(draw(st.integers(1, 5))):
+        a = analyse(design)
+        shape = a.output_shape if design.layers else a.input_shape
+        t, p = draw(uniform_layer(shape))  # type: ignore[arg-type]
+        lay = design.add_layer(t, p)
+        a = analyse(design)
+        if not a.ok or len(a.output_shape or ()) != 3:  # type: ignore[arg-type]
+            design.remove_layer(lay.id)
+    assume(design.layers)
+    return design
+
+
+@settings(max_examples=120, deadline=None)
+@given(uniform_stack())
+def test_receptive_field_equals_gradient_support(design: Design) -> None:
+    note(str(to_dict(design)["design"]))
+    a = analyse(design)
+    info = a.layers[a.output_id]  # type: ignore[index]
+    rf = info.rf
+    assert rf is not None and not rf.whole
+    unit = inner_unit(rf, info.output_shape[1:], (H, W))  # type: ignore[index]
+    assume(unit is not None)
+    modules, c = [], design.input.channels
+    for lay in design.layers:
+        modules.append(positive_module(lay.type, lay.params, c))
+        c = a.layers[lay.id].output_shape[0]  # type: ignore[index]
+    model = nn.Sequential(*modules)
+    bounds = field_bounds(model, a.input_shape, unit)  # type: ignore[arg-type]
+    right = field_bounds(model, a.input_shape, (unit[0] + 1, unit[1] + 1))  # type: ignore[index]
+    for ax in range(2):
+        lo, hi = bounds[ax]
+        assert hi - lo + 1 == rf.size[ax], ("size", ax)
+        assert (lo + hi) / 2 == rf.start[ax] + unit[ax] * rf.jump[ax], ("start", ax)  # type: ignore[index]
+        assert (sum(right[ax]) - sum(bounds[ax])) / 2 == rf.jump[ax], ("jump", ax)
+
+
+@st.composite
+def upsampling_layer(draw: Any, shape: tuple[int, int, int]) -> tuple[str, dict[str, Any]]:
+    t = draw(st.sampled_from(["ConvTranspose2d", "Upsample", "AdaptiveAvgPool2d"]))
+    if t == "ConvTranspose2d":
+        s, d = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        return t, {"out_channels": 1, "kernel_size": draw(_pair(1, 5)), "stride": s,
+                   "dilation": d, "padding": draw(st.integers(0, 2)),
+                   "output_padding": draw(st.integers(0, max(s, d) - 1))}
+    if t == "Upsample":
+        mode = draw(st.sampled_from(["nearest", "nearest-exact", "bilinear", "bicubic"]))
+        p: dict[str, Any] = {"mode": mode}
+        if draw(st.booleans()):
+            p["scale_factor"] = draw(st.sampled_from([1.5, 2, 2.5, 3]))
+        else:
+            p["size"] = [draw(st.integers(n, 3 * n)) for n in shape[1:]]
+        if mode in ("bilinear", "bicubic"):
+            p["align_corners"] = draw(st.booleans())
+        return t, p
+    return t, {"output_size": [draw(st.integers(max(1, n // 3), n)) for n in shape[1:]]}
+
+
+@settings(max_examples=60, deadline=None)
+@given(uniform_stack(), st.data())
+def test_upsampling_fields_are_approximated_within_one_step(design: Design, data: Any) -> None:
+    """After ConvTranspose2d, Upsample or uneven adaptive pooling the fields vary
+    from unit to unit. The analysis gives the largest field size exactly, and
+    every unit's true field lies inside its analytic field widened by one input
+    step (the jump entering the layer) on each side. (That the largest true field
+    equals the analytic size was checked exhaustively for single layers while
+    fixing the transposed-conv and bicubic rules.)"""
+    before = analyse(design)
+    step = before.layers[before.output_id].rf.jump  # type: ignore[index,union-attr]
+    t, p = data.draw(upsampling_layer(before.output_shape))  # type: ignore[arg-type]
+    design.add_layer(t, p)
+    note(str(to_dict(design)["design"]))
+    a = analyse(design)
+    assume(a.ok)
+    info = a.layers[a.output_id]  # type: ignore[index]
+    rf = info.rf
+    assert rf is not None
+    modules, c = [], design.input.channels
+    for lay in design.layers:
+        modules.append(positive_module(lay.type, lay.params, c))
+        c = a.layers[lay.id].output_shape[0]  # type: ignore[index]
+    model = nn.Sequential(*modules)
+    x = torch.ones(1, *a.input_shape, dtype=torch.float64, requires_grad=True)
+    y = model(x)
+    checked = 0
+    for ax, n in enumerate(info.output_shape[1:]):  # type: ignore[index]
+        for i in range(0, n, max(1, n // 12)):
+            centre = rf.start[ax] + i * rf.jump[ax]
+            lo_a, hi_a = centre - (rf.size[ax] - 1) / 2, centre + (rf.size[ax] - 1) / 2
+            if lo_a < 0 or hi_a > a.input_shape[1 + ax] - 1:
+                continue  # clipped by the border
+            x.grad = None
+            unit = (i, 0) if ax == 0 else (0, i)
+            y[0, 0, unit[0], unit[1]].backward(retain_graph=True)
+            line = x.grad[0].abs().sum(0).sum(1 - ax)  # type: ignore[union-attr]
+            nz = line.nonzero()
+            if not len(nz):
+                continue  # a transposed conv with stride > kernel leaves gaps
+            lo, hi = int(nz.min()), int(nz.max())
+            assert lo_a - step[ax] - 1e-9 <= lo and hi <= hi_a + step[ax] + 1e-9, (ax, i)
+            assert hi - lo + 1 <= rf.size[ax]
+            checked += 1
+    assume(checked)
