@@ -14,6 +14,17 @@ from designer.gui.training.runs import Run
 SERIES = ("raw", "ema", "train_loss", "eval_loss", "train_acc", "eval_acc", "lr")
 
 
+class IntegerAxis(pg.AxisItem):
+    """Epochs and steps are whole numbers: no ticks at 1.5."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        levels = [(s, o) for s, o in super().tickSpacing(minVal, maxVal, size) if s >= 1]
+        return levels or [(1.0, 0.0)]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [f"{int(round(v * scale))}" for v in values]
+
+
 class RunCurves:
     """The curve items of one run across the four plots."""
 
@@ -90,7 +101,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     def _plot(self, row: int, col: int, title: str, xlabel: str, ylabel: str) -> pg.PlotItem:
-        plot = self.addPlot(row=row, col=col, title=title)
+        plot = self.addPlot(row=row, col=col, title=title,
+                            axisItems={"bottom": IntegerAxis(orientation="bottom")})
         plot.setLabel("bottom", xlabel)
         plot.setLabel("left", ylabel)
         plot.showGrid(x=True, y=True, alpha=0.25)
