@@ -188,3 +188,22 @@ def test_series_grows_and_csv_keeps_every_point(tmp_path):
     assert len(s) == 1000 and s.view()[-1] == 999 and s.view().sum() == sum(range(1000))
     rows = export_csv(tmp_path / "empty.csv", [])
     assert rows == 0 and (tmp_path / "empty.csv").read_text().startswith("run,design,epoch")
+
+
+def test_panel_import_and_construction_keep_torch_off_the_start_up_path():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    code = ("import sys\n"
+            "from PySide6.QtWidgets import QApplication\n"
+            "app = QApplication([])\n"
+            "from designer.gui.training import TrainingPanel\n"
+            "from designer.gui.context import DesignContext\n"
+            "from designer.io import load\n"
+            "p = TrainingPanel(DesignContext(load('samples/lenet5.json')))\n"
+            "print('torch' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "False"

@@ -60,6 +60,7 @@ class DatasetBox(QWidget):
         self._default_dir: Path | None = None
         self._found: bool | None = None
         self._check_serial = 0
+        self._deferred = True    # the first check waits for activate(): torch is slow to import
         self._dl_thread: QThread | None = None
         self._dl_worker: DownloadWorker | None = None
 
@@ -126,6 +127,7 @@ class DatasetBox(QWidget):
         return self._found
 
     def set_data_dir(self, path: str | None, remember: bool = True) -> None:
+        self._deferred = False
         self.folder.setText(path or "")
         if remember:
             self._settings.setValue(SETTINGS_KEY, path or "")
@@ -133,6 +135,12 @@ class DatasetBox(QWidget):
         self.changed.emit()
 
     # --- status -------------------------------------------------------------
+    def activate(self) -> None:
+        """Run the first dataset check (the panel calls this once it is shown)."""
+        if self._deferred:
+            self._deferred = False
+            self.refresh_status()
+
     def refresh_status(self) -> None:
         if self.dataset == "synthetic":
             self._found = None
@@ -141,6 +149,8 @@ class DatasetBox(QWidget):
             return
         self._set_status("Looking for CIFAR-10…", "#555")
         self._found = None
+        if self._deferred:
+            return
         self._check_serial += 1
         serial, folder = self._check_serial, self.data_dir
         call_in_background(lambda: _find(folder),

@@ -25,6 +25,7 @@ from designer.gui.training.settings_form import SettingsForm
 from designer.gui.training.worker import RunController, RunResult
 from designer.nn.events import EpochEnd, Failed, Finished, Paused, Started, Step
 
+STARTUP_DELAY_MS = 800  # torch is imported in the background, after the window is up
 REDRAW_MS = 60          # ~16 Hz: plots and progress redraw from this timer only
 ERROR_STYLE = ("QLabel { background: #fde7e9; color: #8a0012; border: 1px solid #e8a0a8;"
                " border-radius: 3px; padding: 4px; }")
@@ -167,7 +168,11 @@ class TrainingPanel(QWidget):
         super().showEvent(event)
         if not self._devices_probed:
             self._devices_probed = True
-            call_in_background(_probe_devices, self._on_devices, self)
+            QTimer.singleShot(STARTUP_DELAY_MS, self._probe)
+
+    def _probe(self) -> None:
+        self.form.dataset.activate()
+        call_in_background(_probe_devices, self._on_devices, self)
 
     def _on_devices(self, devices: Any, error: BaseException | None) -> None:
         if error is None and devices:
