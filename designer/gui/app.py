@@ -1,0 +1,60 @@
+"""Start the desktop app: `cnn-designer [FILE]` ends up in run_app."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from designer.gui.file_actions import APPLICATION, ORGANISATION
+from designer.gui.main_window import MainWindow
+from designer.gui.style import apply_style
+from designer.io.design_file import DesignFileError, load
+
+QUIT_AFTER_SHOW_ENV = "CNN_DESIGNER_QUIT_AFTER_SHOW"   # start-up benchmark
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("CNN Designer")
+    apply_style(app)  # type: ignore[arg-type]
+    return app  # type: ignore[return-value]
+
+
+def create_window(path: str | None = None) -> MainWindow:
+    """A window on the file (or the LeNet-5 sample). A file that cannot be read
+    is reported once the window is up, over the sample."""
+    _application()
+    if path is None:
+        return MainWindow()
+    try:
+        design = load(path)
+    except DesignFileError as e:
+        window = MainWindow()
+        QTimer.singleShot(0, lambda: window._show_error("Cannot open the design", str(e)))
+        return window
+    window = MainWindow(design, os.path.abspath(path))
+    window.files.remember(path)
+    return window
+
+
+def run_app(path: str | None = None) -> int:
+    app = _application()
+    window = create_window(path)
+    window.show()
+    if os.environ.get(QUIT_AFTER_SHOW_ENV):
+        def report() -> None:
+            print(f"shown_at={time.time():.6f} torch_imported={'torch' in sys.modules}",
+                  flush=True)
+            window.close()
+            app.quit()
+        QTimer.singleShot(0, report)
+    else:
+        QTimer.singleShot(0, window.offer_recovery)
+    return app.exec()

@@ -1,0 +1,99 @@
+"""The formula view: for the selected layer, the output-size and parameter
+formulas with the numbers plugged in, the parameter breakdown, cost and the
+receptive field (size, jump, start); for the input or nothing, the totals."""
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from designer.core.analysis import Analysis, LayerInfo
+from designer.core.catalogue import RF, fmt_shape
+from designer.core.report import human
+from designer.gui.context import DesignContext
+from designer.gui.style import MONO_FONT
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _axes(values: tuple[float, float]) -> str:
+    h, w = values
+    return _num(h) if h == w else f"{_num(h)} × {_num(w)} (h × w)"
+
+
+def rf_rows(rf: RF | None) -> list[tuple[str, str]]:
+    if rf is None:
+        return [("receptive field", "unknown (fix the errors upstream)")]
+    if rf.whole:
+        return [("receptive field", "the whole input (after Flatten, Linear or global pooling)")]
+    size = rf.size
+    return [("receptive field", f"{_num(size[0])}×{_num(size[1])} input pixels"),
+            ("jump", f"{_axes(rf.jump)} pixels between neighbouring outputs"),
+            ("start", f"{_axes(rf.start)} (centre of the first output's field)")]
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    cells = "".join(f"<tr><td style='color:#66727f; padding-right:10px'>{escape(k)}</td>"
+                    f"<td>{escape(v)}</td></tr>" for k, v in rows)
+    return f"<table cellspacing='0' cellpadding='1'>{cells}</table>"
+
+
+def layer_html(info: LayerInfo) -> str:
+    parts = [f"<h3 style='margin:0'>{escape(info.id)} "
+             f"<span style='color:#66727f; font-weight:normal'>{escape(info.type)}</span></h3>"]
+    ins = ", ".join(fmt_shape(s) for s in info.input_shapes) or "?"
+    parts.append(_table([("input", ins), ("output", fmt_shape(info.output_shape))]))
+    if info.formulas:
+        lines = "<br>".join(escape(f) for f in info.formulas)
+        parts.append(f"<p style='font-family:{MONO_FONT}; background:#f4f6f8; "
+                     f"padding:4px'>{lines}</p>")
+    elif not info.known:
+        parts.append("<p style='color:#8a0012'>No formulas: this layer has an error "
+                     "(or an upstream one).</p>")
+    rows = [(name, f"{count:,}   ({formula})") for name, count, formula in info.breakdown]
+    rows.append(("parameters", f"{info.params:,}" + (f" ({info.frozen_params:,} frozen)"
+                                                     if info.frozen_params else "")))
+    if info.buffers:
+        rows.append(("buffers", f"{info.buffers:,} (running statistics, not trained)"))
+    rows.append(("MACs", f"{info.macs:,} ({human(info.macs)})" if info.macs else "0"))
+    rows.append(("activations", f"{info.memory:,} bytes per image (float32)"))
+    parts.append("<p style='margin-bottom:2px'><b>Parameters and cost</b></p>" + _table(rows))
+    parts.append("<p style='margin-bottom:2px'><b>Receptive field</b></p>"
+                 + _table(rf_rows(info.rf)))
+    return "".join(parts)
+
+
+def design_html(name: str, analysis: Analysis) -> str:
+    rows = [("input", fmt_shape(analysis.input_shape)),
+            ("output", fmt_shape(analysis.output_shape)),
+            ("parameters", f"{analysis.total_params:,} ({analysis.trainable_params:,} trainable)"),
+            ("MACs", f"{analysis.total_macs:,} ({human(analysis.total_macs)})"),
+            ("activations", f"{analysis.total_memory / 2**20:.2f} MB per image (float32)")]
+    out = analysis.layers.get(analysis.output_id or "")
+    body = _table(rows)
+    if out is not None:
+        body += "<p style='margin-bottom:2px'><b>Receptive field of the output</b></p>"
+        body += _table(rf_rows(out.rf))
+    return (f"<h3 style='margin:0'>{escape(name)}</h3>{body}"
+            "<p style='color:#66727f'>Select a layer to see its formulas.</p>")
+
+
+class FormulaView(QTextBrowser):
+    def __init__(self, context: DesignContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setObjectName("formulas")
+        self.setOpenLinks(False)
+        context.selection_changed.connect(lambda _id: self.refresh())
+        context.analysis_changed.connect(lambda _a: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        analysis = self.context.analysis
+        sid = self.context.selected_id
+        if sid is not None and sid in analysis.layers:
+            self.setHtml(layer_html(analysis.layers[sid]))
+        else:
+            self.setHtml(design_html(self.context.design.name, analysis))

@@ -1,0 +1,331 @@
+"""The designer window: palette (left), canvas (centre), properties and
+formulas (right), summary table (bottom), menus, toolbar and status line.
+
+Dialogs are opened only through the small _ask_* / _show_* methods so tests
+can replace them."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoStack
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QPushButton, QWidget)
+
+from designer import __version__
+from designer.core.analysis import Analysis
+from designer.core.model import Design
+from designer.core.report import human
+from designer.gui import edit_actions
+from designer.gui.autosave import Autosaver, Recovery, discard_recovery, read_recovery
+from designer.gui.canvas_shim import DesignCanvas
+from designer.gui.context import DesignContext
+from designer.gui.edit_actions import Clipboard, ClipboardError
+from designer.gui.export_dialog import ExportCodeDialog
+from designer.gui.file_actions import JSON_FILTER, FileActions, default_sample, make_settings
+from designer.gui.formula_view import FormulaView
+from designer.gui.menus import Actions, build_menus, build_toolbar
+from designer.gui.palette import Palette
+from designer.gui.property_editor import PropertyEditor
+from designer.gui.summary_table import SummaryTable
+from designer.io.design_file import DesignFileError, load
+
+APP_TITLE = "CNN Designer"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, design: Design | None = None, file_path: str | None = None,
+                 settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or make_settings()
+        self.file_path: str | None = file_path
+        self.close_guards: list[Callable[[], bool]] = []
+        self._restored = False
+        self.context = DesignContext(design or _load_default(), self)
+        self.undo_stack = QUndoStack(self)
+        self.files = FileActions(self)
+        self.clipboard = Clipboard(self.context, self.undo_stack)
+        self.setDockOptions(QMainWindow.AnimatedDocks | QMainWindow.AllowTabbedDocks)
+        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+
+        self.canvas = DesignCanvas(self.context, self.undo_stack, self)
+        self.setCentralWidget(self.canvas)
+        self.palette = Palette()
+        self.properties = PropertyEditor(self.context, self.undo_stack)
+        self.formulas = FormulaView(self.context)
+        self.summary = SummaryTable(self.context)
+        self.actions_ = Actions(self)
+        self.view_menu = build_menus(self, self.actions_)
+        self.toolbar = build_toolbar(self, self.actions_)
+        self.palette_dock = self.add_panel("Layers", self.palette, Qt.LeftDockWidgetArea)
+        self.properties_dock = self.add_panel("Properties", self.properties)
+        self.formulas_dock = self.add_panel("Formulas", self.formulas)
+        self.summary_dock = self.add_panel("Summary", self.summary, Qt.BottomDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.properties_dock], [210, 330], Qt.Horizontal)
+        self.resizeDocks([self.properties_dock, self.formulas_dock], [430, 270], Qt.Vertical)
+        self.resizeDocks([self.summary_dock], [210], Qt.Vertical)
+        self._build_status_bar()
+
+        self.palette.activated.connect(self.append_entry)
+        self.canvas.layer_activated.connect(self._focus_properties)
+        self.context.analysis_changed.connect(self._on_analysis)
+        self.context.model_event.connect(lambda e: self.update_title()
+                                         if e.kind in ("name_changed", "reset") else None)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
+        self.autosaver = Autosaver(self.context.design, self.is_modified, lambda: self.file_path,
+                                   self)
+        self.undo_stack.indexChanged.connect(lambda _i: self.autosaver.edited())
+        self._on_analysis(self.context.analysis)
+        self.update_title()
+        self.resize(1400, 900)
+
+    # --- public API -----------------------------------------------------------
+    def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea =
+                  Qt.RightDockWidgetArea, tabify_with: QDockWidget | None = None) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName("dock_" + re.sub(r"\W+", "_", title.lower()))
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
+                         | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        if tabify_with is not None:
+            self.tabifyDockWidget(tabify_with, dock)
+        self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def open_file(self, path: str) -> bool:
+        return self.files.open_file(str(path))
+
+    def save_file(self, path: str) -> bool:
+        return self.files.save_file(str(path))
+
+    def is_modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def status_message(self, text: str, timeout_ms: int = 5000) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def set_design(self, design: Design, file_path: str | None) -> None:
+        """Show another design in place (views keep their subscriptions)."""
+        self.context.select(None)
+        self.context.design.replace_with(design)
+        self.undo_stack.clear()
+        self.file_path = file_path
+        self.update_title()
+        self.canvas.zoom_fit()
+
+    def update_title(self) -> None:
+        shown = Path(self.file_path).name if self.file_path else self.context.design.name
+        self.setWindowTitle(f"{shown}[*] — {APP_TITLE}")
+        self.setWindowModified(self.is_modified())
+
+    # --- edit gestures ----------------------------------------------------------
+    def selected_ids(self) -> list[str]:
+        ids = [i for i in self.canvas.selected_ids() if i in self.context.design]
+        sid = self.context.selected_id
+        if not ids and sid is not None and sid in self.context.design:
+            ids = [sid]
+        return ids
+
+    def append_entry(self, kind: str, name: str) -> None:
+        if kind == "template":
+            edit_actions.append_template(self.context, self.undo_stack, name)
+        else:
+            edit_actions.append_layer(self.context, self.undo_stack, name)
+
+    def copy(self) -> None:
+        if not self.clipboard.copy(self.selected_ids()):
+            self.status_message("Select layers to copy")
+
+    def cut(self) -> None:
+        if not self.clipboard.cut(self.selected_ids()):
+            self.status_message("Select layers to cut")
+
+    def paste(self) -> None:
+        sid = self.context.selected_id
+        anchor = sid if sid is not None and (sid == "input" or sid in self.context.design) \
+            else None
+        try:
+            ids = self.clipboard.paste(anchor=anchor)
+        except ClipboardError as e:
+            self.status_message(str(e))
+            return
+        self.status_message(f"Pasted {len(ids)} layer(s)")
+
+    def duplicate(self) -> None:
+        if not self.clipboard.duplicate(self.selected_ids()):
+            self.status_message("Select layers to duplicate")
+
+    def delete_selected(self) -> None:
+        self.canvas.delete_selected()
+
+    def select_all(self) -> None:
+        self.canvas.select_all()
+
+    def select_first_error(self) -> None:
+        errors = self.context.analysis.all_errors
+        if not errors:
+            self.status_message("No errors")
+            return
+        layer_id, issue = errors[0]
+        self.context.select(layer_id)
+        self.status_message(issue.message, 10000)
+        if layer_id is not None:
+            self._focus_properties(layer_id)
+
+    # --- export -----------------------------------------------------------------
+    def export_code(self) -> None:
+        self._show_export_dialog(ExportCodeDialog(self.context.design, self))
+
+    def export_image(self) -> None:
+        path = self._ask_save_path("Export image", "PNG image (*.png);;SVG image (*.svg)",
+                                   f"{Path(self.file_path).stem if self.file_path else 'design'}"
+                                   ".png")
+        if not path:
+            return
+        suffix = Path(path).suffix.lower()
+        if suffix not in (".png", ".svg"):
+            path += ".png"
+            suffix = ".png"
+        try:
+            if suffix == ".svg":
+                self.canvas.export_svg(path)
+            else:
+                self.canvas.export_png(path)
+        except OSError as e:
+            self._show_error("Cannot export the image", f"{path}: {e}")
+            return
+        self.status_message(f"Exported {Path(path).name}")
+
+    # --- status line ------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.totals_label = QLabel()
+        self.totals_label.setObjectName("muted")
+        self.issues_button = QPushButton()
+        self.issues_button.setObjectName("issuesButton")
+        self.issues_button.setFlat(True)
+        self.issues_button.setCursor(Qt.PointingHandCursor)
+        self.issues_button.setToolTip("Select the first layer with an error (F8)")
+        self.issues_button.clicked.connect(self.select_first_error)
+        bar.addPermanentWidget(self.totals_label)
+        bar.addPermanentWidget(self.issues_button)
+
+    def _on_analysis(self, analysis: Analysis) -> None:
+        errors, warnings = analysis.error_count, analysis.warning_count
+        if errors or warnings:
+            parts = []
+            if errors:
+                parts.append(f"✗ {errors} error{'s' if errors != 1 else ''}")
+            if warnings:
+                parts.append(f"⚠ {warnings} warning{'s' if warnings != 1 else ''}")
+            self.issues_button.setText("  ".join(parts))
+            colour = "#c62828" if errors else "#8a6d00"
+        else:
+            self.issues_button.setText("✓ no errors")
+            colour = "#2e7d32"
+        self.issues_button.setStyleSheet(f"color: {colour}; font-weight: bold;")
+        self.totals_label.setText(
+            f"{len(self.context.design.layers)} layers · {analysis.total_params:,} params · "
+            f"{human(analysis.total_macs)} MACs · output "
+            f"{'×'.join(map(str, analysis.output_shape)) if analysis.output_shape else '?'}")
+
+    def _focus_properties(self, _layer_id: str) -> None:
+        self.properties_dock.show()
+        self.properties_dock.raise_()
+
+    # --- start-up, recovery, close ------------------------------------------------
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the autosaved design back. True when restored."""
+        rec = read_recovery()
+        if rec is None:
+            return False
+        if not self._ask_restore_recovery(rec):
+            discard_recovery()
+            return False
+        self.set_design(rec.design, rec.original_path)
+        self.undo_stack.resetClean()   # restored work is unsaved work
+        self.update_title()
+        self.status_message("Restored the autosaved design")
+        return True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self._restored:
+            self._restored = True
+            geometry = self.settings.value("window/geometry")
+            state = self.settings.value("window/state")
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+            if state is not None:
+                self.restoreState(state)
+        super().showEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.files.may_discard():
+            event.ignore()
+            return
+        for guard in list(self.close_guards):
+            if not guard():
+                event.ignore()
+                return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        self.autosaver.stop()
+        discard_recovery()
+        event.accept()
+
+    # --- dialogs (tests replace these) --------------------------------------------
+    def _ask_save_changes(self) -> str:
+        """'save', 'discard' or 'cancel'."""
+        box = QMessageBox(QMessageBox.Warning, APP_TITLE,
+                          f"Save the changes to “{self.windowTitle().split('[*]')[0]}”?",
+                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        box.setInformativeText("Your changes will be lost if you don't save them.")
+        box.setDefaultButton(QMessageBox.Save)
+        answer = box.exec()
+        return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(
+            QMessageBox.StandardButton(answer), "cancel")
+
+    def _ask_open_path(self) -> str | None:
+        start = str(Path(self.file_path).parent) if self.file_path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open design", start, JSON_FILTER)
+        return path or None
+
+    def _ask_save_path(self, caption: str, filters: str, suggested: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self, caption, suggested, filters)
+        return path or None
+
+    def _show_error(self, title: str, text: str) -> None:
+        QMessageBox.critical(self, title, text)
+
+    def _ask_restore_recovery(self, rec: Recovery) -> bool:
+        where = f" (from {rec.original_path})" if rec.original_path else ""
+        box = QMessageBox(QMessageBox.Question, APP_TITLE,
+                          f"CNN Designer did not close normally. Restore the unsaved design "
+                          f"“{rec.design.name}”{where}, autosaved at {rec.saved_at}?",
+                          QMessageBox.NoButton, self)
+        restore = box.addButton("Restore", QMessageBox.AcceptRole)
+        box.addButton("Discard", QMessageBox.DestructiveRole)
+        box.exec()
+        return box.clickedButton() is restore
+
+    def _show_export_dialog(self, dialog: ExportCodeDialog) -> None:
+        dialog.exec()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_TITLE}",
+                          f"<h3>{APP_TITLE} {__version__}</h3>"
+                          "<p>Design convolutional networks visually: live shapes, parameter "
+                          "counts, cost and receptive fields; train on CIFAR-10; export exact "
+                          "PyTorch code.</p><p>PySide6 · pyqtgraph · PyTorch</p>")
+
+
+def _load_default() -> Design:
+    try:
+        return load(default_sample())
+    except DesignFileError:
+        return Design("Untitled")

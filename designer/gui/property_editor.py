@@ -1,0 +1,279 @@
+"""The property editor: the selected layer's id, type, frozen flag, problems
+and parameters (generated from the catalogue's ParamSpecs), or the design's
+name and input size when the input or nothing is selected.
+
+Every change is an undo command; the model's events refresh the fields."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
+                               QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+
+from designer.core.analysis import Analysis, Issue
+from designer.core.catalogue import CATEGORY_COLOURS, fmt_shape, get_type, is_known
+from designer.core.model import INPUT_ID, MAX_ID_LENGTH, DesignError, Event, InputSpec
+from designer.core.report import human
+from designer.gui.commands import RenameLayerCommand, SetParamCommand, apply_fix_command
+from designer.gui.context import DesignContext
+from designer.gui.issues_view import IssuesView
+from designer.gui.param_widgets import ParamEditor, make_editor
+from designer.gui.window_commands import (SetDesignNameCommand, SetFrozenCommand,
+                                          SetInputSpecCommand)
+from designer.io.design_file import MAX_DIMENSION
+
+
+def _title(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("sectionTitle")
+    return label
+
+
+class Collapsible(QWidget):
+    """A header button that folds its body (advanced parameters)."""
+
+    def __init__(self, title: str, body: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.body = body
+        self.button = QToolButton()
+        self.button.setText(title)
+        self.button.setCheckable(True)
+        self.button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.button.setArrowType(Qt.RightArrow)
+        self.button.setAutoRaise(True)
+        self.button.toggled.connect(self.set_open)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.button)
+        layout.addWidget(body)
+        body.setVisible(False)
+
+    def set_open(self, open_: bool) -> None:
+        self.button.setArrowType(Qt.DownArrow if open_ else Qt.RightArrow)
+        self.body.setVisible(open_)
+
+
+class PropertyEditor(QScrollArea):
+    def __init__(self, context: DesignContext, undo_stack: QUndoStack,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context, self.undo_stack = context, undo_stack
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.NoFrame)
+        self.layer_id: str | None = None
+        self.editors: dict[str, ParamEditor] = {}
+        self.advanced_open = False
+        self.rename_problem: str | None = None
+        self.id_edit: QLineEdit | None = None
+        self.frozen_box: QCheckBox | None = None
+        self.name_edit: QLineEdit | None = None
+        self.input_boxes: dict[str, QSpinBox] = {}
+        self.info_label = QLabel()
+        self.issues = IssuesView()
+        context.selection_changed.connect(lambda _id: self.rebuild())
+        context.model_event.connect(self._on_model_event)
+        context.analysis_changed.connect(self._on_analysis)
+        self.rebuild()
+
+    # --- building ---------------------------------------------------------
+    def rebuild(self) -> None:
+        sid = self.context.selected_id
+        self.layer_id = sid if sid is not None and sid in self.context.design else None
+        self.editors, self.input_boxes = {}, {}
+        self.id_edit = self.frozen_box = self.name_edit = None
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        self.info_label = QLabel()
+        self.info_label.setObjectName("muted")
+        self.info_label.setWordWrap(True)
+        self.issues = IssuesView()
+        if self.layer_id is None:
+            self._build_design(layout)
+        else:
+            self._build_layer(layout, self.layer_id)
+        layout.addStretch(1)
+        old = self.takeWidget()
+        if old is not None:
+            old.deleteLater()
+        self.setWidget(page)
+        self._on_analysis(self.context.analysis)
+
+    def _build_design(self, layout: QVBoxLayout) -> None:
+        design = self.context.design
+        header = QLabel("Design")
+        header.setObjectName("layerTitle")
+        layout.addWidget(header)
+        form = QFormLayout()
+        self.name_edit = QLineEdit(design.name)
+        self.name_edit.setToolTip("The design's name (shown in the title and exported code)")
+        self.name_edit.editingFinished.connect(self._commit_name)
+        form.addRow("Name", self.name_edit)
+        layout.addLayout(form)
+        layout.addWidget(_title("Input (one image)"))
+        inputs = QFormLayout()
+        for key, tip in (("channels", "colour channels (3 for RGB, 1 for grey)"),
+                         ("height", "image height in pixels"), ("width", "image width in pixels")):
+            box = QSpinBox()
+            box.setRange(1, MAX_DIMENSION)
+            box.setKeyboardTracking(False)
+            box.setValue(getattr(design.input, key))
+            box.setToolTip(tip)
+            box.valueChanged.connect(self._commit_input)
+            self.input_boxes[key] = box
+            inputs.addRow(key.capitalize(), box)
+        layout.addLayout(inputs)
+        layout.addWidget(self.issues)
+        layout.addWidget(self.info_label)
+
+    def _build_layer(self, layout: QVBoxLayout, layer_id: str) -> None:
+        layer = self.context.design.layer(layer_id)
+        known = is_known(layer.type)
+        top = QHBoxLayout()
+        self.id_edit = QLineEdit(layer.id)
+        self.id_edit.setObjectName("layerTitle")
+        self.id_edit.setMaxLength(MAX_ID_LENGTH)
+        self.id_edit.setToolTip("The layer's id (unique); Enter renames it")
+        self.id_edit.editingFinished.connect(self._commit_rename)
+        badge = QLabel(layer.type)
+        badge.setObjectName("typeBadge")
+        category = get_type(layer.type).category if known else "?"
+        badge.setStyleSheet(f"background: {CATEGORY_COLOURS.get(category, '#888')};")
+        badge.setToolTip(f"{category}: {get_type(layer.type).help}" if known else "unknown type")
+        top.addWidget(self.id_edit, 1)
+        top.addWidget(badge)
+        layout.addLayout(top)
+        layout.addWidget(self.info_label)
+        layout.addWidget(self.issues)
+        if not known:
+            return
+        t = get_type(layer.type)
+        basic, advanced = QFormLayout(), QFormLayout()
+        for spec in t.visible_params:
+            editor = make_editor(spec)
+            editor.show_value(layer.params.get(spec.name))
+            editor.committed.connect(lambda v, name=spec.name: self._commit_param(name, v))
+            self.editors[spec.name] = editor
+            label = QLabel(spec.name + ("" if not spec.required else " *"))
+            label.setToolTip(editor.toolTip())
+            (advanced if spec.advanced else basic).addRow(label, editor)
+        if t.visible_params:
+            layout.addWidget(_title("Parameters"))
+            layout.addLayout(basic)
+        info = self.context.analysis.layers.get(layer_id)
+        if layer.frozen or (info is not None and info.params > 0):
+            self.frozen_box = QCheckBox("Frozen (not trained)")
+            self.frozen_box.setChecked(layer.frozen)
+            self.frozen_box.setToolTip("Keep this layer's weights fixed while training")
+            self.frozen_box.toggled.connect(self._commit_frozen)
+            layout.addWidget(self.frozen_box)
+        if advanced.rowCount():
+            body = QWidget()
+            body.setLayout(advanced)
+            fold = Collapsible("Advanced", body)
+            fold.button.setChecked(self.advanced_open)
+            fold.button.toggled.connect(lambda on: setattr(self, "advanced_open", on))
+            layout.addWidget(fold)
+
+    # --- model -> view ----------------------------------------------------
+    def _on_model_event(self, event: Event) -> None:
+        if event.kind == "reset":
+            self.rebuild()
+        elif self.layer_id is None:
+            if event.kind == "name_changed" and self.name_edit is not None:
+                self.name_edit.setText(self.context.design.name)
+            elif event.kind == "input_changed":
+                for key, box in self.input_boxes.items():
+                    box.blockSignals(True)
+                    box.setValue(getattr(self.context.design.input, key))
+                    box.blockSignals(False)
+        elif event.kind == "layer_renamed" and event.other == self.layer_id:
+            self.layer_id = event.layer_id
+            if self.id_edit is not None:
+                self.id_edit.setText(event.layer_id or "")
+        elif event.layer_id == self.layer_id and self.layer_id in self.context.design:
+            layer = self.context.design.layer(self.layer_id)
+            if event.kind == "params_changed":
+                for name, editor in self.editors.items():
+                    editor.show_value(layer.params.get(name))
+            elif event.kind == "frozen_changed" and self.frozen_box is not None:
+                self.frozen_box.blockSignals(True)
+                self.frozen_box.setChecked(layer.frozen)
+                self.frozen_box.blockSignals(False)
+
+    def _on_analysis(self, analysis: Analysis) -> None:
+        if self.layer_id is None or self.layer_id not in analysis.layers:
+            self.issues.show_issues(list(analysis.errors), None)
+            self.info_label.setText(
+                f"{len(self.context.design.layers)} layers · "
+                f"{analysis.total_params:,} parameters · {human(analysis.total_macs)} MACs · "
+                f"output {fmt_shape(analysis.output_shape)}")
+            return
+        info = analysis.layers[self.layer_id]
+        layer = self.context.design.layer(self.layer_id)
+        inputs = ", ".join(layer.inputs) or "nothing"
+        shapes = ", ".join(fmt_shape(s) for s in info.input_shapes)
+        self.info_label.setText(f"from {inputs}" + (f" ({shapes})" if shapes else "")
+                                + f" → {fmt_shape(info.output_shape)} · "
+                                f"{info.params:,} params")
+        self.issues.show_issues(info.errors + info.warnings, self._apply_fix)
+
+    # --- view -> commands -------------------------------------------------
+    def _commit_param(self, name: str, value: Any) -> None:
+        if self.layer_id is None:
+            return
+        if self.context.design.layer(self.layer_id).params.get(name) == value:
+            return
+        self.undo_stack.push(SetParamCommand(self.context.design, self.layer_id, name, value))
+
+    def _commit_rename(self) -> None:
+        if self.layer_id is None or self.id_edit is None:
+            return
+        new = self.id_edit.text().strip()
+        if new == self.layer_id:
+            return
+        design = self.context.design
+        problem = None
+        if not new:
+            problem = "an id cannot be empty"
+        elif new == INPUT_ID:
+            problem = "'input' is reserved for the design input"
+        elif new in design:
+            problem = f"a layer with id '{new}' already exists"
+        if problem:
+            self.id_edit.setProperty("invalid", True)
+            self.id_edit.setToolTip(problem)
+            self.id_edit.style().polish(self.id_edit)
+            self.rename_problem = problem
+            return
+        self.id_edit.setProperty("invalid", False)
+        self.id_edit.style().polish(self.id_edit)
+        self.rename_problem = None
+        try:
+            self.undo_stack.push(RenameLayerCommand(design, self.layer_id, new))
+        except DesignError as e:  # the model has the last word
+            self.id_edit.setToolTip(str(e))
+
+    def _commit_frozen(self, frozen: bool) -> None:
+        if self.layer_id is not None:
+            self.undo_stack.push(SetFrozenCommand(self.context.design, self.layer_id, frozen))
+
+    def _commit_name(self) -> None:
+        if self.name_edit is None:
+            return
+        name = self.name_edit.text().strip() or "Untitled"
+        if name != self.context.design.name:
+            self.undo_stack.push(SetDesignNameCommand(self.context.design, name))
+
+    def _commit_input(self) -> None:
+        spec = InputSpec(*(self.input_boxes[k].value() for k in ("channels", "height", "width")))
+        if spec.shape != self.context.design.input.shape:
+            self.undo_stack.push(SetInputSpecCommand(self.context.design, spec))
+
+    def _apply_fix(self, issue: Issue) -> None:
+        if self.layer_id is None or issue.fix is None:
+            return
+        self.undo_stack.push(apply_fix_command(self.context.design, self.layer_id, issue.fix))

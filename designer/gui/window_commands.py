@@ -1,0 +1,77 @@
+"""Undo commands the window needs that designer/gui/commands.py does not have
+(yet): design name, input shape and the frozen flag. Thin like the others:
+they only call model methods."""
+from __future__ import annotations
+
+from PySide6.QtGui import QUndoCommand
+
+from designer.core.model import Design, InputSpec
+
+SET_NAME_ID = 1101
+SET_INPUT_ID = 1102
+
+
+class SetDesignNameCommand(QUndoCommand):
+    """Rename the design; consecutive renames merge into one undo step."""
+
+    def __init__(self, design: Design, name: str) -> None:
+        super().__init__("Rename design")
+        self.design, self.old, self.new = design, design.name, name
+
+    def id(self) -> int:
+        return SET_NAME_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetDesignNameCommand):
+            return False
+        self.new = other.new
+        return True
+
+    def redo(self) -> None:
+        self.design.set_name(self.new)
+
+    def undo(self) -> None:
+        self.design.set_name(self.old)
+
+
+class SetInputSpecCommand(QUndoCommand):
+    """Change the design input's channels, height and width."""
+
+    def __init__(self, design: Design, spec: InputSpec) -> None:
+        super().__init__("Change input size")
+        self.design = design
+        old = design.input
+        self.old = InputSpec(old.channels, old.height, old.width)
+        self.new = InputSpec(spec.channels, spec.height, spec.width)
+
+    def id(self) -> int:
+        return SET_INPUT_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetInputSpecCommand):
+            return False
+        self.new = other.new
+        return True
+
+    def redo(self) -> None:
+        n = self.new
+        self.design.set_input_spec(InputSpec(n.channels, n.height, n.width))
+
+    def undo(self) -> None:
+        o = self.old
+        self.design.set_input_spec(InputSpec(o.channels, o.height, o.width))
+
+
+class SetFrozenCommand(QUndoCommand):
+    """Freeze (exclude from training) or unfreeze a layer's parameters."""
+
+    def __init__(self, design: Design, layer_id: str, frozen: bool) -> None:
+        super().__init__(f"{'Freeze' if frozen else 'Unfreeze'} {layer_id}")
+        self.design, self.layer_id, self.frozen = design, layer_id, frozen
+        self.old = design.layer(layer_id).frozen
+
+    def redo(self) -> None:
+        self.design.set_frozen(self.layer_id, self.frozen)
+
+    def undo(self) -> None:
+        self.design.set_frozen(self.layer_id, self.old)
