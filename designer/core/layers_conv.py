@@ -54,6 +54,13 @@ def _conv_params(kh: int, kw: int, c_in: int, c_out: int, groups: int,
     return parts, formula
 
 
+def _padding_fix(k_eff: tuple[int, ...], pad: tuple[int, ...], sizes: tuple[int, int]) -> Fix:
+    """The least padding per axis that makes the kernel fit (other axes kept)."""
+    new = [max(p, math.ceil((ke - n) / 2)) for ke, p, n in zip(k_eff, pad, sizes)]
+    value: int | list[int] = new[0] if new[0] == new[1] else new
+    return Fix(f"set padding = {value}", {"padding": value})
+
+
 def _conv2d(ctx: Ctx) -> Outcome:
     c, h, w = ctx.image()
     p = ctx.p
@@ -89,8 +96,7 @@ def _conv2d(ctx: Ctx) -> Outcome:
         if padded < k_eff[ax]:
             need = math.ceil((k_eff[ax] - n) / 2)
             what = f"kernel {k[ax]}" + (f" (dilation {d[ax]} spans {k_eff[ax]})" if d[ax] > 1 else "")
-            fix = (Fix(f"set padding = {need}", {"padding": need})
-                   if padding not in ("same",) and mode == "zeros" else None)
+            fix = _padding_fix(k_eff, left, sizes) if mode == "zeros" else None
             raise LayerError(f"{what} is larger than the {h}×{w} input"
                              + (f" padded by {left[ax]}" if left[ax] else "")
                              + f": use padding {need} or a smaller kernel", fix)

@@ -26,6 +26,22 @@ def pool_out(n: int, k: int, pad: int, s: int, d: int, ceil_mode: bool) -> int:
     return out
 
 
+def _smaller_window_fix(k: tuple[int, int], pad: tuple[int, int], dilation: tuple[int, int],
+                        sizes: tuple[int, int]) -> Fix:
+    """A kernel that fits the input: at most the input size, without dilation, and
+    with the padding dropped where it would exceed half the new kernel."""
+    new_k = [min(ki, n) for ki, n in zip(k, sizes)]
+    params: dict[str, object] = {"kernel_size": new_k[0] if new_k[0] == new_k[1] else new_k}
+    label = f"set kernel_size = {params['kernel_size']}"
+    if dilation != (1, 1):
+        params["dilation"] = None
+        label += ", dilation 1"
+    if any(p > nk // 2 for p, nk in zip(pad, new_k)):
+        params["padding"] = None
+        label += ", padding 0"
+    return Fix(label, params)
+
+
 def _pool(ctx: Ctx, dilation: tuple[int, int]) -> Outcome:
     c, h, w = ctx.image()
     p = ctx.p
@@ -42,8 +58,7 @@ def _pool(ctx: Ctx, dilation: tuple[int, int]) -> Outcome:
         k_eff = [di * (ki - 1) + 1 for ki, di in zip(k, dilation)]
         raise LayerError(f"window {k_eff[0]}×{k_eff[1]} is larger than the {h}×{w} input: "
                          f"use a smaller kernel or remove this pooling",
-                         Fix(f"set kernel_size = {min(h, w)}", {"kernel_size": min(h, w)})
-                         if min(h, w) >= 1 else None)
+                         _smaller_window_fix(k, pad, dilation, (h, w)))
     ho, wo = outs
     rnd = "⌈" if p["ceil_mode"] else "⌊"
     rnd_close = "⌉" if p["ceil_mode"] else "⌋"

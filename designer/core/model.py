@@ -67,6 +67,7 @@ class Design:
         self.training: dict[str, Any] | None = None
         self.app: dict[str, Any] | None = None
         self.extra: dict[str, Any] = {}        # unknown keys of "design"
+        self.input_extra: dict[str, Any] = {}  # unknown keys of "design.input"
         self.file_extra: dict[str, Any] = {}   # unknown top-level keys
         self._index: dict[str, Layer] = {}
         self._listeners: list[Listener] = []
@@ -275,7 +276,7 @@ class Design:
     def replace_with(self, other: "Design") -> None:
         """Take over another design's content (keeps listeners); emits reset."""
         for attr in ("name", "input", "layers", "output", "training", "app", "extra",
-                     "file_extra"):
+                     "input_extra", "file_extra"):
             setattr(self, attr, copy.deepcopy(getattr(other, attr)))
         self._index = {lay.id: lay for lay in self.layers}
         self._emit("reset")

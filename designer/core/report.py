@@ -16,7 +16,7 @@ def rf_dict(rf: RF | None) -> dict[str, Any] | None:
     if rf is None:
         return None
     return {"size": [_num(v) for v in rf.size], "jump": [_num(v) for v in rf.jump],
-            "start": [_num(v) for v in rf.start], "whole_input": rf.whole}
+            "start": [_num(v) for v in rf.start]}
 
 
 def rf_text(rf: RF | None) -> str:
@@ -29,6 +29,7 @@ def rf_text(rf: RF | None) -> str:
 
 
 def summary_dict(design: Design, analysis: Analysis) -> dict[str, Any]:
+    """The `summary --json` object: exactly the keys of DESIGN.md §6."""
     def shape(s: tuple[int, ...] | None) -> list[int] | None:
         return None if s is None else list(s)
 
@@ -37,9 +38,7 @@ def summary_dict(design: Design, analysis: Analysis) -> dict[str, Any]:
         info = analysis.layers[lay.id]
         layers.append({
             "id": lay.id, "type": lay.type, "output_shape": shape(info.output_shape),
-            "params": info.params, "trainable_params": info.trainable_params,
-            "macs": info.macs, "memory_bytes": info.memory,
-            "receptive_field": rf_dict(info.rf),
+            "params": info.params, "macs": info.macs, "receptive_field": rf_dict(info.rf),
             "errors": [e.message for e in info.errors],
             "warnings": [w.message for w in info.warnings],
         })

@@ -5,6 +5,7 @@ it is ever executed.
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import math
@@ -25,7 +26,9 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DIMENSION = 16384
 
 # Pure dict -> dict functions, keyed by the version they upgrade from.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+MIGRATIONS: dict[int, Migration] = {}
+MAX_DEPTH = 64  # nesting of JSON containers; deeper is not a design
 
 _LAYER_KEYS = {"id", "type", "params", "inputs", "position", "frozen"}
 _DESIGN_KEYS = {"name", "input", "layers", "output", "training"}
@@ -59,12 +62,41 @@ def parse_text(text: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DesignFileError("the file must hold a JSON object, not "
                               f"{_json_type(data)}")
+    if _depth(data) > MAX_DEPTH:
+        raise DesignFileError(f"values are nested more than {MAX_DEPTH} levels deep; "
+                              f"this is not a design")
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise DesignFileError("a string holds an invalid \\u escape (a lone surrogate)") from None
     return data
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of JSON containers, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        if isinstance(v, list):
+            deepest = max(deepest, d)
+            stack.extend((x, d + 1) for x in v)
+    return deepest
 
 
 def _json_type(v: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false",
             type(None): "null", int: "a number", float: "a number"}.get(type(v), "a value")
+
+
+def register_migration(from_version: int) -> Callable[[Migration], Migration]:
+    """Decorator: `fn(data) -> data` upgrades a file dict from `from_version` to a
+    later version (it must set the new "schema_version")."""
+    def register(fn: Migration) -> Migration:
+        MIGRATIONS[from_version] = fn
+        return fn
+    return register
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
@@ -79,8 +111,20 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
                                       f"newer CNN Designer; this version ({__version__}) reads "
                                       f"up to {SCHEMA_VERSION}: please update the app")
     while version < SCHEMA_VERSION:
-        data = MIGRATIONS[version](data)
-        version = data["schema_version"]
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise _fail("schema_version", f"schema version {version} is no longer supported "
+                                          f"by this version ({__version__})")
+        try:
+            data = step(copy.deepcopy(data))
+        except Exception as e:  # noqa: BLE001 - a migration that trips is a bad file
+            raise _fail("schema_version", f"cannot upgrade from schema version {version}: "
+                                          f"{e}") from None
+        new = data.get("schema_version") if isinstance(data, dict) else None
+        if not isinstance(new, int) or isinstance(new, bool) or new <= version:
+            raise _fail("schema_version", f"upgrading from schema version {version} failed "
+                                          f"(the migration did not advance the version)")
+        version = new
     return data
 
 
@@ -93,6 +137,7 @@ def from_dict(data: dict[str, Any]) -> Design:
     if not isinstance(name, str):
         raise _fail("design.name", f"must be a string; got {_json_type(name)}")
     design = Design(name, _input_spec(d.get("input")))
+    design.input_extra = _input_extra(d.get("input"))
     raw_layers = d.get("layers", [])
     if not isinstance(raw_layers, list):
         raise _fail("design.layers", f"must be a list; got {_json_type(raw_layers)}")
@@ -115,7 +160,9 @@ def from_dict(data: dict[str, Any]) -> Design:
     app = data.get("app")
     design.app = app if isinstance(app, dict) else None
     design.extra = {k: v for k, v in d.items() if k not in _DESIGN_KEYS}
-    design.file_extra = {k: v for k, v in data.items() if k not in _FILE_KEYS}
+    # an "app" that is not an object is kept as it was, like any unknown value
+    design.file_extra = {k: v for k, v in data.items()
+                         if k not in _FILE_KEYS or (k == "app" and design.app is None)}
     return design
 
 
@@ -135,6 +182,12 @@ def _input_spec(raw: Any) -> InputSpec:
     return InputSpec(*values)
 
 
+def _input_extra(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        return {}
+    return {k: v for k, v in raw.items() if k not in ("channels", "height", "width")}
+
+
 def _layer(raw: Any, where: str, previous: str) -> Layer:
     if not isinstance(raw, dict):
         raise _fail(where, f"a layer must be an object; got {_json_type(raw)}")
@@ -149,8 +202,8 @@ def _layer(raw: Any, where: str, previous: str) -> Layer:
     if not isinstance(type_name, str):
         raise _fail(where, "the layer has no \"type\" (a string such as \"Conv2d\")")
     if not is_known(type_name):
-        names = [t.name for t in all_types()]
-        close = difflib.get_close_matches(type_name, names, n=1)
+        by_lower = {t.name.lower(): t.name for t in all_types()}
+        close = [by_lower[m] for m in difflib.get_close_matches(type_name.lower(), by_lower, n=1)]
         hint = f": did you mean \"{close[0]}\"?" if close else ""
         raise _fail(f"{where}.type", f"unknown layer type \"{type_name}\"{hint}")
     params = raw.get("params", {})
@@ -213,7 +266,8 @@ def to_dict(design: Design) -> dict[str, Any]:
         previous = lay.id
     d: dict[str, Any] = {"name": design.name,
                          "input": {"channels": design.input.channels,
-                                   "height": design.input.height, "width": design.input.width},
+                                   "height": design.input.height, "width": design.input.width,
+                                   **getattr(design, "input_extra", {})},
                          "layers": layers}
     if design.output is not None:
         d["output"] = design.output
@@ -248,6 +302,8 @@ def load(path: str | os.PathLike[str]) -> Design:
         raise DesignFileError("this is a folder, not a design file", path=str(p)) from None
     except OSError as e:
         raise DesignFileError(f"cannot read the file: {e.strerror}", path=str(p)) from None
+    except ValueError as e:  # e.g. a NUL character in the path
+        raise DesignFileError(f"cannot read the file: {e}", path=str(p)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
