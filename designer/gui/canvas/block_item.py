@@ -1,0 +1,277 @@
+"""A layer on the canvas: a rounded card with a category-coloured header.
+
+The item only draws what it is told (BlockText); it never reads or changes
+the model. Its position is its centre; the scene turns a finished drag into a
+MoveLayersCommand.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
+                           QPen, QPolygonF)
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from designer.core.catalogue import CATEGORY_COLOURS
+from designer.gui.canvas.block_text import BlockText
+from designer.gui.canvas.layout import BLOCK_H, BLOCK_W
+
+HEADER_H = 22.0
+PAD = 8.0
+PORT_R = 5.0
+PORT_HIT = 9.0
+RADIUS = 7.0
+
+TEXT = QColor("#1f2430")
+MUTED = QColor("#5f6673")
+SELECTED = QColor("#1a73e8")
+ERROR = QColor("#d93025")
+WARNING = QColor("#f29900")
+OUTLINE = QColor("#9aa1ad")
+
+
+def mix(colour: str | QColor, amount: float, base: str = "#ffffff") -> QColor:
+    """`amount` of colour over base (0: base, 1: colour)."""
+    c, b = QColor(colour), QColor(base)
+    return QColor(round(b.red() + (c.red() - b.red()) * amount),
+                  round(b.green() + (c.green() - b.green()) * amount),
+                  round(b.blue() + (c.blue() - b.blue()) * amount))
+
+
+class _Fonts:
+    """Fonts and metrics, made once a QApplication exists."""
+    title: QFont
+    body: QFont
+    bold: QFont
+    small: QFont
+    ready = False
+
+    @classmethod
+    def get(cls) -> type["_Fonts"]:
+        if not cls.ready:
+            cls.title = QFont()
+            cls.title.setPointSizeF(9.0)
+            cls.title.setBold(True)
+            cls.body = QFont()
+            cls.body.setPointSizeF(8.5)
+            cls.bold = QFont(cls.body)
+            cls.bold.setBold(True)
+            cls.small = QFont()
+            cls.small.setPointSizeF(7.5)
+            cls.small.setBold(True)
+            cls.ready = True
+        return cls
+
+
+def elide(text: str, font: QFont, width: float) -> str:
+    return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, max(width, 0.0))
+
+
+def text_width(text: str, font: QFont) -> float:
+    return QFontMetricsF(font).horizontalAdvance(text)
+
+
+class BlockItem(QGraphicsItem):
+    """One block. `on_moved(item)` is called while it is dragged."""
+
+    def __init__(self, layer_id: str, text: BlockText, is_input: bool = False,
+                 on_moved: Callable[["BlockItem"], None] | None = None) -> None:
+        super().__init__()
+        self.layer_id = layer_id
+        self.is_input = is_input
+        self._on_moved = on_moved
+        self.exporting = False
+        self.text = text
+        self._lines: dict[str, Any] = {}
+        flags = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                 | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        if not is_input:
+            flags |= QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+        self.setFlags(flags)
+        self.setAcceptHoverEvents(True)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(1.0)
+        self.set_text(text, force=True)
+
+    # --- content -------------------------------------------------------
+    def set_text(self, text: BlockText, force: bool = False) -> bool:
+        """Show new text; False (and no repaint) when nothing changed."""
+        if text == self.text and not force:
+            return False
+        self.text = text
+        self._layout_text()
+        self.setToolTip(text.tooltip)
+        self.update()
+        return True
+
+    def _layout_text(self) -> None:
+        f = _Fonts.get()
+        t = self.text
+        inner = BLOCK_W - 2 * PAD
+        rf_w = text_width(t.rf, f.small) + 10 if t.rf else 0.0
+        icon_w = 18.0 if (t.errors or t.warnings) else 0.0
+        title_w = inner - rf_w - icon_w - (4 if rf_w or icon_w else 0)
+        type_w = min(text_width(t.type_name, f.bold), inner * 0.62)
+        params_w = min(text_width(t.params, f.body), inner * 0.5)
+        self._lines = {
+            "title": elide(t.title, f.title, title_w),
+            "type": elide(t.type_name, f.bold, type_w),
+            "type_w": type_w,
+            "detail": elide(t.detail, f.body, inner - type_w - 8),
+            "shape": elide(t.shape, f.bold, inner - params_w - 8),
+            "params": elide(t.params, f.body, params_w),
+            "params_w": params_w,
+            "rf_w": rf_w,
+        }
+
+    # --- geometry ------------------------------------------------------
+    @staticmethod
+    def rect() -> QRectF:
+        return QRectF(-BLOCK_W / 2, -BLOCK_H / 2, BLOCK_W, BLOCK_H)
+
+    def boundingRect(self) -> QRectF:
+        return self.rect().adjusted(-4, -PORT_R - 3, 4, PORT_R + 3)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self.rect(), RADIUS, RADIUS)
+        path.addEllipse(self.output_port_local(), PORT_HIT, PORT_HIT)
+        if not self.is_input:
+            path.addEllipse(self.input_port_local(), PORT_HIT, PORT_HIT)
+        return path
+
+    @staticmethod
+    def output_port_local() -> QPointF:
+        return QPointF(0.0, BLOCK_H / 2)
+
+    @staticmethod
+    def input_port_local() -> QPointF:
+        return QPointF(0.0, -BLOCK_H / 2)
+
+    def output_port(self) -> QPointF:
+        return self.mapToScene(self.output_port_local())
+
+    @staticmethod
+    def input_port_at(index: int, count: int) -> QPointF:
+        """Where input `index` of `count` arrives (local): merges fan their
+        inputs out along the top edge so that each one stays visible."""
+        if count <= 1:
+            return QPointF(0.0, -BLOCK_H / 2)
+        spacing = min(44.0, (BLOCK_W - 40) / (count - 1))
+        return QPointF((index - (count - 1) / 2) * spacing, -BLOCK_H / 2)
+
+    def input_port(self, index: int = 0, count: int = 1) -> QPointF:
+        return self.mapToScene(self.input_port_at(index, count))
+
+    def on_output_port(self, scene_pos: QPointF) -> bool:
+        d = self.mapFromScene(scene_pos) - self.output_port_local()
+        return d.x() ** 2 + d.y() ** 2 <= PORT_HIT ** 2
+
+    def scene_rect(self) -> QRectF:
+        return self.mapRectToScene(self.rect())
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and self._on_moved:
+            self._on_moved(self)
+        return super().itemChange(change, value)
+
+    # --- painting ------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        t = self.text
+        colour = QColor(CATEGORY_COLOURS.get(t.category, "#9aa5b1"))
+        rect = self.rect()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        body = QPainterPath()
+        body.addRoundedRect(rect, RADIUS, RADIUS)
+        painter.fillPath(body, mix(colour, 0.07))
+        header = QPainterPath()
+        header.addRoundedRect(QRectF(rect.left(), rect.top(), rect.width(), HEADER_H + RADIUS),
+                              RADIUS, RADIUS)
+        clip = QPainterPath()
+        clip.addRect(QRectF(rect.left(), rect.top(), rect.width(), HEADER_H))
+        painter.fillPath(header.intersected(clip), mix(colour, 0.30))
+        painter.fillRect(QRectF(rect.left(), rect.top() + HEADER_H - 2, rect.width(), 2), colour)
+
+        selected = self.isSelected() and not self.exporting
+        if t.errors:
+            pen = QPen(ERROR, 2.4)
+        elif selected:
+            pen = QPen(SELECTED, 2.4)
+        else:
+            pen = QPen(OUTLINE, 1.1)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        if selected and t.errors:
+            painter.setPen(QPen(SELECTED, 1.5, Qt.PenStyle.DashLine))
+            painter.drawRoundedRect(rect.adjusted(-4, -4, 4, 4), RADIUS + 3, RADIUS + 3)
+
+        self._paint_header(painter, rect, colour)
+        self._paint_body(painter, rect)
+        self._paint_ports(painter, colour)
+
+    def _paint_header(self, painter: QPainter, rect: QRectF, colour: QColor) -> None:
+        f, t, lines = _Fonts.get(), self.text, self._lines
+        painter.setPen(TEXT)
+        painter.setFont(f.title)
+        title_rect = QRectF(rect.left() + PAD, rect.top(), rect.width() - 2 * PAD, HEADER_H)
+        painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         lines["title"])
+        right = rect.right() - PAD
+        if t.rf:
+            w = lines["rf_w"]
+            badge = QRectF(right - w, rect.top() + 4, w, HEADER_H - 8)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(255, 255, 255, 235))
+            painter.drawRoundedRect(badge, 6, 6)
+            painter.setPen(mix(colour, 0.9, "#202020"))
+            painter.setFont(f.small)
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, t.rf)
+            right = badge.left() - 4
+        if t.errors or t.warnings:
+            self._paint_marker(painter, QPointF(right - 8, rect.top() + HEADER_H / 2),
+                               ERROR if t.errors else WARNING)
+
+    @staticmethod
+    def _paint_marker(painter: QPainter, centre: QPointF, colour: QColor) -> None:
+        """A warning triangle with an exclamation mark."""
+        x, y = centre.x(), centre.y()
+        tri = QPolygonF([QPointF(x, y - 7), QPointF(x + 8, y + 6), QPointF(x - 8, y + 6)])
+        painter.setPen(QPen(colour.darker(115), 1.0))
+        painter.setBrush(colour)
+        painter.drawPolygon(tri)
+        painter.setPen(QPen(QColor("white"), 1.8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.drawLine(QPointF(x, y - 3), QPointF(x, y + 1.2))
+        painter.drawPoint(QPointF(x, y + 3.8))
+
+    def _paint_body(self, painter: QPainter, rect: QRectF) -> None:
+        f, lines = _Fonts.get(), self._lines
+        left, width = rect.left() + PAD, rect.width() - 2 * PAD
+        line_h = (rect.height() - HEADER_H - 4) / 2
+        row1 = QRectF(left, rect.top() + HEADER_H + 2, width, line_h)
+        row2 = QRectF(left, row1.bottom(), width, line_h)
+        vcenter = Qt.AlignmentFlag.AlignVCenter
+        painter.setPen(TEXT)
+        painter.setFont(f.bold)
+        painter.drawText(row1, Qt.AlignmentFlag.AlignLeft | vcenter, lines["type"])
+        painter.setPen(MUTED)
+        painter.setFont(f.body)
+        painter.drawText(row1.adjusted(lines["type_w"] + 8, 0, 0, 0),
+                         Qt.AlignmentFlag.AlignLeft | vcenter, lines["detail"])
+        painter.setPen(TEXT if self.text.shape != "?" else ERROR)
+        painter.setFont(f.bold)
+        painter.drawText(row2, Qt.AlignmentFlag.AlignLeft | vcenter, lines["shape"])
+        painter.setPen(MUTED)
+        painter.setFont(f.body)
+        painter.drawText(row2, Qt.AlignmentFlag.AlignRight | vcenter, lines["params"])
+
+    def _paint_ports(self, painter: QPainter, colour: QColor) -> None:
+        painter.setPen(QPen(mix(colour, 0.85, "#30343b"), 1.2))
+        painter.setBrush(QBrush(QColor("white")))
+        painter.drawEllipse(self.output_port_local(), PORT_R, PORT_R)
+        if not self.is_input:
+            count = self.text.inputs
+            for i in range(count):
+                painter.drawEllipse(self.input_port_at(i, count), PORT_R - 1.5, PORT_R - 1.5)

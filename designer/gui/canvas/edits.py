@@ -1,0 +1,151 @@
+"""Canvas edits that become undo commands: drops, deletion, automatic layout.
+
+Each function builds the command(s) from the scene's current state and
+pushes them; the model's events then update the scene.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF
+
+from designer.core.catalogue import get_type, is_known
+from designer.core.model import INPUT_ID, DesignError
+from designer.core.templates import TEMPLATES
+from designer.gui.canvas.layout import ROW, Position, design_layout, subgraph_layout
+from designer.gui.canvas.scene import DesignScene
+from designer.gui.commands import (AddLayerCommand, InsertOnEdgeCommand, InsertTemplateCommand,
+                                   MoveLayersCommand, RemoveLayersCommand, disconnect_command)
+
+Moves = dict[str, tuple[tuple[float, float] | None, tuple[float, float] | None]]
+EPS = 1.0
+
+
+def _shift_below(scene: DesignScene, y: float, dy: float, skip: set[str]) -> Moves:
+    """Moves that push every block at or below `y` down by `dy` (make room)."""
+    design = scene.context.design
+    moves: Moves = {}
+    for lid, item in scene.blocks.items():
+        if lid == INPUT_ID or lid in skip or lid not in design or item.y() < y - EPS:
+            continue
+        moves[lid] = (design.layer(lid).position, (item.x(), item.y() + dy))
+    return moves
+
+
+def add_layer_at(scene: DesignScene, type_name: str, pos: QPointF) -> str | None:
+    """A palette drop: on an edge, insert the layer there; elsewhere add an
+    unconnected block centred on the drop point. Returns the new id."""
+    if not is_known(type_name):
+        scene.status(f"Unknown layer type '{type_name}'.")
+        return None
+    t = get_type(type_name)
+    edge = scene.edge_at(pos) if t.max_inputs == 1 else None
+    if edge is not None:
+        return _insert_on_edge(scene, type_name, edge.src, edge.dst)
+    cmd = AddLayerCommand(scene.context.design, type_name, t.new_params(), inputs=[],
+                          position=(round(pos.x()), round(pos.y())))
+    scene.undo_stack.push(cmd)
+    scene.status(f"Added {cmd.layer_id}: drag from another block's output port (bottom) "
+                 f"to connect it.")
+    return cmd.layer_id
+
+
+def _insert_on_edge(scene: DesignScene, type_name: str, src: str, dst: str) -> str:
+    design = scene.context.design
+    s, d = scene.blocks[src], scene.blocks[dst]
+    moves: Moves = {}
+    if d.y() - s.y() >= 2 * ROW - EPS:
+        pos: Position = (d.x(), s.y() + ROW)
+    elif d.y() > s.y():
+        pos = (d.x(), d.y())
+        moves = _shift_below(scene, d.y() - ROW / 2, ROW, set())
+    else:
+        pos = ((s.x() + d.x()) / 2, (s.y() + d.y()) / 2)
+    cmd = InsertOnEdgeCommand(design, type_name, src, dst, get_type(type_name).new_params(),
+                              position=pos)
+    scene.undo_stack.beginMacro(f"Insert {type_name} on {src} → {dst}")
+    try:
+        scene.undo_stack.push(cmd)
+        if moves:
+            scene.undo_stack.push(MoveLayersCommand(design, moves))
+    finally:
+        scene.undo_stack.endMacro()
+    assert cmd.layer is not None
+    return cmd.layer.id
+
+
+def template_upstream(scene: DesignScene, pos: QPointF | None) -> str:
+    """Where a template goes: after the block it was dropped on, else after the
+    selected block, else after the last layer."""
+    design = scene.context.design
+    block = scene.block_at(pos) if pos is not None else None
+    if block is not None:
+        return block.layer_id
+    selected = scene.context.selected_id
+    if selected is not None and (selected in design or selected == INPUT_ID):
+        return selected
+    return design.layers[-1].id if design.layers else INPUT_ID
+
+
+def add_template_at(scene: DesignScene, name: str, pos: QPointF | None) -> list[str]:
+    if name not in TEMPLATES:
+        scene.status(f"Unknown block template '{name}'.")
+        return []
+    design = scene.context.design
+    upstream = template_upstream(scene, pos)
+    cmd = InsertTemplateCommand(design, name, upstream)
+    root = scene.blocks[upstream]
+    scene.undo_stack.beginMacro(f"Insert {name}")
+    scene.autoplace = False
+    try:
+        scene.undo_stack.push(cmd)
+        ids = cmd.layer_ids
+        inputs = {lid: design.layer(lid).inputs for lid in ids}
+        placed, depth = subgraph_layout(upstream, ids, inputs, (root.x(), root.y()))
+        moves = _shift_below(scene, root.y() + ROW / 2, depth * ROW, set(ids))
+        moves.update({lid: (None, placed[lid]) for lid in ids})
+        scene.undo_stack.push(MoveLayersCommand(design, moves))
+    except DesignError as e:
+        scene.status(f"Cannot insert {name}: {e}.")
+        return []
+    finally:
+        scene.undo_stack.endMacro()
+        scene.autoplace = True
+        scene.flush()
+    return ids
+
+
+def delete_selected(scene: DesignScene) -> None:
+    """One undo step: disconnect the selected edges, remove the selected layers."""
+    design = scene.context.design
+    blocks = [b.layer_id for b in scene.selected_blocks()]
+    ids = [lay.id for lay in design.layers if lay.id in blocks]
+    edges = [(e.src, e.dst) for e in scene.selected_edges()
+             if e.src not in ids and e.dst not in ids]
+    if not ids and not edges:
+        if INPUT_ID in blocks:
+            scene.status("The input cannot be deleted: change its size in the properties.")
+        return
+    stack = scene.undo_stack
+    stack.beginMacro("Delete" if len(ids) + len(edges) != 1 else
+                     f"Delete {ids[0]}" if ids else f"Disconnect {edges[0][0]} → {edges[0][1]}")
+    try:
+        for src, dst in edges:
+            stack.push(disconnect_command(design, src, dst))
+        if ids:
+            stack.push(RemoveLayersCommand(design, ids))
+    finally:
+        stack.endMacro()
+
+
+def auto_layout(scene: DesignScene) -> None:
+    design = scene.context.design
+    placed = design_layout(design)
+    moves: Moves = {}
+    for lay in design.layers:
+        new = placed[lay.id]
+        if lay.position is None or tuple(lay.position) != new:
+            moves[lay.id] = (lay.position, new)
+    if moves:
+        cmd = MoveLayersCommand(design, moves)
+        cmd.setText("Auto layout")
+        scene.undo_stack.push(cmd)
+    scene.flush()

@@ -1,0 +1,371 @@
+"""The canvas scene: mirrors the design model into block and edge items.
+
+Data flows one way (DESIGN.md §2, §8): a gesture becomes an undo command, the
+command changes the model, the model's event (relayed by the context) updates
+the items here through the id -> item maps. Nothing here edits a Layer.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QPainterPath, QPen, QUndoStack
+from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent)
+
+from designer.core.analysis import Analysis
+from designer.core.catalogue import get_type, is_known
+from designer.core.model import INPUT_ID, DesignError, Event
+from designer.gui.canvas.block_item import PORT_R, BlockItem
+from designer.gui.canvas.block_text import BlockText, input_text, layer_text
+from designer.gui.canvas.edge_item import EdgeItem, curve, route
+from designer.gui.canvas.layout import BLOCK_W, GAP_X, ROW, Position, design_layout, overlaps
+from designer.gui.commands import MoveLayersCommand, SetInputsCommand, connect_command
+from designer.gui.context import DesignContext
+
+STRUCTURAL = {"layer_added", "layer_removed", "edge_added", "edge_removed", "layer_renamed",
+              "reset"}
+
+
+class DesignScene(QGraphicsScene):
+    def __init__(self, context: DesignContext, undo_stack: QUndoStack,
+                 status: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self.context = context
+        self.undo_stack = undo_stack
+        self.status = status or (lambda message: None)
+        self.blocks: dict[str, BlockItem] = {}
+        self.edges: dict[tuple[str, str], EdgeItem] = {}
+        self.exporting = False
+        self.autoplace = True          # off while the canvas pushes commands with positions
+        self._pending_place: list[str] = []
+        self._syncing_selection = False
+        self._press_positions: dict[str, QPointF] = {}
+        self._connect_from: BlockItem | None = None
+        self._connect_line: QGraphicsPathItem | None = None
+        self._connect_target: BlockItem | None = None
+        self._reroute_timer = QTimer(self)
+        self._reroute_timer.setSingleShot(True)
+        self._reroute_timer.setInterval(0)
+        self._reroute_timer.timeout.connect(self.flush)
+        self.setBackgroundBrush(QColor("#f6f7f9"))
+        context.model_event.connect(self._on_model_event)
+        context.analysis_changed.connect(self._on_analysis)
+        context.selection_changed.connect(self._on_context_selection)
+        self.selectionChanged.connect(self._on_scene_selection)
+        self.rebuild()
+        self._place_pending()
+
+    # --- building ------------------------------------------------------
+    def rebuild(self) -> None:
+        """Drop every item and mirror the whole design again (load, reset)."""
+        self._syncing_selection = True
+        for item in list(self.blocks.values()) + list(self.edges.values()):
+            self.removeItem(item)
+        self._syncing_selection = False
+        self.blocks.clear()
+        self.edges.clear()
+        design, analysis = self.context.design, self.context.analysis
+        missing = [lay.id for lay in design.layers if lay.position is None]
+        auto = design_layout(design) if len(missing) == len(design.layers) else {}
+        self.blocks[INPUT_ID] = self._new_block(INPUT_ID, input_text(analysis), True)
+        self.blocks[INPUT_ID].setPos(*auto.get(INPUT_ID, (0.0, 0.0)))
+        for layer in design.layers:
+            self._add_block(layer.id, auto.get(layer.id))
+        for src, dst in design.edges():
+            self._add_edge(src, dst)
+        if self.context.selected_id in self.blocks:
+            self._on_context_selection(self.context.selected_id)
+        self.flush()
+
+    def _new_block(self, layer_id: str, text: BlockText, is_input: bool = False) -> BlockItem:
+        item = BlockItem(layer_id, text, is_input, self._block_dragged)
+        self.addItem(item)
+        return item
+
+    def _add_block(self, layer_id: str, placed: Position | None = None) -> BlockItem:
+        design, analysis = self.context.design, self.context.analysis
+        layer = design.layer(layer_id)
+        item = self._new_block(layer_id, layer_text(layer, analysis.layers.get(layer_id),
+                                                    analysis))
+        self.blocks[layer_id] = item
+        if layer.position is not None:
+            item.setPos(*layer.position)
+        elif placed is not None:
+            item.setPos(*placed)
+            self._pending_place.append(layer_id)
+        else:
+            item.setPos(*self.free_spot_below(layer.inputs))
+            self._pending_place.append(layer_id)
+        return item
+
+    def _add_edge(self, src: str, dst: str) -> None:
+        if (src, dst) in self.edges or src not in self.blocks or dst not in self.blocks:
+            return
+        edge = EdgeItem(src, dst)
+        self.addItem(edge)
+        self.edges[(src, dst)] = edge
+        self._route_edge(edge, [])
+
+    def _remove_edge(self, key: tuple[str, str]) -> None:
+        edge = self.edges.pop(key, None)
+        if edge is not None:
+            self.removeItem(edge)
+
+    def free_spot_below(self, inputs: list[str]) -> Position:
+        """A free place for a new block: under its first input, else right of all."""
+        sources = [self.blocks[s] for s in inputs if s in self.blocks]
+        if sources:
+            x, y = sources[0].x(), max(s.y() for s in sources) + ROW
+        else:
+            rect = self.blocks_rect()
+            x, y = rect.right() + GAP_X + BLOCK_W / 2, rect.top() + ROW / 2
+        taken = [(b.x(), b.y()) for b in self.blocks.values()]
+        while any(overlaps((x, y), t, 10.0) for t in taken):
+            x += BLOCK_W + GAP_X
+        return (x, y)
+
+    def blocks_rect(self) -> QRectF:
+        rect = QRectF()
+        for item in self.blocks.values():
+            rect = rect.united(item.scene_rect())
+        return rect
+
+    # --- model events --------------------------------------------------
+    def _on_model_event(self, event: Event) -> None:
+        kind, lid, other = event.kind, event.layer_id, event.other
+        if kind == "reset":
+            self.rebuild()
+        elif kind == "layer_added" and lid is not None:
+            self._add_block(lid)
+            for src in self.context.design.layer(lid).inputs:
+                self._add_edge(src, lid)
+        elif kind == "layer_removed" and lid is not None:
+            for key in [k for k in self.edges if lid in k]:
+                self._remove_edge(key)
+            item = self.blocks.pop(lid, None)
+            if item is not None:
+                self.removeItem(item)
+        elif kind == "edge_added" and lid is not None and other is not None:
+            self._add_edge(other, lid)
+        elif kind == "edge_removed" and lid is not None and other is not None:
+            self._remove_edge((other, lid))
+        elif kind == "layer_moved" and lid is not None and lid in self.blocks:
+            pos = self.context.design.layer(lid).position
+            if pos is not None and (self.blocks[lid].x(), self.blocks[lid].y()) != tuple(pos):
+                self.blocks[lid].setPos(*pos)
+        elif kind == "layer_renamed" and lid is not None and other is not None:
+            self._rename(other, lid)
+        if kind in STRUCTURAL or kind == "layer_moved":
+            self._reroute_timer.start()
+
+    def _rename(self, old: str, new: str) -> None:
+        item = self.blocks.pop(old, None)
+        if item is None:
+            return
+        item.layer_id = new
+        self.blocks[new] = item
+        for (src, dst) in [k for k in self.edges if old in k]:
+            edge = self.edges.pop((src, dst))
+            key = (new if src == old else src, new if dst == old else dst)
+            edge.rename(*key)
+            self.edges[key] = edge
+
+    def _place_pending(self) -> None:
+        """Store the places chosen for layers that came without one, so that a
+        saved design keeps the layout the user sees (via the model method)."""
+        pending, self._pending_place = self._pending_place, []
+        design = self.context.design
+        for lid in pending:
+            if lid in design and lid in self.blocks and design.layer(lid).position is None:
+                item = self.blocks[lid]
+                design.move_layer(lid, (item.x(), item.y()))
+
+    def _on_analysis(self, analysis: Analysis) -> None:
+        """Only blocks whose text changed are repainted (a 100-block edit stays cheap)."""
+        design = self.context.design
+        for lid, item in self.blocks.items():
+            if lid == INPUT_ID:
+                item.set_text(input_text(analysis))
+            elif lid in design:
+                item.set_text(layer_text(design.layer(lid), analysis.layers.get(lid), analysis))
+        if self._pending_place and self.autoplace:
+            self._place_pending()
+
+    # --- geometry ------------------------------------------------------
+    def flush(self) -> None:
+        """Re-place the input block, re-route every edge and grow the scene rect."""
+        self._reroute_timer.stop()
+        self._place_input()
+        obstacles = {lid: item.scene_rect() for lid, item in self.blocks.items()}
+        for edge in self.edges.values():
+            self._route_edge(edge, [r for lid, r in obstacles.items()
+                                    if lid not in (edge.src, edge.dst)])
+        rect = self.blocks_rect()
+        self.setSceneRect(rect.adjusted(-1500, -1000, 1500, 1000))
+
+    def _place_input(self) -> None:
+        """The input has no stored place: it sits above the layers it feeds."""
+        consumers = [self.blocks[c.id] for c in self.context.design.consumers(INPUT_ID)
+                     if c.id in self.blocks]
+        if consumers:
+            x = sum(c.x() for c in consumers) / len(consumers)
+            self.blocks[INPUT_ID].setPos(x, min(c.y() for c in consumers) - ROW)
+
+    def _endpoints(self, edge: EdgeItem) -> tuple[QPointF, QPointF]:
+        src, dst = self.blocks[edge.src], self.blocks[edge.dst]
+        inputs = self.context.design.layer(edge.dst).inputs \
+            if edge.dst in self.context.design else []
+        index = inputs.index(edge.src) if edge.src in inputs else 0
+        end = dst.input_port(index, len(inputs))
+        return src.output_port() + QPointF(0, PORT_R), end - QPointF(0, PORT_R - 1)
+
+    def _route_edge(self, edge: EdgeItem, obstacles: list[QRectF]) -> None:
+        start, end = self._endpoints(edge)
+        edge.set_route(route(start, end, obstacles))
+
+    def _block_dragged(self, item: BlockItem) -> None:
+        for edge in self.edges.values():
+            if item.layer_id in (edge.src, edge.dst):
+                self._route_edge(edge, [])
+
+    # --- selection -----------------------------------------------------
+    def selected_blocks(self) -> list[BlockItem]:
+        return [i for i in self.selectedItems() if isinstance(i, BlockItem)]
+
+    def selected_edges(self) -> list[EdgeItem]:
+        return [i for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def _on_scene_selection(self) -> None:
+        if self._syncing_selection:
+            return
+        blocks = self.selected_blocks()
+        ids = [b.layer_id for b in blocks if not b.is_input]
+        chosen = ids[0] if len(blocks) == 1 and len(ids) == 1 else None
+        self._syncing_selection = True
+        try:
+            self.context.select(chosen)
+        finally:
+            self._syncing_selection = False
+
+    def _on_context_selection(self, layer_id: object) -> None:
+        if self._syncing_selection:
+            return
+        self._syncing_selection = True
+        try:
+            current = [b.layer_id for b in self.selected_blocks()]
+            if layer_id is None:
+                if len(current) <= 1:
+                    self.clearSelection()
+            elif layer_id in self.blocks and current != [layer_id]:
+                self.clearSelection()
+                self.blocks[str(layer_id)].setSelected(True)
+        finally:
+            self._syncing_selection = False
+
+    # --- gestures: connect and move --------------------------------------
+    def block_at(self, pos: QPointF, exclude: BlockItem | None = None) -> BlockItem | None:
+        for item in self.items(pos):
+            if isinstance(item, BlockItem) and item is not exclude:
+                return item
+        return None
+
+    def edge_at(self, pos: QPointF) -> EdgeItem | None:
+        area = QRectF(pos.x() - 3, pos.y() - 3, 6, 6)
+        for item in self.items(area, Qt.ItemSelectionMode.IntersectsItemShape):
+            if isinstance(item, EdgeItem):
+                return item
+        return None
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            block = self.block_at(event.scenePos())
+            if block is not None and block.on_output_port(event.scenePos()):
+                self._begin_connect(block)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press_positions = {b.layer_id: b.pos() for b in self.selected_blocks()
+                                     if not b.is_input}
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._connect_from is not None:
+            self._drag_connect(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._connect_from is not None:
+            self._finish_connect(event.scenePos())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._finish_move()
+
+    def _begin_connect(self, block: BlockItem) -> None:
+        self._connect_from = block
+        line = QGraphicsPathItem()
+        line.setPen(QPen(QColor("#1a73e8"), 2.0, Qt.PenStyle.DashLine))
+        line.setZValue(5.0)
+        self.addItem(line)
+        self._connect_line = line
+
+    def _drag_connect(self, pos: QPointF) -> None:
+        assert self._connect_from is not None and self._connect_line is not None
+        target = self.block_at(pos, self._connect_from)
+        if target is not None and target.is_input:
+            target = None
+        self._connect_target = target
+        end = target.input_port() if target is not None else pos
+        path: QPainterPath = curve(self._connect_from.output_port(), end)
+        self._connect_line.setPath(path)
+
+    def _finish_connect(self, pos: QPointF) -> None:
+        src = self._connect_from
+        assert src is not None
+        self._connect_from = None
+        if self._connect_line is not None:
+            self.removeItem(self._connect_line)
+            self._connect_line = None
+        target = self.block_at(pos, src)
+        if target is None:
+            return
+        self.connect_blocks(src.layer_id, target.layer_id)
+
+    def connect_blocks(self, src: str, dst: str) -> bool:
+        """Push the command for src -> dst; refusals become a status message."""
+        design = self.context.design
+        if dst == INPUT_ID:
+            self.status("The input cannot take an input: drag from an output port (bottom) "
+                        "to a layer.")
+            return False
+        layer = design.layer(dst)
+        single = is_known(layer.type) and get_type(layer.type).max_inputs == 1
+        try:
+            if single and layer.inputs and src not in layer.inputs:
+                if src != INPUT_ID and (dst == src or dst in design.upstream_ids(src)):
+                    raise DesignError(f"connecting '{src}' to '{dst}' would make a cycle")
+                old = layer.inputs[0]
+                cmd = SetInputsCommand(design, dst, [src], f"Connect {src} → {dst}")
+                self.undo_stack.push(cmd)
+                self.status(f"'{dst}' takes one input: it now reads '{src}' instead of '{old}'.")
+                return True
+            self.undo_stack.push(connect_command(design, src, dst))
+        except DesignError as e:
+            self.status(f"Cannot connect: {e}.")
+            return False
+        return True
+
+    def _finish_move(self) -> None:
+        design = self.context.design
+        moves = {}
+        for lid, before in self._press_positions.items():
+            item = self.blocks.get(lid)
+            if item is None or lid not in design or item.pos() == before:
+                continue
+            moves[lid] = (design.layer(lid).position, (item.x(), item.y()))
+        self._press_positions = {}
+        if moves:
+            self.undo_stack.push(MoveLayersCommand(design, moves))
