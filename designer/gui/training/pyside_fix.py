@@ -1,54 +1,59 @@
-"""Work around a reference-count bug in PySide6 6.12 on Python < 3.12:
-SignalInstance.emit() returns True/False without a new reference, so every
-emit from Python (ours and pyqtgraph's) takes one reference away from True;
-after a few hundred emits the interpreter aborts with "bool_dealloc".
+"""Work around reference-count bugs of PySide6 6.12 on Python < 3.12.
 
-install() measures the leak once and, only if it is there, wraps emit to give
-the reference back. Idempotent; harmless where the bug is fixed. It belongs
-at application start-up (designer/gui), but the training panel, which emits
-per training step, installs it on import so that it is never missing.
+Measured here (PySide6 6.12.0, Python 3.11.7): every Qt method that returns
+None (void methods such as QPainter.drawLine, QWidget.setVisible,
+processEvents, and nullable getters such as QObject.parent()) and every
+SignalInstance.emit() (which returns True) hands back a reference it does not
+own. Each call takes one reference away from None or True; pyqtgraph paints
+with hundreds of such calls per frame, so after seconds to minutes the
+interpreter aborts with "none_dealloc" / "bool_dealloc". Python 3.12 made
+these singletons immortal, which is what the bindings now assume.
+
+install() checks for the leak and, where it is present, gives None, True and
+False a refcount so large it can never reach zero (what 3.12 does). These
+objects are static and never freed, so this changes nothing else.
+Idempotent. It belongs at application start-up (designer/gui), but the
+training panel installs it on import so that it is never missing where
+training curves are drawn.
 """
 from __future__ import annotations
 
 import ctypes
 import sys
-from typing import Any
 
-from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtCore import QObject, Signal
 
-_MARK = "_designer_emit_fix"
+BALLAST = 1 << 40     # references added; ~10^12 leaked calls before any danger
+_installed = False
 
 
 class _Probe(QObject):
     ping = Signal()
 
 
-def emit_leaks() -> bool:
-    """True when one emit() costs True (or False) a reference."""
+def leaks() -> bool:
+    """True when Qt calls return None or True without a reference of their own."""
     probe = _Probe()
-    before_t, before_f = sys.getrefcount(True), sys.getrefcount(False)
-    for _ in range(4):
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
+    for _ in range(8):
+        probe.parent()
         probe.ping.emit()
-    return sys.getrefcount(True) < before_t or sys.getrefcount(False) < before_f
+    return sys.getrefcount(None) < none_before or sys.getrefcount(True) < true_before
+
+
+def _add_references(obj: object, count: int) -> None:
+    # CPython < 3.12: ob_refcnt is the first Py_ssize_t of every object
+    ctypes.c_ssize_t.from_address(id(obj)).value += count
 
 
 def install() -> bool:
-    """Patch SignalInstance.emit if it leaks; returns True when patched."""
-    if getattr(SignalInstance, _MARK, False):
+    """Protect None/True/False if this PySide leaks them; True when applied."""
+    global _installed
+    if _installed:
         return True
-    if sys.version_info >= (3, 12) or not emit_leaks():
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython" or not leaks():
         return False
-    original = SignalInstance.emit
-    incref = ctypes.pythonapi.Py_IncRef
-    incref.argtypes = [ctypes.py_object]
-    incref.restype = None
-
-    def emit(self: SignalInstance, *args: Any) -> Any:
-        result = original(self, *args)
-        if result is True or result is False:
-            incref(result)
-        return result
-
-    SignalInstance.emit = emit  # type: ignore[method-assign]
-    setattr(SignalInstance, _MARK, True)
+    for obj in (None, True, False):
+        _add_references(obj, BALLAST)
+    _installed = True
     return True
