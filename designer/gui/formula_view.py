@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from designer.core.analysis import Analysis, LayerInfo
@@ -86,8 +87,12 @@ class FormulaView(QTextBrowser):
         self.context = context
         self.setObjectName("formulas")
         self.setOpenLinks(False)
-        context.selection_changed.connect(lambda _id: self.refresh())
-        context.analysis_changed.connect(lambda _a: self.refresh())
+        context.selection_changed.connect(self._on_change)
+        context.analysis_changed.connect(self._on_change)
+        self.refresh()
+
+    @Slot(object)
+    def _on_change(self, _value: object) -> None:
         self.refresh()
 
     def refresh(self) -> None:

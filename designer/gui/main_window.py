@@ -9,14 +9,14 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QPushButton, QWidget)
 
 from designer import __version__
 from designer.core.analysis import Analysis
-from designer.core.model import Design
+from designer.core.model import Design, Event
 from designer.core.report import human
 from designer.gui import edit_actions
 from designer.gui.autosave import Autosaver, Recovery, discard_recovery, read_recovery
@@ -71,13 +71,15 @@ class MainWindow(QMainWindow):
 
         self.palette.activated.connect(self.append_entry)
         self.canvas.layer_activated.connect(self._focus_properties)
+        canvas_status = getattr(self.canvas, "status_message", None)
+        if canvas_status is not None:
+            canvas_status.connect(self.status_message)
         self.context.analysis_changed.connect(self._on_analysis)
-        self.context.model_event.connect(lambda e: self.update_title()
-                                         if e.kind in ("name_changed", "reset") else None)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
-        self.autosaver = Autosaver(self.context.design, self.is_modified, lambda: self.file_path,
+        self.context.model_event.connect(self._on_model_event)
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        self.autosaver = Autosaver(self.context.design, self.is_modified, self._file_path,
                                    self)
-        self.undo_stack.indexChanged.connect(lambda _i: self.autosaver.edited())
+        self.undo_stack.indexChanged.connect(self._on_index_changed)
         self._on_analysis(self.context.analysis)
         self.update_title()
         self.resize(1400, 900)
@@ -233,6 +235,22 @@ class MainWindow(QMainWindow):
             f"{human(analysis.total_macs)} MACs · output "
             f"{'×'.join(map(str, analysis.output_shape)) if analysis.output_shape else '?'}")
 
+    def _file_path(self) -> str | None:
+        return self.file_path
+
+    @Slot(object)
+    def _on_model_event(self, event: Event) -> None:
+        if event.kind in ("name_changed", "reset"):
+            self.update_title()
+
+    @Slot(bool)
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+
+    @Slot(int)
+    def _on_index_changed(self, _index: int) -> None:
+        self.autosaver.edited()
+
     def _focus_properties(self, _layer_id: str) -> None:
         self.properties_dock.show()
         self.properties_dock.raise_()
@@ -261,6 +279,7 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(geometry)
             if state is not None:
                 self.restoreState(state)
+            QTimer.singleShot(0, self.canvas.zoom_fit)   # once the docks have their sizes
         super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
@@ -72,7 +72,7 @@ class PropertyEditor(QScrollArea):
         self.input_boxes: dict[str, QSpinBox] = {}
         self.info_label = QLabel()
         self.issues = IssuesView()
-        context.selection_changed.connect(lambda _id: self.rebuild())
+        context.selection_changed.connect(self._on_selection)
         context.model_event.connect(self._on_model_event)
         context.analysis_changed.connect(self._on_analysis)
         self.rebuild()
@@ -179,6 +179,11 @@ class PropertyEditor(QScrollArea):
             layout.addWidget(fold)
 
     # --- model -> view ----------------------------------------------------
+    @Slot(object)
+    def _on_selection(self, _layer_id: object) -> None:
+        self.rebuild()
+
+    @Slot(object)
     def _on_model_event(self, event: Event) -> None:
         if event.kind == "reset":
             self.rebuild()
@@ -204,6 +209,7 @@ class PropertyEditor(QScrollArea):
                 self.frozen_box.setChecked(layer.frozen)
                 self.frozen_box.blockSignals(False)
 
+    @Slot(object)
     def _on_analysis(self, analysis: Analysis) -> None:
         if self.layer_id is None or self.layer_id not in analysis.layers:
             self.issues.show_issues(list(analysis.errors), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Slot
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
@@ -125,6 +125,7 @@ class SummaryTable(QTableView):
         context.selection_changed.connect(self._show_selection)
         self._show_selection(context.selected_id)
 
+    @Slot(object)
     def _on_analysis(self, analysis: Analysis) -> None:
         self.summary.refresh(analysis)
         self._show_selection(self.context.selected_id)
@@ -134,6 +135,7 @@ class SummaryTable(QTableView):
         if layer_id is not None:
             self.context.select(layer_id)
 
+    @Slot(object)
     def _show_selection(self, layer_id: str | None) -> None:
         row = self.summary.row_of(layer_id)
         model = self.selectionModel()
