@@ -1,0 +1,148 @@
+"""Fuzzing the loader with corrupted sample files: it raises only
+DesignFileError or loads a design that then analyses, reports and saves
+without raising."""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import SAMPLES
+from designer.core import analyse
+from designer.core.report import summary_dict, summary_table
+from designer.io import DesignFileError, dumps, load, loads, to_dict
+
+TEXTS = [p.read_text(encoding="utf-8") for p in SAMPLES]
+DATA = [json.loads(t) for t in TEXTS]
+TYPES = ["Conv2d", "Linear", "Add", "Concat", "Flatten", "MaxPool2d", "Upsample", "LayerNorm",
+         "Conv3d", "", "relu", "__import__('os')"]
+
+# Values of every JSON type, including the nasty ones.
+ODD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 70),
+    st.sampled_from([0, -1, 10 ** 6, 2 ** 31, 10 ** 30, 10 ** 300, 65536, 4096]),
+    st.sampled_from([math.nan, math.inf, -math.inf, 1e308, 0.5, -0.0, 1e-320]),
+    st.text(max_size=8), st.sampled_from(["same", "valid", "input", "zeros", "nearest"]),
+    st.lists(st.integers(-1, 9), max_size=3), st.just([None, 3]), st.just({}),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
+
+
+def check(load_result: Any) -> None:
+    """A loaded design must analyse, report and round-trip without raising."""
+    design = load_result
+    a = analyse(design)
+    summary_dict(design, a)
+    summary_table(design, a)
+    text = dumps(design)
+    assert to_dict(loads(text)) == to_dict(design)
+
+
+def attempt(text_or_bytes: str | bytes) -> None:
+    try:
+        if isinstance(text_or_bytes, bytes):
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "fuzz.json"
+                path.write_bytes(text_or_bytes)
+                design = load(path)
+        else:
+            design = loads(text_or_bytes)
+    except DesignFileError as e:
+        assert str(e)  # one clear message
+        return
+    check(design)
+
+
+def _nodes(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _nodes(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _nodes(v, path + (i,))
+    return out
+
+
+def _get(value: Any, path: tuple[Any, ...]) -> Any:
+    for k in path:
+        value = value[k]
+    return value
+
+
+@st.composite
+def mutated(draw: Any) -> str:
+    data = copy.deepcopy(draw(st.sampled_from(DATA)))
+    for _ in range(draw(st.integers(1, 4))):
+        nodes = _nodes(data)[1:]
+        path = draw(st.sampled_from(nodes))
+        parent, key = _get(data, path[:-1]), path[-1]
+        layers = data.get("design", {}).get("layers") if isinstance(data.get("design"), dict) \
+            else None
+        op = draw(st.sampled_from(["replace", "replace", "delete", "duplicate", "cycle",
+                                   "type", "nest", "param", "param"]))
+        if op == "replace":
+            parent[key] = draw(ODD_VALUES)
+        elif op == "delete":
+            del parent[key]
+        elif op == "nest":
+            parent[key] = draw(st.sampled_from([[parent[key]], {"x": parent[key]}]))
+            for _ in range(draw(st.sampled_from([1, 10, 70, 500]))):
+                parent[key] = [parent[key]]
+        elif isinstance(layers, list) and layers and all(isinstance(x, dict) for x in layers):
+            i = draw(st.integers(0, len(layers) - 1))
+            if op == "duplicate":
+                layers.insert(draw(st.integers(0, len(layers))), copy.deepcopy(layers[i]))
+            elif op == "cycle":
+                j = draw(st.integers(0, len(layers) - 1))
+                layers[i]["inputs"] = [str(layers[j].get("id"))]
+            elif op == "type":
+                layers[i]["type"] = draw(st.sampled_from(TYPES))
+            elif op == "param":
+                params = layers[i].setdefault("params", {})
+                if isinstance(params, dict):
+                    name = draw(st.sampled_from(
+                        ["kernel_size", "stride", "padding", "dilation", "groups", "out_channels",
+                         "out_features", "output_size", "scale_factor", "size", "p", "dim",
+                         "num_groups", "normalized_shape", "in_channels", "start_dim", "mode",
+                         "padding_mode", "output_padding", "divisor_override", "eps", "bias"]))
+                    params[name] = draw(ODD_VALUES)
+    return json.dumps(data, allow_nan=True)
+
+
+@settings(max_examples=2500)
+@given(mutated())
+def test_structure_mutations(text: str) -> None:
+    attempt(text)
+
+
+@st.composite
+def corrupted(draw: Any) -> bytes:
+    raw = bytearray(draw(st.sampled_from(TEXTS)).encode("utf-8"))
+    for _ in range(draw(st.integers(1, 6))):
+        op = draw(st.sampled_from(["flip", "flip", "truncate", "insert", "delete"]))
+        if not raw:
+            break
+        i = draw(st.integers(0, len(raw) - 1))
+        if op == "flip":
+            raw[i] ^= 1 << draw(st.integers(0, 7))
+        elif op == "truncate":
+            del raw[i:]
+        elif op == "insert":
+            raw[i:i] = draw(st.sampled_from([b"{", b"]", b'"', b",", b"\\u", b"\xff", b"\x00",
+                                             b"-", b"1e999", b"NaN", b"null"]))
+        else:
+            del raw[i:i + draw(st.integers(1, 20))]
+    return bytes(raw)
+
+
+@settings(max_examples=1500)
+@given(corrupted())
+def test_byte_corruption(raw: bytes) -> None:
+    attempt(raw if len(raw) % 4 == 0 else raw.decode("utf-8", "replace"))
