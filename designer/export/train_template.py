@@ -1,0 +1,405 @@
+"""The body of the exported train.py (a string.Template; `$` marks the slots).
+
+Kept as text so that designer.export never imports torch. The slots are
+filled by train_script.py with identifiers and repr'd literals only.
+"""
+
+TEMPLATE = '''\
+"""Train $CLASS (from $MODULE.py) on CIFAR-10; exported from CNN Designer.
+
+Needs PyTorch, numpy and the CIFAR-10 python folder "cifar-10-batches-py"
+(https://www.cs.toronto.edu/~kriz/cifar.html); no torchvision. The data
+files are unpickled with a loader that only accepts numpy arrays.
+
+    python train.py --data-dir DATA                 # one process
+    torchrun --nproc_per_node=2 train.py --data-dir DATA
+
+With torchrun every process trains on its own share of each batch
+(DistributedDataParallel; gloo on CPU, nccl on CUDA); --batch-size is the
+total over all processes. The checkpoint (--out) holds the design, the
+weights, the settings and the metrics, and opens in CNN Designer.
+"""
+$HEADER
+import argparse
+import json
+import math
+import os
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from $MODULE import INPUT_SHAPE, $CLASS
+
+# The design this script trains, as CNN Designer's file format (JSON text).
+DESIGN_JSON = $DESIGN_JSON
+# Training settings exported from the app (command-line options override).
+SETTINGS = $SETTINGS
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
+CHECKPOINT_VERSION = 1
+APP_VERSION = $APP_VERSION
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles the CIFAR batches (dicts of numpy arrays) and nothing else."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"unexpected object {module}.{name} "
+                                         f"in a CIFAR-10 file")
+        return super().find_class(module, name)
+
+
+def find_cifar(data_dir):
+    root = Path(data_dir).expanduser()
+    for folder in (root, root / "cifar-10-batches-py"):
+        names = ("data_batch_1", "test_batch")
+        if all((folder / name).is_file() for name in names):
+            return folder
+    raise SystemExit(f"error: no CIFAR-10 python folder in {root} (expected "
+                     f"cifar-10-batches-py/data_batch_1..5 and test_batch)")
+
+
+def read_batch(path):
+    with open(path, "rb") as f:
+        entry = _ArrayUnpickler(f, encoding="bytes").load()
+    data = entry.get(b"data", entry.get("data"))
+    labels = entry.get(b"labels", entry.get("labels"))
+    array = np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32)
+    images = torch.from_numpy(array.copy())
+    return images, torch.tensor(list(labels), dtype=torch.long)
+
+
+def load_cifar(data_dir, train_limit=None, test_limit=None):
+    """uint8 images N x 3 x 32 x 32 and int64 labels, held in memory."""
+    folder = find_cifar(data_dir)
+    parts = [read_batch(folder / f"data_batch_{n}") for n in range(1, 6)
+             if (folder / f"data_batch_{n}").is_file()]
+    train_x = torch.cat([p[0] for p in parts])
+    train_y = torch.cat([p[1] for p in parts])
+    test_x, test_y = read_batch(folder / "test_batch")
+    if train_limit:
+        train_x, train_y = train_x[:train_limit], train_y[:train_limit]
+    if test_limit:
+        test_x, test_y = test_x[:test_limit], test_y[:test_limit]
+    return train_x, train_y, test_x, test_y
+
+
+def normalise(images, mean, std):
+    return (images.float() / 255.0 - mean) / std
+
+
+def augment(images, crop, flip, pad=4):
+    """Random crop with zero padding and horizontal flip on a uint8 batch."""
+    n, c, h, w = images.shape
+    dev = images.device
+    if crop:
+        padded = F.pad(images, (pad, pad, pad, pad))
+        dy = torch.randint(0, 2 * pad + 1, (n, 1, 1, 1), device=dev)
+        dx = torch.randint(0, 2 * pad + 1, (n, 1, 1, 1), device=dev)
+        rows = torch.arange(h, device=dev).view(1, 1, h, 1) + dy
+        cols = torch.arange(w, device=dev).view(1, 1, 1, w) + dx
+        batch = torch.arange(n, device=dev).view(n, 1, 1, 1)
+        chans = torch.arange(c, device=dev).view(1, c, 1, 1)
+        images = padded[batch, chans, rows, cols]
+    if flip:
+        mirror = (torch.rand(n, device=dev) < 0.5).view(n, 1, 1, 1)
+        images = torch.where(mirror, images.flip(3), images)
+    return images
+
+
+def cutout(x, size):
+    """Zero a random size x size square per image (on normalised input)."""
+    n, _, h, w = x.shape
+    cy = torch.randint(0, h, (n, 1, 1), device=x.device)
+    cx = torch.randint(0, w, (n, 1, 1), device=x.device)
+    ys = torch.arange(h, device=x.device)[None, :, None]
+    xs = torch.arange(w, device=x.device)[None, None, :]
+    inside = ((ys - cy).abs() <= size // 2) & ((xs - cx).abs() <= size // 2)
+    return x * (~inside)[:, None].to(x.dtype)
+
+
+def lr_factor(step, total, warmup, schedule):
+    """Multiplier of the peak learning rate at a step (0-based)."""
+    if schedule == "onecycle":
+        if step < warmup:
+            return 0.04 + 0.96 * step / warmup
+        t = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * t)) * (1 - 4e-6) + 4e-6
+    if step < warmup:
+        return (step + 1) / warmup
+    t = (step - warmup) / max(1, total - warmup)
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * t))
+    if schedule == "step":
+        return 0.1 ** (int(t >= 0.5) + int(t >= 0.75))
+    return 1.0
+
+
+def make_optimizer(params, settings):
+    name = settings["optimizer"]
+    lr, wd = settings["lr"], settings["weight_decay"]
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    momentum = settings["momentum"]
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd,
+                           nesterov=settings["nesterov"] and momentum > 0)
+
+
+def pick_device(name, local_rank):
+    if name == "auto":
+        if torch.cuda.is_available():
+            name = "cuda"
+        elif torch.backends.mps.is_available():
+            name = "mps"
+        else:
+            name = "cpu"
+    if name == "cuda":
+        count = max(1, torch.cuda.device_count())
+        return torch.device("cuda", local_rank % count)
+    return torch.device(name)
+
+
+def autocast_dtype(device, precision):
+    if device.type != "cuda" or precision == "fp32":
+        return None
+    if precision == "fp16":
+        return torch.float16
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=SETTINGS["data_dir"] or "data",
+                        help="folder holding cifar-10-batches-py")
+    parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"])
+    parser.add_argument("--batch-size", type=int,
+                        default=SETTINGS["batch_size"],
+                        help="total over all processes")
+    parser.add_argument("--lr", type=float, default=SETTINGS["lr"],
+                        help="peak learning rate")
+    parser.add_argument("--out", default="checkpoint.pt",
+                        help="checkpoint file written at the end")
+    parser.add_argument("--limit", type=int, default=SETTINGS["train_limit"],
+                        help="use only the first N training images")
+    parser.add_argument("--test-limit", type=int,
+                        default=SETTINGS["test_limit"],
+                        help="use only the first N test images")
+    parser.add_argument("--device", default=SETTINGS["device"],
+                        choices=["auto", "cpu", "cuda", "mps"])
+    args = parser.parse_args()
+    if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
+        parser.error("--epochs and --batch-size must be >= 1 and --lr > 0")
+    return args
+
+
+class Trainer:
+    def __init__(self, args):
+        self.args = args
+        self.settings = dict(
+            SETTINGS, epochs=args.epochs, batch_size=args.batch_size,
+            lr=args.lr, train_limit=args.limit, test_limit=args.test_limit,
+            device=args.device, data_dir=str(args.data_dir),
+        )
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.device = pick_device(args.device, self.local_rank)
+        if self.world > 1:
+            if self.device.type == "cuda":
+                torch.cuda.set_device(self.device)
+            backend = "nccl" if self.device.type == "cuda" else "gloo"
+            dist.init_process_group(backend)
+        if tuple(INPUT_SHAPE) != (3, 32, 32):
+            shape = "x".join(map(str, INPUT_SHAPE))
+            raise SystemExit(f"error: CIFAR-10 images are 3x32x32 but the "
+                             f"model takes {shape}: change the design's input")
+        torch.manual_seed(self.settings["seed"])
+        self.net = $CLASS()
+        with torch.no_grad():
+            probe = self.net.eval()(torch.zeros(2, 3, 32, 32))
+        if tuple(probe.shape[1:]) != (10,):
+            got = tuple(probe.shape[1:])
+            raise SystemExit(f"error: the model outputs {got} per image; "
+                             f"CIFAR-10 needs 10 class scores "
+                             f"(end with Linear(out_features=10))")
+        self.net.to(self.device)
+        self.model = self.net
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = nn.parallel.DistributedDataParallel(
+                self.net, device_ids=ids)
+        torch.manual_seed(self.settings["seed"] * 1000 + self.rank + 1)
+        self.mean = torch.tensor(CIFAR_MEAN, device=self.device)
+        self.mean = self.mean.view(1, 3, 1, 1)
+        self.std = torch.tensor(CIFAR_STD, device=self.device).view(1, 3, 1, 1)
+        self.amp = autocast_dtype(self.device, self.settings["precision"])
+        self.scaler = torch.amp.GradScaler(enabled=self.amp == torch.float16)
+
+    def log(self, *parts):
+        if self.rank == 0:
+            print(*parts, flush=True)
+
+    def shard(self, n, epoch):
+        """This process's share of a shuffled epoch (equal for all)."""
+        gen = torch.Generator().manual_seed(self.settings["seed"] + epoch)
+        order = torch.randperm(n, generator=gen)
+        per_rank = n // self.world
+        return order[self.rank * per_rank:(self.rank + 1) * per_rank]
+
+    def run(self):
+        s = self.settings
+        train_x, train_y, test_x, test_y = load_cifar(
+            self.args.data_dir, s["train_limit"], s["test_limit"])
+        if len(train_x) < self.world:
+            raise SystemExit("error: fewer training images than processes")
+        train_x, train_y = train_x.to(self.device), train_y.to(self.device)
+        test_x, test_y = test_x.to(self.device), test_y.to(self.device)
+        batch = max(1, s["batch_size"] // self.world)
+        per_rank = len(train_x) // self.world
+        steps = max(1, per_rank // batch)
+        total = steps * s["epochs"]
+        # Short runs: warm up for at most half of the steps.
+        warmup = min(total // 2, round(s["warmup_epochs"] * steps))
+        params = [p for p in self.net.parameters() if p.requires_grad]
+        optimizer = make_optimizer(params, s)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda step: lr_factor(step, total, warmup, s["schedule"]),
+        )
+        n_params = sum(p.numel() for p in self.net.parameters())
+        self.log(f"$CLASS: {n_params:,} parameters; "
+                 f"{len(train_x):,} training and {len(test_x):,} test images; "
+                 f"epochs: {s['epochs']} of {steps} steps; "
+                 f"device: {self.device}; processes: {self.world}")
+        history = []
+        for epoch in range(1, s["epochs"] + 1):
+            start = time.perf_counter()
+            train_loss, train_acc = self.train_epoch(
+                epoch, steps, batch, train_x, train_y, optimizer, scheduler)
+            test_loss, test_acc = self.evaluate(test_x, test_y, batch)
+            seconds = time.perf_counter() - start
+            history.append({
+                "epoch": epoch, "seconds": seconds,
+                "train_loss": train_loss, "train_acc": train_acc,
+                "test_loss": test_loss, "test_acc": test_acc,
+            })
+            speed = steps * batch * self.world / seconds
+            self.log(f"epoch {epoch}/{s['epochs']}  "
+                     f"train loss {train_loss:.4f} acc {train_acc:.2%}  "
+                     f"test loss {test_loss:.4f} acc {test_acc:.2%}  "
+                     f"{seconds:.1f} s ({speed:,.0f} img/s)")
+        if self.rank == 0:
+            self.save(history)
+        if self.world > 1:
+            dist.barrier()
+            dist.destroy_process_group()
+
+    def train_epoch(self, epoch, steps, batch, train_x, train_y, optimizer,
+                    scheduler):
+        s = self.settings
+        self.model.train()
+        order = self.shard(len(train_x), epoch).to(self.device)
+        sums = torch.zeros(3, device=self.device)
+        every = max(1, steps // 10)
+        for step in range(steps):
+            idx = order[step * batch:(step + 1) * batch]
+            images = augment(train_x[idx], s["augment_crop"],
+                             s["augment_flip"])
+            x = normalise(images, self.mean, self.std)
+            if s["cutout"] > 0:
+                x = cutout(x, s["cutout"])
+            y = train_y[idx]
+            with torch.autocast(self.device.type, dtype=self.amp,
+                                enabled=self.amp is not None):
+                out = self.model(x)
+                loss = F.cross_entropy(out.float(), y,
+                                       label_smoothing=s["label_smoothing"])
+            optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(optimizer)
+            self.scaler.update()
+            scheduler.step()
+            sums += self.counts(loss.detach() * len(y), out, y)
+            if (step + 1) % every == 0 or step + 1 == steps:
+                lr = scheduler.get_last_lr()[0]
+                self.log(f"  epoch {epoch} step {step + 1}/{steps}  "
+                         f"loss {loss.item():.4f}  lr {lr:.5f}")
+        return self.reduce(sums)
+
+    @torch.no_grad()
+    def evaluate(self, test_x, test_y, batch):
+        self.model.eval()
+        share = torch.arange(self.rank, len(test_x), self.world,
+                             device=self.device)
+        sums = torch.zeros(3, device=self.device)
+        for start in range(0, len(share), max(batch, 256)):
+            idx = share[start:start + max(batch, 256)]
+            x = normalise(test_x[idx], self.mean, self.std)
+            with torch.autocast(self.device.type, dtype=self.amp,
+                                enabled=self.amp is not None):
+                out = self.net(x).float()
+            y = test_y[idx]
+            loss_sum = F.cross_entropy(out, y, reduction="sum")
+            sums += self.counts(loss_sum, out, y)
+        return self.reduce(sums)
+
+    def counts(self, loss_sum, out, y):
+        """(summed loss, correct, count) as one tensor, for all_reduce."""
+        correct = (out.argmax(1) == y).sum().float()
+        count = torch.tensor(float(len(y)), device=self.device)
+        return torch.stack([loss_sum.float(), correct, count])
+
+    def reduce(self, sums):
+        """(mean loss, accuracy) over all processes."""
+        if self.world > 1:
+            dist.all_reduce(sums)
+        loss, correct, count = sums.tolist()
+        return loss / max(count, 1), correct / max(count, 1)
+
+    def save(self, history):
+        last = history[-1]
+        checkpoint = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "app_version": APP_VERSION,
+            "design": json.loads(DESIGN_JSON),
+            "state_dict": {k: v.detach().cpu()
+                           for k, v in self.net.state_dict().items()},
+            "training": dict(self.settings),
+            "metrics": {
+                "test_acc": last["test_acc"], "test_loss": last["test_loss"],
+                "train_acc": last["train_acc"],
+                "train_loss": last["train_loss"],
+                "epochs": len(history), "history": history,
+                "processes": self.world, "source": "train.py",
+            },
+        }
+        out = Path(self.args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        torch.save(checkpoint, tmp)
+        os.replace(tmp, out)
+        self.log(f"saved {out} (test accuracy {last['test_acc']:.2%})")
+
+
+if __name__ == "__main__":
+    Trainer(parse_args()).run()
+'''

@@ -1,0 +1,126 @@
+"""Export the built module as ONNX or TorchScript (for deployment tools).
+
+ONNX needs the optional `onnx` package (`pip install cnn-designer[onnx]`).
+The TorchScript-based ONNX exporter is used first: it is fast and quiet and
+handles every layer of the catalogue; the dynamo exporter (needs onnxscript)
+is the fallback where a torch release no longer offers it.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from designer.core.analysis import Analysis, analyse
+from designer.core.model import Design
+from designer.nn.build import BuildError, build
+
+OPSET = 17
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+
+
+class FormatExportError(RuntimeError):
+    """An export that could not be done, with the reason in words."""
+
+
+def onnx_available() -> bool:
+    return importlib.util.find_spec("onnx") is not None
+
+
+def _module(design: Design, analysis: Analysis | None,
+            state_dict: dict[str, torch.Tensor] | None) -> tuple[torch.nn.Module, torch.Tensor]:
+    analysis = analysis or analyse(design)
+    try:
+        module = build(design, analysis)
+    except BuildError as e:
+        raise FormatExportError(f"cannot export: {e}") from None
+    if state_dict is not None:
+        from designer.nn.checkpoint import check_fits
+        check_fits(module, state_dict)
+        module.load_state_dict(state_dict)
+    module.eval()
+    example = torch.randn(2, *analysis.input_shape)  # 2: batch 1 would be specialised
+    return module, example
+
+
+@contextlib.contextmanager
+def _atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path beside `path`, renamed onto it if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _quiet() -> contextlib.ExitStack:
+    stack = contextlib.ExitStack()
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore")
+    stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    return stack
+
+
+def export_onnx(design: Design, path: str | os.PathLike[str],
+                state_dict: dict[str, torch.Tensor] | None = None,
+                analysis: Analysis | None = None, opset: int = OPSET) -> Path:
+    """Write an ONNX model (batch dimension dynamic) and check it with onnx.checker."""
+    if not onnx_available():
+        raise FormatExportError("ONNX export needs the 'onnx' package: "
+                                "pip install 'cnn-designer[onnx]' (or pip install onnx onnxscript)")
+    import onnx
+    module, example = _module(design, analysis, state_dict)
+    errors: list[str] = []
+    with _atomic_target(path) as tmp:
+        for dynamo in (False, True):
+            try:
+                with _quiet():
+                    _torch_onnx_export(module, example, tmp, opset, dynamo)
+                onnx.checker.check_model(onnx.load(str(tmp)))
+                break
+            except Exception as e:  # noqa: BLE001 - try the other exporter, then report both
+                errors.append(f"{'dynamo' if dynamo else 'TorchScript'} exporter: "
+                              f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        else:
+            raise FormatExportError("ONNX export failed; " + "; ".join(errors))
+    return Path(path)
+
+
+def _torch_onnx_export(module: torch.nn.Module, example: torch.Tensor, path: Path,
+                       opset: int, dynamo: bool) -> None:
+    kwargs: dict[str, Any] = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME],
+                              "opset_version": opset, "dynamo": dynamo}
+    if dynamo:
+        kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch")},)
+        kwargs["external_data"] = False
+    else:
+        kwargs["dynamic_axes"] = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}
+    torch.onnx.export(module, (example,), str(path), **kwargs)
+
+
+def export_torchscript(design: Design, path: str | os.PathLike[str],
+                       state_dict: dict[str, torch.Tensor] | None = None,
+                       analysis: Analysis | None = None) -> Path:
+    """Write a traced TorchScript module (load it with torch.jit.load; eval mode)."""
+    module, example = _module(design, analysis, state_dict)
+    with _atomic_target(path) as tmp:
+        try:
+            with _quiet(), torch.no_grad():
+                traced = torch.jit.trace(module, example)
+            torch.jit.save(traced, str(tmp))
+        except Exception as e:  # noqa: BLE001 - tracing errors come in many types
+            raise FormatExportError(f"TorchScript export failed: {type(e).__name__}: "
+                                    f"{str(e).splitlines()[0] if str(e) else ''}") from None
+    return Path(path)
