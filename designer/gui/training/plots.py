@@ -49,14 +49,24 @@ class RunCurves:
             self.items[key].setDownsampling(auto=True, method="peak")
             self.items[key].setClipToView(True)
         self.run = run
+        self._steps_drawn = -1
+        self._epochs_drawn = -1
 
     def update(self) -> None:
+        # only touch the plots whose data changed: every setData repaints its plot
         run = self.run
-        x = run.step_x.view()
-        # setData copies nothing it does not need; views of the growable arrays are fine
-        self.items["raw"].setData(x, _finite(run.step_loss.view()))
-        self.items["ema"].setData(x, _finite(run.step_ema.view()))
-        self.items["lr"].setData(x, run.step_lr.view())
+        if len(run.step_x) != self._steps_drawn:
+            self._steps_drawn = len(run.step_x)
+            x = run.step_x.view()
+            self.items["raw"].setData(x, _finite(run.step_loss.view()))
+            self.items["ema"].setData(x, _finite(run.step_ema.view()))
+            self.items["lr"].setData(x, run.step_lr.view())
+        if len(run.epochs) != self._epochs_drawn:
+            self._epochs_drawn = len(run.epochs)
+            self._update_epochs()
+
+    def _update_epochs(self) -> None:
+        run = self.run
         ev = run.eval_name()
         self.items["train_loss"].setData(*run.epoch_series("train_loss"))
         self.items["eval_loss"].setData(*run.epoch_series(f"{ev}_loss"))
@@ -105,7 +115,10 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                             axisItems={"bottom": IntegerAxis(orientation="bottom")})
         plot.setLabel("bottom", xlabel)
         plot.setLabel("left", ylabel)
-        plot.showGrid(x=True, y=True, alpha=0.25)
+        # no grid: its alpha-blended lines cost ~20 ms a frame in software rendering;
+        # no SI prefix: relabelling on every range change costs setHtml calls
+        for name in ("left", "bottom"):
+            plot.getAxis(name).enableAutoSIPrefix(False)
         plot.setMenuEnabled(True)
         return plot
 
