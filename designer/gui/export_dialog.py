@@ -3,7 +3,6 @@ Save (model.py, optionally train.py next to it)."""
 from __future__ import annotations
 
 import keyword
-import re
 from pathlib import Path
 
 from PySide6.QtCore import QRegularExpression
@@ -174,12 +173,29 @@ class ExportCodeDialog(QDialog):
         target = Path(path)
         if target.suffix != ".py":
             target = target.with_suffix(".py")
+        train_text = None
+        if self.with_train.isChecked():
+            train_text = self._train_for(target.stem)
+            if train_text is None:
+                return []
         write_text_atomic(target, self.model_code)
         written = [target]
-        if self.with_train.isChecked() and self.train_code is not None:
-            train = target.with_name("train.py" if target.name != "train.py" else "train_model.py")
-            text = re.sub(r"\bfrom model import\b", f"from {target.stem} import", self.train_code) \
-                if target.stem != "model" else self.train_code
-            write_text_atomic(train, text)
-            written.append(train)
+        if train_text is not None:
+            name = "train.py" if target.name != "train.py" else "train_model.py"
+            write_text_atomic(target.with_name(name), train_text)
+            written.append(target.with_name(name))
+        self.message.setText("Saved " + ", ".join(str(p) for p in written))
         return written
+
+    def _train_for(self, module: str) -> str | None:
+        """train.py imports the model from the file it is saved with."""
+        if module == "model" and self.train_code is not None:
+            return self.train_code
+        try:
+            from designer.export.train_script import generate_train_script
+            return generate_train_script(self.design, TrainConfig.from_dict(self.design.training),
+                                         model_module=module)
+        except ValueError as e:
+            self.message.setText(f"<b>Not saved:</b> {e}")
+            self.message.setStyleSheet("color: #8a0012;")
+            return None

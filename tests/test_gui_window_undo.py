@@ -1,0 +1,136 @@
+"""Every edit kind made through the window undoes and redoes to the identical
+design file (designer.io.dumps)."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from designer.gui.app import create_window
+from designer.gui.commands import MoveLayersCommand, disconnect_command
+from designer.io import dumps
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
+    win = create_window()
+    monkeypatch.setattr(win, "_ask_save_changes", lambda: "discard")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def _edits(win, qtbot):
+    """(label, gesture) pairs covering every kind of edit the window offers."""
+    design = win.context.design
+    props = win.properties
+
+    def select(lid):
+        win.context.select(lid)
+
+    def set_param():
+        select("conv1")
+        props.editors["out_channels"].box.setValue(10)
+        props.editors["out_channels"].box.setValue(12)
+
+    def set_text_param():
+        select("pool1")
+        props.editors["stride"].edit.setText("1, 2")
+        props.editors["stride"].edit.editingFinished.emit()
+
+    def append_layer():
+        select("conv2")
+        win.palette.tree.itemDoubleClicked.emit(win.palette.find("BatchNorm2d"), 0)
+
+    def insert_template():
+        select("relu1")
+        win.append_entry("template", "Depthwise separable conv")
+
+    def rename():
+        select("fc1")
+        props.id_edit.setText("hidden1")
+        props.id_edit.editingFinished.emit()
+
+    def freeze():
+        select("hidden1")
+        props.frozen_box.setChecked(True)
+
+    def design_name():
+        select(None)
+        props.name_edit.setText("Edited")
+        props.name_edit.editingFinished.emit()
+
+    def input_size():
+        select(None)
+        props.input_boxes["channels"].setValue(1)
+
+    def add_and_connect():
+        select("relu2")
+        win.append_entry("layer", "Add")
+        win.canvas.design_scene().connect_blocks("conv2", win.context.selected_id)
+
+    def disconnect():
+        add = win.context.selected_id
+        win.undo_stack.push(disconnect_command(design, "conv2", add))
+
+    def move():
+        old = design.layer("conv1").position
+        new = (0.0, 0.0) if old is None else (old[0] + 50.0, old[1] + 10.0)
+        win.undo_stack.push(MoveLayersCommand(design, {"conv1": (old, new)}))
+
+    def delete():
+        select("relu4")
+        win.delete_selected()
+
+    def copy_paste():
+        select("fc2")
+        win.copy()
+        win.paste()
+
+    def duplicate():
+        select("pool2")
+        win.duplicate()
+
+    def cut():
+        select(win.context.selected_id)
+        win.cut()
+
+    def break_and_fix():
+        select("conv2")
+        props.editors["groups"].box.setValue(5)
+        assert win.context.analysis.layers["conv2"].errors
+        qtbot.mouseClick(props.issues.fix_buttons()[0], Qt.LeftButton)
+
+    def auto_layout():
+        win.actions_.auto_layout.trigger()
+
+    return [(f.__name__, f) for f in (
+        set_param, set_text_param, append_layer, insert_template, rename, freeze, design_name,
+        input_size, add_and_connect, disconnect, move, delete, copy_paste, duplicate, cut,
+        break_and_fix, auto_layout)]
+
+
+def test_undo_redo_every_edit_kind_is_exact(window, qtbot):
+    design = window.context.design
+    states = [dumps(design)]
+    steps = [0]
+    for label, gesture in _edits(window, qtbot):
+        gesture()
+        qtbot.wait(1)
+        after = dumps(design)
+        assert after != states[-1], f"{label} changed nothing"
+        states.append(after)
+        steps.append(window.undo_stack.index())
+    for n in range(len(states) - 1, 0, -1):
+        while window.undo_stack.index() > steps[n - 1]:
+            window.undo_stack.undo()
+        qtbot.wait(1)
+        assert dumps(design) == states[n - 1], f"undo of step {n} differs"
+    assert not window.is_modified()
+    for n in range(1, len(states)):
+        while window.undo_stack.index() < steps[n]:
+            window.undo_stack.redo()
+        qtbot.wait(1)
+        assert dumps(design) == states[n], f"redo of step {n} differs"
+    assert window.is_modified()
