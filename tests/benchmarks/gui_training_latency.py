@@ -68,17 +68,25 @@ def headless(design, config: TrainConfig) -> float:
 
 def gui_run(app: QApplication, design_path: Path, config: TrainConfig,
             screenshot: str | None) -> tuple[float, list[float]]:
-    ctx = DesignContext(load(design_path))
-    win = QMainWindow()
-    win.setWindowTitle("CNN Designer — training benchmark")
-    win.setCentralWidget(QLabel("canvas"))
     settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "bench.ini"),
                          QSettings.Format.IniFormat)
+    try:  # the real window when it is there
+        from designer.gui.main_window import MainWindow
+        win = MainWindow(load(design_path), settings=settings)
+        ctx = win.context
+    except ImportError:
+        win, ctx = QMainWindow(), DesignContext(load(design_path))
+        win.setCentralWidget(QLabel("canvas"))
+    print(f"window: {type(win).__name__}")
     panel = TrainingPanel(ctx, settings=settings)
-    dock = QDockWidget("Training")
-    dock.setWidget(panel)
-    win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-    win.resize(1600, 900)
+    if hasattr(win, "add_panel"):
+        dock = win.add_panel("Training", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        win.resizeDocks([dock], [480], Qt.Orientation.Vertical)
+    else:
+        dock = QDockWidget("Training")
+        dock.setWidget(panel)
+        win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    win.resize(1600, 1000)
     win.show()
     panel.form.set_config(config)
 
@@ -150,6 +158,8 @@ def gui_run(app: QApplication, design_path: Path, config: TrainConfig,
         win.grab().save(screenshot)
         print(f"screenshot (after the run): {screenshot}")
     panel.shutdown()
+    win.close_guards = [] if hasattr(win, "close_guards") else None
+    win.hide()
     return throughput(steps, config.batch_size), gaps
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPixmap, QShowEvent
 from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMessageBox, QProgressBar, QPushButton,
@@ -162,6 +162,10 @@ class TrainingPanel(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(split)
+
+    def sizeHint(self) -> QSize:
+        # a dock starts at its widget's size hint: room for two rows of plots
+        return QSize(1300, 460)
 
     # --- start-up work kept off the start-up path ----------------------------
     def showEvent(self, event: QShowEvent) -> None:
@@ -424,6 +428,7 @@ class TrainingPanel(QWidget):
         if item is not None and item.text() != run.title():
             self.run_list.blockSignals(True)
             item.setText(run.title())
+            item.setToolTip(run.title())
             self.run_list.blockSignals(False)
         if self._selected_run() is run:
             self.results.show_run(run)
