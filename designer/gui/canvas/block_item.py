@@ -83,6 +83,7 @@ class BlockItem(QGraphicsItem):
         self._on_moved = on_moved
         self.exporting = False
         self.text = text
+        self.text_key: tuple[Any, ...] | None = None   # see block_text.text_key
         self._lines: dict[str, Any] = {}
         flags = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                  | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)

@@ -196,6 +196,16 @@ def layer_text(layer: Layer, info: LayerInfo | None, analysis: Analysis) -> Bloc
         is_output=analysis.output_id == layer.id, inputs=max(1, len(layer.inputs)))
 
 
+def text_key(layer: Layer, info: LayerInfo | None, is_output: bool) -> tuple[Any, ...]:
+    """Everything layer_text depends on, cheap to build and compare."""
+    if info is None:
+        return (layer.id, layer.type, None)
+    return (layer.id, layer.type, repr(layer.params), len(layer.inputs), is_output,
+            info.output_shape, info.trainable_params, info.frozen_params, info.rf,
+            tuple((e.message, e.fix.label if e.fix else None) for e in info.errors),
+            tuple((w.message, w.fix.label if w.fix else None) for w in info.warnings))
+
+
 def input_text(analysis: Analysis) -> BlockText:
     valid = all(isinstance(d, int) and d >= 1 for d in analysis.input_shape)
     input_errors = tuple(e.message for e in analysis.errors if "input" in e.message) \

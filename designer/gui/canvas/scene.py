@@ -16,7 +16,7 @@ from designer.core.analysis import Analysis
 from designer.core.catalogue import get_type, is_known
 from designer.core.model import INPUT_ID, DesignError, Event
 from designer.gui.canvas.block_item import PORT_R, BlockItem
-from designer.gui.canvas.block_text import BlockText, input_text, layer_text
+from designer.gui.canvas.block_text import BlockText, input_text, layer_text, text_key
 from designer.gui.canvas.edge_item import EdgeItem, curve, route
 from designer.gui.canvas.layout import BLOCK_W, GAP_X, ROW, Position, design_layout, overlaps
 from designer.gui.commands import MoveLayersCommand, SetInputsCommand, connect_command
@@ -181,13 +181,18 @@ class DesignScene(QGraphicsScene):
                 design.move_layer(lid, (item.x(), item.y()))
 
     def _on_analysis(self, analysis: Analysis) -> None:
-        """Only blocks whose text changed are repainted (a 100-block edit stays cheap)."""
+        """Only blocks whose text changed are repainted (a 100-block edit stays cheap):
+        a cheap key of what the text depends on skips most blocks."""
         design = self.context.design
         for lid, item in self.blocks.items():
             if lid == INPUT_ID:
                 item.set_text(input_text(analysis))
             elif lid in design:
-                item.set_text(layer_text(design.layer(lid), analysis.layers.get(lid), analysis))
+                layer, info = design.layer(lid), analysis.layers.get(lid)
+                key = text_key(layer, info, analysis.output_id == lid)
+                if key != item.text_key:
+                    item.text_key = key
+                    item.set_text(layer_text(layer, info, analysis))
         if self._pending_place and self.autoplace:
             self._place_pending()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent,
                            QImage, QKeyEvent, QMouseEvent, QPainter, QUndoStack, QWheelEvent)
-from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsView, QWidget
 
 from designer.core.catalogue import get_type, is_known
 from designer.gui.canvas import edits
@@ -92,6 +92,17 @@ class DesignCanvas(QGraphicsView):
         if abs(factor - 1.0) > 1e-6:
             self.scale(factor, factor)
 
+    def _zoom_at(self, factor: float, point: QPoint) -> None:
+        """Zoom keeping the scene point under `point` (viewport coordinates) there."""
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        under = self.mapToScene(point)
+        self._zoom_by(factor)
+        moved = self.mapFromScene(under) - point
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
+        self.setTransformationAnchor(anchor)
+
     def zoom_in(self) -> None:
         self._zoom_centred(ZOOM_STEP)
 
@@ -129,7 +140,7 @@ class DesignCanvas(QGraphicsView):
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             steps = event.angleDelta().y() / 120
             if steps:
-                self._zoom_by(1.15 ** steps)   # anchored under the mouse
+                self._zoom_at(1.15 ** steps, event.position().toPoint())
             event.accept()
             return
         super().wheelEvent(event)
@@ -255,10 +266,15 @@ class DesignCanvas(QGraphicsView):
         return rect.adjusted(-EXPORT_MARGIN, -EXPORT_MARGIN, EXPORT_MARGIN, EXPORT_MARGIN)
 
     def _set_exporting(self, on: bool) -> None:
+        """Hide selection marks; draw blocks directly (a cached block would be
+        a bitmap in the SVG and blurry in a scaled PNG)."""
         for item in self._scene.items():
             if isinstance(item, (BlockItem, EdgeItem)):
                 item.exporting = on
                 item.update()
+            if isinstance(item, BlockItem):
+                item.setCacheMode(QGraphicsItem.CacheMode.NoCache if on
+                                  else QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def export_png(self, path: str | Path, scale: float = 2.0) -> None:
         """Render the whole design (not just the visible part) to a PNG; raises
