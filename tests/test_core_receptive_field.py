@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from designer.core import Design, InputSpec, analyse
+from designer.core.analysis import INPUT_RF
 from designer.core.catalogue import RF
 from designer.io import to_dict
 
@@ -87,12 +88,40 @@ def positive_module(t: str, p: dict[str, Any], c_in: int) -> nn.Module:
     return m.double().eval()
 
 
+class PositiveNet(nn.Module):
+    """The design with positive_module layers; Add sums, Concat joins channels."""
+
+    def __init__(self, design: Design) -> None:
+        super().__init__()
+        a = analyse(design)
+        self.plan = [(lay.id, list(lay.inputs), lay.type) for lay in design.layers]
+        self.out = a.output_id
+        self.layers = nn.ModuleDict()
+        for lay in design.layers:
+            if lay.type not in ("Add", "Concat"):
+                src = lay.inputs[0]
+                c = a.input_shape[0] if src == "input" else a.layers[src].output_shape[0]  # type: ignore[index]
+                self.layers[lay.id] = positive_module(lay.type, lay.params, c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values = {"input": x}
+        for lid, srcs, t in self.plan:
+            xs = [values[s] for s in srcs]
+            if t == "Add":
+                values[lid] = sum(xs[1:], xs[0])
+            elif t == "Concat":
+                values[lid] = torch.cat(xs, 1)
+            else:
+                values[lid] = self.layers[lid](xs[0])
+        return values[self.out]  # type: ignore[index]
+
+
 def field_bounds(model: nn.Module, shape: tuple[int, ...], unit: tuple[int, int]
                  ) -> tuple[tuple[int, int], tuple[int, int]]:
     """Per axis, the first and last input index with a non-zero gradient."""
     x = torch.ones(1, *shape, dtype=torch.float64, requires_grad=True)
     y = model(x)
-    y[0, 0, unit[0], unit[1]].backward()
+    y[0, :, unit[0], unit[1]].sum().backward()  # all channels: Concat's too
     nz = (x.grad[0].abs().sum(0) > 0).nonzero()  # type: ignore[union-attr]
     assert len(nz), "no gradient at all"
     return ((int(nz[:, 0].min()), int(nz[:, 0].max())),
@@ -111,24 +140,58 @@ def inner_unit(rf: RF, out_hw: tuple[int, int], in_hw: tuple[int, int]) -> tuple
     return unit[0], unit[1]
 
 
+def _add_uniform(draw: Any, design: Design, tip: str) -> str | None:
+    a = analyse(design)
+    shape = a.input_shape if tip == "input" else a.layers[tip].output_shape
+    t, p = draw(uniform_layer(shape))
+    lay = design.add_layer(t, p, inputs=[tip])
+    out = analyse(design).layers[lay.id].output_shape
+    if out is None or len(out) != 3:
+        design.remove_layer(lay.id)
+        return None
+    return lay.id
+
+
 @st.composite
-def uniform_stack(draw: Any) -> tuple[Design, list[tuple[str, dict[str, Any]]]]:
+def uniform_stack(draw: Any, branches: bool = False) -> Design:
+    """A single path of uniform layers; with branches, also residual (Add) and
+    inception-like (Concat) blocks whose branches have the same jump."""
     design = Design("rf", InputSpec(draw(st.integers(1, 2)), H, W))
+    tip = "input"
     for _ in range(draw(st.integers(1, 5))):
+        if not (branches and draw(st.booleans())):
+            tip = _add_uniform(draw, design, tip) or tip
+            continue
+        snapshot, tips = design.copy(), []
+        for n in range(2):
+            end = tip
+            for _ in range(draw(st.integers(1 - n, 2))):
+                end = _add_uniform(draw, design, end) or end
+            tips.append(end)
+        merge = design.add_layer(draw(st.sampled_from(["Add", "Concat"])), inputs=tips)
         a = analyse(design)
-        shape = a.output_shape if design.layers else a.input_shape
-        t, p = draw(uniform_layer(shape))  # type: ignore[arg-type]
-        lay = design.add_layer(t, p)
-        a = analyse(design)
-        if not a.ok or len(a.output_shape or ()) != 3:  # type: ignore[arg-type]
-            design.remove_layer(lay.id)
-    assume(design.layers)
+        fields = [INPUT_RF if t == "input" else a.layers[t].rf for t in tips]
+        if len(set(tips)) < 2 or not a.ok or fields[0].jump != fields[1].jump:  # type: ignore[union-attr]
+            design = snapshot
+        else:
+            tip = merge.id
+    assume(design.layers and analyse(design).ok)
     return design
 
 
 @settings(max_examples=120, deadline=None)
 @given(uniform_stack())
 def test_receptive_field_equals_gradient_support(design: Design) -> None:
+    check_field(design)
+
+
+@settings(max_examples=80, deadline=None)
+@given(uniform_stack(branches=True))
+def test_receptive_field_of_add_and_concat_is_the_union(design: Design) -> None:
+    check_field(design)
+
+
+def check_field(design: Design) -> None:
     note(str(to_dict(design)["design"]))
     a = analyse(design)
     info = a.layers[a.output_id]  # type: ignore[index]
@@ -136,11 +199,7 @@ def test_receptive_field_equals_gradient_support(design: Design) -> None:
     assert rf is not None and not rf.whole
     unit = inner_unit(rf, info.output_shape[1:], (H, W))  # type: ignore[index]
     assume(unit is not None)
-    modules, c = [], design.input.channels
-    for lay in design.layers:
-        modules.append(positive_module(lay.type, lay.params, c))
-        c = a.layers[lay.id].output_shape[0]  # type: ignore[index]
-    model = nn.Sequential(*modules)
+    model = PositiveNet(design)
     bounds = field_bounds(model, a.input_shape, unit)  # type: ignore[arg-type]
     right = field_bounds(model, a.input_shape, (unit[0] + 1, unit[1] + 1))  # type: ignore[index]
     for ax in range(2):
@@ -190,11 +249,7 @@ def test_upsampling_fields_are_approximated_within_one_step(design: Design, data
     info = a.layers[a.output_id]  # type: ignore[index]
     rf = info.rf
     assert rf is not None
-    modules, c = [], design.input.channels
-    for lay in design.layers:
-        modules.append(positive_module(lay.type, lay.params, c))
-        c = a.layers[lay.id].output_shape[0]  # type: ignore[index]
-    model = nn.Sequential(*modules)
+    model = PositiveNet(design)
     x = torch.ones(1, *a.input_shape, dtype=torch.float64, requires_grad=True)
     y = model(x)
     checked = 0
@@ -206,7 +261,7 @@ def test_upsampling_fields_are_approximated_within_one_step(design: Design, data
                 continue  # clipped by the border
             x.grad = None
             unit = (i, 0) if ax == 0 else (0, i)
-            y[0, 0, unit[0], unit[1]].backward(retain_graph=True)
+            y[0, :, unit[0], unit[1]].sum().backward(retain_graph=True)
             line = x.grad[0].abs().sum(0).sum(1 - ax)  # type: ignore[union-attr]
             nz = line.nonzero()
             if not len(nz):
