@@ -99,6 +99,9 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.accuracy = self._plot(1, 0, "Accuracy per epoch (solid: train, dashed: test)",
                                    "epoch", "%")
         self.lr = self._plot(1, 1, "Learning rate", "step", "lr")
+        for plot in (self.step_loss, self.epoch_loss, self.lr):
+            plot.setLimits(yMin=0)          # a flat curve otherwise auto-ranges below zero
+        self.accuracy.setLimits(yMin=0, yMax=100)
         self.curves: dict[int, RunCurves] = {}
         self._readouts: dict[pg.PlotItem, tuple[pg.InfiniteLine, pg.TextItem]] = {}
         for plot in self.plots():

@@ -10,7 +10,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QHBoxLayout, QHea
 
 from designer.gui.training.runs import Run, Samples
 
-THUMB = 56   # pixels per test image (CIFAR's 32 scaled up)
+THUMB = 48   # pixels per test image (CIFAR's 32 scaled up)
+IMAGE_COLUMNS = 6
 
 
 def _heat(fraction: float) -> QColor:
@@ -48,16 +49,21 @@ class ResultsView(QWidget):
         self.per_class = _table()
         self.per_class.setColumnCount(2)
         self.per_class.setHorizontalHeaderLabels(["class", "accuracy"])
-        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        head = self.per_class.horizontalHeader()
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.per_class.verticalHeader().setVisible(False)
         self.confusion = _table()
         self.confusion.setToolTip("Rows: true class; columns: predicted class")
-        self.confusion.horizontalHeader().setDefaultSectionSize(34)
+        self.confusion.horizontalHeader().setDefaultSectionSize(36)
+        self.confusion.horizontalHeader().setMinimumSectionSize(20)
         self.images = QWidget()
         self.images_grid = QGridLayout(self.images)
         self.images_grid.setSpacing(2)
         self.images_grid.setContentsMargins(0, 0, 0, 0)
 
+        self.header.setMinimumWidth(230)
+        self.per_class.setMinimumWidth(230)
         left = QVBoxLayout()
         left.addWidget(self.header)
         left.addWidget(self.per_class, 1)
@@ -69,9 +75,9 @@ class ResultsView(QWidget):
         right.addWidget(self.images)
         right.addStretch(1)
         lay = QHBoxLayout(self)
-        lay.addLayout(left, 2)
-        lay.addLayout(mid, 4)
-        lay.addLayout(right, 4)
+        lay.addLayout(left, 0)
+        lay.addLayout(mid, 1)
+        lay.addLayout(right, 0)
 
     def show_run(self, run: Run | None) -> None:
         self._clear_images()
@@ -127,6 +133,7 @@ class ResultsView(QWidget):
         short = [(names[i] if i < len(names) else str(i)) for i in range(n)]
         self.confusion.setVerticalHeaderLabels(short)
         self.confusion.setHorizontalHeaderLabels([s[:4] for s in short])
+        self.confusion.resizeColumnsToContents()
         rows = np.maximum(m.sum(axis=1, keepdims=True), 1)
         frac = m / rows
         for i in range(n):
@@ -142,7 +149,7 @@ class ResultsView(QWidget):
                 w.deleteLater()
 
     def _fill_images(self, s: Samples) -> None:
-        cols = 8
+        cols = IMAGE_COLUMNS
         for k, img in enumerate(s.images):
             pred, true = s.predicted[k], s.true[k]
             name = lambda c: s.class_names[c] if 0 <= c < len(s.class_names) else str(c)
