@@ -31,7 +31,8 @@ def rf_rows(rf: RF | None) -> list[tuple[str, str]]:
         return [("receptive field", "the whole input (after Flatten, Linear or global pooling)")]
     size = rf.size
     return [("receptive field", f"{_num(size[0])}×{_num(size[1])} input pixels"),
-            ("jump", f"{_axes(rf.jump)} pixels between neighbouring outputs"),
+            ("jump", f"{_axes(rf.jump)} pixel{'' if rf.jump == (1.0, 1.0) else 's'} between "
+                     f"neighbouring outputs"),
             ("start", f"{_axes(rf.start)} (centre of the first output's field)")]
 
 

@@ -33,6 +33,7 @@ from designer.gui.summary_table import SummaryTable
 from designer.io.design_file import DesignFileError, load
 
 APP_TITLE = "CNN Designer"
+MIN_READABLE_ZOOM = 0.7
 
 
 class MainWindow(QMainWindow):
@@ -65,7 +66,7 @@ class MainWindow(QMainWindow):
         self.formulas_dock = self.add_panel("Formulas", self.formulas)
         self.summary_dock = self.add_panel("Summary", self.summary, Qt.BottomDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.properties_dock], [210, 330], Qt.Horizontal)
-        self.resizeDocks([self.properties_dock, self.formulas_dock], [430, 270], Qt.Vertical)
+        self.resizeDocks([self.properties_dock, self.formulas_dock], [330, 420], Qt.Vertical)
         self.resizeDocks([self.summary_dock], [210], Qt.Vertical)
         self._build_status_bar()
 
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
             canvas_status.connect(self.status_message)
         self.context.analysis_changed.connect(self._on_analysis)
         self.context.model_event.connect(self._on_model_event)
+        self.context.selection_changed.connect(self._reveal)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.autosaver = Autosaver(self.context.design, self.is_modified, self._file_path,
                                    self)
@@ -117,7 +119,23 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self.file_path = file_path
         self.update_title()
-        self.canvas.zoom_fit()
+        self.show_whole_design()
+
+    def show_whole_design(self) -> None:
+        """Fit the design in view, unless that makes the blocks too small to read:
+        then show it at a readable zoom from the top (long chains scroll)."""
+        canvas = self.canvas
+        canvas.zoom_fit()
+        zoom = getattr(canvas, "zoom_level", None)
+        if zoom is None or zoom() >= MIN_READABLE_ZOOM:
+            return
+        canvas.reset_zoom()
+        canvas.zoom_out()   # one step: 80 %, still readable
+        scene = getattr(canvas, "design_scene", None)
+        rect = scene().blocks_rect() if scene is not None else None
+        if rect is not None and not rect.isEmpty():
+            half = canvas.viewport().height() / 2 / zoom()
+            canvas.centerOn(rect.center().x(), rect.top() + half - 20)
 
     def update_title(self) -> None:
         shown = Path(self.file_path).name if self.file_path else self.context.design.name
@@ -243,6 +261,18 @@ class MainWindow(QMainWindow):
         if event.kind in ("name_changed", "reset"):
             self.update_title()
 
+    @Slot(object)
+    def _reveal(self, layer_id: object) -> None:
+        """Scroll the canvas to a layer selected elsewhere (table, error button)."""
+        if not isinstance(layer_id, str) or layer_id not in self.context.design:
+            return
+        try:
+            item = self.canvas.block_item(layer_id)
+        except KeyError:
+            return
+        if item is not None:
+            self.canvas.ensureVisible(item, 40, 40)
+
     @Slot(bool)
     def _on_clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
@@ -279,7 +309,7 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(geometry)
             if state is not None:
                 self.restoreState(state)
-            QTimer.singleShot(0, self.canvas.zoom_fit)   # once the docks have their sizes
+            QTimer.singleShot(0, self.show_whole_design)   # once the docks have their sizes
         super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
