@@ -27,6 +27,9 @@ RESERVED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(keyw
     "register_full_backward_pre_hook", "register_state_dict_pre_hook",
     "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
     "register_state_dict_post_hook", "to_empty", "main", "Model", "Add", "Concat",
+    "set_submodule",
+    # attributes of designer.nn.build.DesignModule
+    "names", "input_shape", "output_shape", "forward_all",
 }
 MAX_LEN = 40
 
