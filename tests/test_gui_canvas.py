@@ -415,3 +415,68 @@ def test_export_png_and_svg_write_real_files(qtbot, tmp_path):
     assert "<svg" in svg and "conv1" in svg and "6×28×28" in svg
     with pytest.raises(OSError):
         canvas.export_png(tmp_path / "missing" / "d.png")
+
+
+def test_layer_added_elsewhere_gets_a_free_place_below_its_input(qtbot):
+    design = chain("Conv2d", "ReLU")
+    canvas = make_canvas(qtbot, design)
+    cmd = AddLayerCommand(design, "MaxPool2d", {"kernel_size": 2})  # e.g. palette double-click
+    canvas.undo_stack.push(cmd)
+    relu, pool = canvas.block_item("relu1"), canvas.block_item(cmd.layer_id)
+    assert pool.x() == relu.x() and pool.y() > relu.y()
+    assert design.layer(cmd.layer_id).position == (pool.x(), pool.y())
+    assert_no_overlap(canvas)
+    canvas.undo_stack.undo()
+    canvas.undo_stack.redo()
+    assert canvas.block_item(cmd.layer_id).pos() == pool.pos()
+
+
+def test_rubber_band_selects_the_blocks_it_covers(qtbot):
+    design = chain("Conv2d", "ReLU", "MaxPool2d")
+    canvas = make_canvas(qtbot, design)
+    conv, relu = canvas.block_item("conv1"), canvas.block_item("relu1")
+    start = conv.scene_rect().topLeft() + QPointF(-60, -20)
+    end = relu.scene_rect().bottomRight() + QPointF(60, 10)
+    drag(canvas, start, end)
+    assert set(canvas.selected_ids()) == {"conv1", "relu1"}
+
+
+def test_middle_button_drag_pans(qtbot):
+    canvas = make_canvas(qtbot, load_sample("resnet_small"))
+    bar = canvas.verticalScrollBar()
+    bar.setValue((bar.minimum() + bar.maximum()) // 2)
+    before = bar.value()
+    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.MiddleButton, pos=QPoint(300, 300))
+    event = QMouseEvent(QEvent.Type.MouseMove, QPointF(300, 200),
+                        QPointF(canvas.viewport().mapToGlobal(QPoint(300, 200))),
+                        Qt.MouseButton.NoButton, Qt.MouseButton.MiddleButton,
+                        Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(canvas.viewport(), event)
+    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.MiddleButton, pos=QPoint(300, 200))
+    assert bar.value() == before + 100
+    assert canvas.undo_stack.count() == 0   # panning is not an edit
+
+
+def test_empty_design_grows_by_drop_and_port_drag_from_the_input(qtbot):
+    design = Design("empty")
+    canvas = make_canvas(qtbot, design)
+    scene = canvas.design_scene()
+    assert set(scene.blocks) == {"input"} and scene._hint.isVisible()
+    below = canvas.block_item("input").pos() + QPointF(0, 200)
+    new = canvas.add_layer_at("Conv2d", below)
+    assert new is not None and canvas.selected_ids() == [new]
+    scene.flush()
+    assert not scene._hint.isVisible()
+    drag(canvas, canvas.block_item("input").output_port(), canvas.block_item(new).pos())
+    assert design.layer(new).inputs == ["input"]
+    assert canvas.block_item(new).text.errors == ()
+    assert canvas.block_item(new).text.shape.endswith("×30×30")
+
+
+def test_warning_marker_and_unknown_shapes(qtbot):
+    design = chain("Conv2d", "Softmax", "Linear")
+    canvas = make_canvas(qtbot, design)
+    soft = canvas.block_item("softmax1").text
+    assert soft.warnings and not soft.errors and "⚠" in canvas.block_item("softmax1").toolTip()
+    fc = canvas.block_item("fc1").text
+    assert fc.errors and fc.shape == "?" and fc.rf == ""

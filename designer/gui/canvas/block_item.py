@@ -172,6 +172,14 @@ class BlockItem(QGraphicsItem):
     def scene_rect(self) -> QRectF:
         return self.mapRectToScene(self.rect())
 
+    def hoverMoveEvent(self, event: Any) -> None:
+        """A cross over the output port says: drag from here to connect."""
+        if self.on_output_port(event.scenePos()):
+            self.setCursor(Qt.CursorShape.CrossCursor)
+        else:
+            self.unsetCursor()
+        super().hoverMoveEvent(event)
+
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and self._on_moved:
             self._on_moved(self)

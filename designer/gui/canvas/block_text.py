@@ -54,7 +54,9 @@ def count_text(n: int) -> str:
     return str(n)
 
 
-def params_text(n: int) -> str:
+def params_text(n: int, frozen: int = 0) -> str:
+    if frozen and frozen == n:
+        return f"{count_text(n)} frozen"
     return f"{count_text(n)} param" + ("" if n == 1 else "s")
 
 
@@ -189,7 +191,7 @@ def layer_text(layer: Layer, info: LayerInfo | None, analysis: Analysis) -> Bloc
         title=layer.id, type_name=layer.type, category=category,
         detail=detail_text(layer.type, params, len(layer.inputs)),
         shape=fmt_shape(info.output_shape),
-        params=params_text(info.params) if info.known else "? params",
+        params=params_text(info.params, info.frozen_params) if info.known else "? params",
         rf=rf_text(info.rf) if info.known else "",
         errors=tuple(_issue_text(e) for e in info.errors),
         warnings=tuple(_issue_text(w) for w in info.warnings),

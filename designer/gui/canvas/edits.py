@@ -10,7 +10,8 @@ from PySide6.QtCore import QPointF
 from designer.core.catalogue import get_type, is_known
 from designer.core.model import INPUT_ID, DesignError
 from designer.core.templates import TEMPLATES
-from designer.gui.canvas.layout import ROW, Position, design_layout, subgraph_layout
+from designer.gui.canvas.layout import (ROW, Position, design_layout, overlaps,
+                                        subgraph_layout)
 from designer.gui.canvas.scene import DesignScene
 from designer.gui.commands import (AddLayerCommand, InsertOnEdgeCommand, InsertTemplateCommand,
                                    MoveLayersCommand, RemoveLayersCommand, disconnect_command)
@@ -43,6 +44,7 @@ def add_layer_at(scene: DesignScene, type_name: str, pos: QPointF) -> str | None
     cmd = AddLayerCommand(scene.context.design, type_name, t.new_params(), inputs=[],
                           position=(round(pos.x()), round(pos.y())))
     scene.undo_stack.push(cmd)
+    scene.context.select(cmd.layer_id)
     scene.status(f"Added {cmd.layer_id}: drag from another block's output port (bottom) "
                  f"to connect it.")
     return cmd.layer_id
@@ -52,8 +54,10 @@ def _insert_on_edge(scene: DesignScene, type_name: str, src: str, dst: str) -> s
     design = scene.context.design
     s, d = scene.blocks[src], scene.blocks[dst]
     moves: Moves = {}
-    if d.y() - s.y() >= 2 * ROW - EPS:
-        pos: Position = (d.x(), s.y() + ROW)
+    room: Position = (d.x(), s.y() + ROW)
+    free = not any(overlaps(room, (b.x(), b.y()), 10.0) for b in scene.blocks.values())
+    if d.y() - s.y() >= 2 * ROW - EPS and free:
+        pos: Position = room
     elif d.y() > s.y():
         pos = (d.x(), d.y())
         moves = _shift_below(scene, d.y() - ROW / 2, ROW, set())
@@ -69,6 +73,7 @@ def _insert_on_edge(scene: DesignScene, type_name: str, src: str, dst: str) -> s
     finally:
         scene.undo_stack.endMacro()
     assert cmd.layer is not None
+    scene.context.select(cmd.layer.id)
     return cmd.layer.id
 
 
@@ -110,6 +115,8 @@ def add_template_at(scene: DesignScene, name: str, pos: QPointF | None) -> list[
         scene.undo_stack.endMacro()
         scene.autoplace = True
         scene.flush()
+    if ids:
+        scene.context.select(ids[-1])   # the next template drop chains after this one
     return ids
 
 

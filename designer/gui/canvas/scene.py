@@ -10,7 +10,8 @@ from typing import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainterPath, QPen, QUndoStack
-from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent)
+from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent,
+                               QGraphicsSimpleTextItem)
 
 from designer.core.analysis import Analysis
 from designer.core.catalogue import get_type, is_known
@@ -24,6 +25,14 @@ from designer.gui.context import DesignContext
 
 STRUCTURAL = {"layer_added", "layer_removed", "edge_added", "edge_removed", "layer_renamed",
               "reset"}
+
+
+GRID = 10.0
+HINT = "Drag layers or blocks here from the palette"
+
+
+def snap(x: float, y: float) -> Position:
+    return (round(x / GRID) * GRID, round(y / GRID) * GRID)
 
 
 class DesignScene(QGraphicsScene):
@@ -48,6 +57,10 @@ class DesignScene(QGraphicsScene):
         self._reroute_timer.setInterval(0)
         self._reroute_timer.timeout.connect(self.flush)
         self.setBackgroundBrush(QColor("#f6f7f9"))
+        self._hint = QGraphicsSimpleTextItem(HINT)
+        self._hint.setBrush(QColor("#8a909c"))
+        self._hint.setZValue(-1.0)
+        self.addItem(self._hint)
         context.model_event.connect(self._on_model_event)
         context.analysis_changed.connect(self._on_analysis)
         context.selection_changed.connect(self._on_context_selection)
@@ -123,6 +136,15 @@ class DesignScene(QGraphicsScene):
         while any(overlaps((x, y), t, 10.0) for t in taken):
             x += BLOCK_W + GAP_X
         return (x, y)
+
+    def content_rect(self) -> QRectF:
+        """What an export shows: blocks, edges and the empty-design hint."""
+        rect = self.blocks_rect()
+        for edge in self.edges.values():
+            rect = rect.united(edge.sceneBoundingRect())
+        if self._hint.isVisible():
+            rect = rect.united(self._hint.sceneBoundingRect())
+        return rect
 
     def blocks_rect(self) -> QRectF:
         rect = QRectF()
@@ -201,12 +223,22 @@ class DesignScene(QGraphicsScene):
         """Re-place the input block, re-route every edge and grow the scene rect."""
         self._reroute_timer.stop()
         self._place_input()
+        self._place_hint()
         obstacles = {lid: item.scene_rect() for lid, item in self.blocks.items()}
         for edge in self.edges.values():
             self._route_edge(edge, [r for lid, r in obstacles.items()
                                     if lid not in (edge.src, edge.dst)])
         rect = self.blocks_rect()
         self.setSceneRect(rect.adjusted(-1500, -1000, 1500, 1000))
+
+    def _place_hint(self) -> None:
+        """An empty design says what to do, under the input block."""
+        empty = not self.context.design.layers
+        self._hint.setVisible(empty)
+        if empty:
+            where = self.blocks[INPUT_ID].pos()
+            width = self._hint.boundingRect().width()
+            self._hint.setPos(where.x() - width / 2, where.y() + ROW * 0.75)
 
     def _place_input(self) -> None:
         """The input has no stored place: it sits above the layers it feeds."""
@@ -364,13 +396,15 @@ class DesignScene(QGraphicsScene):
         return True
 
     def _finish_move(self) -> None:
+        """One MoveLayersCommand for the whole drag; places snap to a small grid
+        so that blocks line up (and their edges run straight) easily."""
         design = self.context.design
         moves = {}
         for lid, before in self._press_positions.items():
             item = self.blocks.get(lid)
             if item is None or lid not in design or item.pos() == before:
                 continue
-            moves[lid] = (design.layer(lid).position, (item.x(), item.y()))
+            moves[lid] = (design.layer(lid).position, snap(item.x(), item.y()))
         self._press_positions = {}
         if moves:
             self.undo_stack.push(MoveLayersCommand(design, moves))

@@ -262,7 +262,7 @@ class DesignCanvas(QGraphicsView):
     # --- export --------------------------------------------------------------
     def _export_rect(self) -> QRectF:
         self._scene.flush()
-        rect = self._scene.itemsBoundingRect()
+        rect = self._scene.content_rect()
         return rect.adjusted(-EXPORT_MARGIN, -EXPORT_MARGIN, EXPORT_MARGIN, EXPORT_MARGIN)
 
     def _set_exporting(self, on: bool) -> None:
