@@ -48,11 +48,17 @@ class IssuesView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[IssueRow] = []
+        self._shown: list[object] | None = None
+        self._no_fix = True
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.layout_.setSpacing(4)
 
     def show_issues(self, issues: list[Issue], on_fix: FixHandler | None) -> None:
+        key = [(i.severity, i.message, i.fix) for i in issues]
+        if key == self._shown and (on_fix is None) == self._no_fix:
+            return   # unchanged: keep the widgets (and any focus on a Fix button)
+        self._shown, self._no_fix = key, on_fix is None
         for row in self.rows:
             row.hide()
             row.deleteLater()   # a row's own Fix button may be mid-signal

@@ -17,6 +17,10 @@ from designer.gui.style import ERROR_BG, WARNING_BG
 
 COLUMNS = ("id", "type", "output", "params", "MACs", "memory", "receptive field")
 RIGHT = {3, 4, 5}
+DISPLAY, TOOLTIP, ALIGN = int(Qt.DisplayRole), int(Qt.ToolTipRole), int(Qt.TextAlignmentRole)
+BACKGROUND, FONT, USER = int(Qt.BackgroundRole), int(Qt.FontRole), int(Qt.UserRole)
+ALIGNMENTS = [int((Qt.AlignRight if c in RIGHT else Qt.AlignLeft) | Qt.AlignVCenter)
+              for c in range(len(COLUMNS))]
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -36,6 +40,11 @@ class SummaryModel(QAbstractTableModel):
         self.ids: list[str | None] = []
         self.tips: list[str] = []
         self.severity: list[str] = []
+        self.brushes: list[QBrush | None] = []
+        self.bold = QFont()
+        self.bold.setBold(True)
+        self.tints = {"error": QBrush(QColor(ERROR_BG)), "warning": QBrush(QColor(WARNING_BG)),
+                      "": None}
         self.refresh(context.analysis)
 
     def refresh(self, analysis: Analysis) -> None:
@@ -62,6 +71,7 @@ class SummaryModel(QAbstractTableModel):
         self.tips.append("\n".join(f"✗ {i.message}" for i in analysis.errors))
         self.severity.append("error" if analysis.errors else "")
         self.total_errors = errors
+        self.brushes = [self.tints[sev] for sev in self.severity]
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -77,21 +87,19 @@ class SummaryModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.DisplayRole) -> Any:
-        r, c = index.row(), index.column()
-        if role == Qt.DisplayRole:
-            return self.rows[r][c]
-        if role == Qt.ToolTipRole:
-            return self.tips[r] or None
-        if role == Qt.TextAlignmentRole:
-            return int((Qt.AlignRight if c in RIGHT else Qt.AlignLeft) | Qt.AlignVCenter)
-        if role == Qt.BackgroundRole and self.severity[r]:
-            return QBrush(QColor(ERROR_BG if self.severity[r] == "error" else WARNING_BG))
-        if role == Qt.FontRole and self.ids[r] is None:
-            font = QFont()
-            font.setBold(True)
-            return font
-        if role == Qt.UserRole:
-            return self.ids[r]
+        # Called for every visible cell and role on each repaint: keep it to lookups.
+        if role == DISPLAY:
+            return self.rows[index.row()][index.column()]
+        if role == ALIGN:
+            return ALIGNMENTS[index.column()]
+        if role == BACKGROUND:
+            return self.brushes[index.row()]
+        if role == FONT:
+            return self.bold if self.ids[index.row()] is None else None
+        if role == TOOLTIP:
+            return self.tips[index.row()] or None
+        if role == USER:
+            return self.ids[index.row()]
         return None
 
     def row_of(self, layer_id: str | None) -> int:
