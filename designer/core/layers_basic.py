@@ -126,7 +126,13 @@ def _softmax(ctx: Ctx) -> Outcome:
     if dim in (0, -n):
         raise LayerError("dim 0 is the batch: softmax over it mixes samples",
                          Fix("set dim = 1", {"dim": 1}))
-    return Outcome(shape=ctx.shape)
+    out = Outcome(shape=ctx.shape)
+    if dim is None:
+        # PyTorch then picks dim 0 (the batch!) for C×L inputs and 1 otherwise
+        out.warnings.append("no dim given: PyTorch guesses it"
+                            + (" and here picks the batch (dim 0)" if len(ctx.shape) == 2
+                               else "") + "; set dim = 1 for channels/features")
+    return out
 
 
 def _channel_shuffle(ctx: Ctx) -> Outcome:
@@ -184,7 +190,8 @@ def _upsample(ctx: Ctx) -> Outcome:
         steps = (1 / scale[0], 1 / scale[1])
     rf = _upsample_rf(steps, mode, bool(ctx.p["align_corners"]))  # type: ignore[arg-type]
     return Outcome(shape=(c, ho, wo), rf=rf,
-                   formulas=[f"H_out = ⌊{h}·{scale[0]:g}⌋ = {ho}", f"W_out = ⌊{w}·{scale[1]:g}⌋ = {wo}"])
+                   formulas=[f"H_out = {ho} (size)", f"W_out = {wo} (size)"] if size is not None
+                   else [f"H_out = ⌊{h}·{sf:g}⌋ = {ho}", f"W_out = ⌊{w}·{sf:g}⌋ = {wo}"])
 
 
 def _add(ctx: Ctx) -> Outcome:

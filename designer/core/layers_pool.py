@@ -26,6 +26,10 @@ def pool_out(n: int, k: int, pad: int, s: int, d: int, ceil_mode: bool) -> int:
     return out
 
 
+def _ceil_only(n: int, k: int, pad: int, s: int, d: int) -> int:
+    return -((n + 2 * pad - d * (k - 1) - 1) // -s) + 1
+
+
 def _smaller_window_fix(k: tuple[int, int], pad: tuple[int, int], dilation: tuple[int, int],
                         sizes: tuple[int, int]) -> Fix:
     """A kernel that fits the input: at most the input size, without dilation, and
@@ -62,11 +66,13 @@ def _pool(ctx: Ctx, dilation: tuple[int, int]) -> Outcome:
     ho, wo = outs
     rnd = "⌈" if p["ceil_mode"] else "⌊"
     rnd_close = "⌉" if p["ceil_mode"] else "⌋"
-    formulas = [
-        f"H_out = {rnd}({h} + 2·{pad[0]} − {dilation[0]}·({k[0]}−1) − 1)/{s[0]}{rnd_close} + 1 = {ho}",
-        f"W_out = {rnd}({w} + 2·{pad[1]} − {dilation[1]}·({k[1]}−1) − 1)/{s[1]}{rnd_close} + 1 = {wo}",
-        "params = 0",
-    ]
+    formulas = []
+    for axis, n, ki, pi, si, di, out in zip("HW", (h, w), k, pad, s, dilation, outs):
+        text = f"{axis}_out = {rnd}({n} + 2·{pi} − {di}·({ki}−1) − 1)/{si}{rnd_close} + 1"
+        if p["ceil_mode"] and out != _ceil_only(n, ki, pi, si, di):
+            text += " − 1 (the last window would start in the padding)"
+        formulas.append(f"{text} = {out}")
+    formulas.append("params = 0")
     k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, dilation))
     return Outcome(shape=(c, ho, wo), rf=conv_rf(k_eff, s, pad), formulas=formulas)
 
