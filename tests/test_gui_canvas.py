@@ -480,3 +480,19 @@ def test_warning_marker_and_unknown_shapes(qtbot):
     assert soft.warnings and not soft.errors and "⚠" in canvas.block_item("softmax1").toolTip()
     fc = canvas.block_item("fc1").text
     assert fc.errors and fc.shape == "?" and fc.rf == ""
+
+
+def test_append_layer_goes_below_the_selection_and_makes_room(qtbot):
+    design = chain("Conv2d", "ReLU", "MaxPool2d")
+    canvas = make_canvas(qtbot, design)
+    before = design_file.dumps(design)
+    canvas.context.select("conv1")
+    new = canvas.append_layer("BatchNorm2d")
+    assert new is not None and design.layer(new).inputs == ["conv1"]
+    assert design.layer("relu1").inputs == [new]
+    conv, bn, relu = (canvas.block_item(i) for i in ("conv1", new, "relu1"))
+    assert conv.x() == bn.x() == relu.x() and conv.y() < bn.y() < relu.y()
+    assert_no_overlap(canvas)
+    assert canvas.selected_ids() == [new]
+    canvas.undo_stack.undo()
+    assert design_file.dumps(design) == before

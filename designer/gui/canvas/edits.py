@@ -14,7 +14,8 @@ from designer.gui.canvas.layout import (ROW, Position, design_layout, overlaps,
                                         subgraph_layout)
 from designer.gui.canvas.scene import DesignScene
 from designer.gui.commands import (AddLayerCommand, InsertOnEdgeCommand, InsertTemplateCommand,
-                                   MoveLayersCommand, RemoveLayersCommand, disconnect_command)
+                                   MoveLayersCommand, RemoveLayersCommand, SetInputsCommand,
+                                   disconnect_command)
 
 Moves = dict[str, tuple[tuple[float, float] | None, tuple[float, float] | None]]
 EPS = 1.0
@@ -50,6 +51,51 @@ def add_layer_at(scene: DesignScene, type_name: str, pos: QPointF) -> str | None
     return cmd.layer_id
 
 
+def append_anchor(scene: DesignScene) -> str:
+    """Where an appended layer goes: after the selection, else after the output."""
+    context = scene.context
+    design = context.design
+    sid = context.selected_id
+    if sid is not None and (sid == INPUT_ID or sid in design):
+        return sid
+    out = context.analysis.output_id
+    if out is not None and out in design:
+        return out
+    return design.layers[-1].id if design.layers else INPUT_ID
+
+
+def append_layer(scene: DesignScene, type_name: str) -> str | None:
+    """Add a layer after the anchor block, taking over its consumers, directly
+    below it (blocks further down move to make room): one undo step."""
+    if not is_known(type_name):
+        scene.status(f"Unknown layer type '{type_name}'.")
+        return None
+    design = scene.context.design
+    anchor = append_anchor(scene)
+    a = scene.blocks[anchor]
+    pos: Position = (a.x(), a.y() + ROW)
+    taken = any(overlaps(pos, (b.x(), b.y()), 10.0) for b in scene.blocks.values())
+    moves = _shift_below(scene, a.y() + ROW / 2, ROW, set()) if taken else {}
+    new_id = design.default_id(type_name)
+    index = 0 if anchor == INPUT_ID else design.index_of(anchor) + 1
+    consumers = design.consumers(anchor)
+    stack = scene.undo_stack
+    stack.beginMacro(f"Add {type_name}")
+    try:
+        stack.push(AddLayerCommand(design, type_name, get_type(type_name).new_params(),
+                                   [anchor], new_id, index, position=pos))
+        for c in consumers:
+            stack.push(SetInputsCommand(design, c.id,
+                                        [new_id if s == anchor else s for s in c.inputs],
+                                        f"Connect {new_id} → {c.id}"))
+        if moves:
+            stack.push(MoveLayersCommand(design, moves))
+    finally:
+        stack.endMacro()
+    scene.context.select(new_id)
+    return new_id
+
+
 def _insert_on_edge(scene: DesignScene, type_name: str, src: str, dst: str) -> str:
     design = scene.context.design
     s, d = scene.blocks[src], scene.blocks[dst]
@@ -79,15 +125,11 @@ def _insert_on_edge(scene: DesignScene, type_name: str, src: str, dst: str) -> s
 
 def template_upstream(scene: DesignScene, pos: QPointF | None) -> str:
     """Where a template goes: after the block it was dropped on, else after the
-    selected block, else after the last layer."""
-    design = scene.context.design
+    selected block, else after the output (the last layer)."""
     block = scene.block_at(pos) if pos is not None else None
     if block is not None:
         return block.layer_id
-    selected = scene.context.selected_id
-    if selected is not None and (selected in design or selected == INPUT_ID):
-        return selected
-    return design.layers[-1].id if design.layers else INPUT_ID
+    return append_anchor(scene)
 
 
 def add_template_at(scene: DesignScene, name: str, pos: QPointF | None) -> list[str]:

@@ -79,6 +79,11 @@ class DesignCanvas(QGraphicsView):
         return edits.add_template_at(self._scene, name,
                                      None if scene_pos is None else QPointF(scene_pos))
 
+    def append_layer(self, type_name: str) -> str | None:
+        """Palette double-click: the layer goes right after the selected block
+        (else the output) and takes over its consumers; returns the new id."""
+        return edits.append_layer(self._scene, type_name)
+
     def auto_layout(self) -> None:
         edits.auto_layout(self._scene)
 
