@@ -20,7 +20,7 @@ from designer.core.model import Design, Event
 from designer.core.report import human
 from designer.gui import edit_actions
 from designer.gui.autosave import Autosaver, Recovery, discard_recovery, read_recovery
-from designer.gui.canvas_shim import DesignCanvas
+from designer.gui.canvas.view import DesignCanvas
 from designer.gui.context import DesignContext
 from designer.gui.edit_actions import Clipboard, ClipboardError
 from designer.gui.export_dialog import ExportCodeDialog
@@ -72,9 +72,7 @@ class MainWindow(QMainWindow):
 
         self.palette.activated.connect(self.append_entry)
         self.canvas.layer_activated.connect(self._focus_properties)
-        canvas_status = getattr(self.canvas, "status_message", None)
-        if canvas_status is not None:
-            canvas_status.connect(self.status_message)
+        self.canvas.status_message.connect(self.status_message)
         self.context.analysis_changed.connect(self._on_analysis)
         self.context.model_event.connect(self._on_model_event)
         self.context.selection_changed.connect(self._reveal)
@@ -126,15 +124,13 @@ class MainWindow(QMainWindow):
         then show it at a readable zoom from the top (long chains scroll)."""
         canvas = self.canvas
         canvas.zoom_fit()
-        zoom = getattr(canvas, "zoom_level", None)
-        if zoom is None or zoom() >= MIN_READABLE_ZOOM:
+        if canvas.zoom_level() >= MIN_READABLE_ZOOM:
             return
         canvas.reset_zoom()
         canvas.zoom_out()   # one step: 80 %, still readable
-        scene = getattr(canvas, "design_scene", None)
-        rect = scene().blocks_rect() if scene is not None else None
-        if rect is not None and not rect.isEmpty():
-            half = canvas.viewport().height() / 2 / zoom()
+        rect = canvas.design_scene().blocks_rect()
+        if not rect.isEmpty():
+            half = canvas.viewport().height() / 2 / canvas.zoom_level()
             canvas.centerOn(rect.center().x(), rect.top() + half - 20)
 
     def update_title(self) -> None:
@@ -268,10 +264,9 @@ class MainWindow(QMainWindow):
             return
         try:
             item = self.canvas.block_item(layer_id)
-        except KeyError:
+        except KeyError:   # the scene has not mirrored it yet
             return
-        if item is not None:
-            self.canvas.ensureVisible(item, 40, 40)
+        self.canvas.ensureVisible(item, 40, 40)
 
     @Slot(bool)
     def _on_clean_changed(self, clean: bool) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeW
 
 from designer.core.catalogue import CATEGORIES, all_types
 from designer.core.templates import TEMPLATES
-from designer.gui.canvas_shim import LAYER_MIME, TEMPLATE_MIME
+from designer.gui.canvas.mime import LAYER_MIME, TEMPLATE_MIME
 from designer.gui.icons import category_icon, template_icon
 
 TEMPLATES_GROUP = "Blocks"
