@@ -41,6 +41,9 @@ class Layer:
     position: tuple[float, float] | None = None
     frozen: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept on save
+    # set by remove_layer when this layer was the named output, so that
+    # restore_layer (undo) names it again
+    _was_output: bool = field(default=False, init=False, repr=False, compare=False)
 
     def clone(self) -> "Layer":
         return copy.deepcopy(self)
@@ -175,7 +178,8 @@ class Design:
             self.set_inputs(cid, [s for s in self._index[cid].inputs if s != layer_id])
         del self.layers[index]
         del self._index[layer_id]
-        if self.output == layer_id:
+        layer._was_output = self.output == layer_id
+        if layer._was_output:
             self.output = None
             self._emit("output_changed")
         self._emit("layer_removed", layer_id)
@@ -185,6 +189,9 @@ class Design:
         self.insert_layer(layer, index)
         for cid, inputs in consumer_inputs.items():
             self.set_inputs(cid, inputs)
+        if layer._was_output:
+            layer._was_output = False
+            self.set_output(layer.id)
 
     def set_params(self, layer_id: str, params: dict[str, Any]) -> None:
         self.layer(layer_id).params = dict(params)
