@@ -1,6 +1,5 @@
-"""Edit gestures that are not on the canvas itself: append from the palette,
-cut/copy/paste/duplicate through the clipboard (design-file JSON of the
-selected layers)."""
+"""Cut/copy/paste/duplicate through the clipboard: design-file JSON of the
+selected layers."""
 from __future__ import annotations
 
 import json
@@ -8,10 +7,9 @@ from typing import Any
 
 from PySide6.QtGui import QGuiApplication, QUndoStack
 
-from designer.core.catalogue import get_type, is_known
+from designer.core.catalogue import is_known
 from designer.core.model import INPUT_ID, Design, Layer
-from designer.gui.commands import (AddLayerCommand, InsertLayersCommand, InsertTemplateCommand,
-                                   RemoveLayersCommand, SetInputsCommand)
+from designer.gui.commands import InsertLayersCommand, RemoveLayersCommand
 from designer.gui.context import DesignContext
 from designer.io.design_file import FORMAT, SCHEMA_VERSION, DesignFileError, from_dict
 
@@ -20,47 +18,6 @@ PASTE_OFFSET = 40.0
 
 class ClipboardError(ValueError):
     """The clipboard holds no layers this app can paste."""
-
-
-def anchor_id(context: DesignContext) -> str:
-    """Where appended layers go: after the selection, else after the output."""
-    design = context.design
-    sid = context.selected_id
-    if sid is not None and (sid == INPUT_ID or sid in design):
-        return sid
-    out = context.analysis.output_id
-    if out is not None and out in design:
-        return out
-    return design.layers[-1].id if design.layers else INPUT_ID
-
-
-def append_layer(context: DesignContext, stack: QUndoStack, type_name: str) -> str:
-    """Add a layer after the anchor, taking over the anchor's consumers: one undo step."""
-    design = context.design
-    anchor = anchor_id(context)
-    new_id = design.default_id(type_name)
-    index = 0 if anchor == INPUT_ID else design.index_of(anchor) + 1
-    consumers = [c for c in design.consumers(anchor)]
-    stack.beginMacro(f"Add {type_name}")
-    try:
-        stack.push(AddLayerCommand(design, type_name, get_type(type_name).new_params(),
-                                   [anchor], new_id, index))
-        for c in consumers:
-            stack.push(SetInputsCommand(design, c.id,
-                                        [new_id if s == anchor else s for s in c.inputs],
-                                        f"Connect {new_id} → {c.id}"))
-    finally:
-        stack.endMacro()
-    context.select(new_id)
-    return new_id
-
-
-def append_template(context: DesignContext, stack: QUndoStack, name: str) -> list[str]:
-    cmd = InsertTemplateCommand(context.design, name, anchor_id(context))
-    stack.push(cmd)
-    if cmd.layer_ids:
-        context.select(cmd.layer_ids[-1])
-    return cmd.layer_ids
 
 
 def layers_json(design: Design, ids: list[str]) -> str:

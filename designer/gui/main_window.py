@@ -18,7 +18,6 @@ from designer import __version__
 from designer.core.analysis import Analysis
 from designer.core.model import Design, Event
 from designer.core.report import human
-from designer.gui import edit_actions
 from designer.gui.autosave import Autosaver, Recovery, discard_recovery, read_recovery
 from designer.gui.canvas.view import DesignCanvas
 from designer.gui.context import DesignContext
@@ -147,10 +146,12 @@ class MainWindow(QMainWindow):
         return ids
 
     def append_entry(self, kind: str, name: str) -> None:
+        """Palette double-click/Enter: after the selected layer (else the output),
+        taking over its consumers; the canvas places the new blocks below it."""
         if kind == "template":
-            edit_actions.append_template(self.context, self.undo_stack, name)
+            self.canvas.add_template_at(name, None)
         else:
-            edit_actions.append_layer(self.context, self.undo_stack, name)
+            self.canvas.append_layer(name)
 
     def copy(self) -> None:
         if not self.clipboard.copy(self.selected_ids()):
