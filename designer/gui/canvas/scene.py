@@ -6,6 +6,7 @@ the items here through the id -> item maps. Nothing here edits a Layer.
 """
 from __future__ import annotations
 
+import bisect
 from typing import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
@@ -19,7 +20,7 @@ from designer.core.model import INPUT_ID, DesignError, Event
 from designer.gui.canvas.block_item import PORT_R, BlockItem
 from designer.gui.canvas.block_text import BlockText, input_text, layer_text, text_key
 from designer.gui.canvas.edge_item import EdgeItem, curve, route
-from designer.gui.canvas.layout import BLOCK_W, GAP_X, ROW, Position, design_layout, overlaps
+from designer.gui.canvas.layout import BLOCK_H, BLOCK_W, GAP_X, ROW, Position, design_layout, overlaps
 from designer.gui.commands import MoveLayersCommand, SetInputsCommand, connect_command
 from designer.gui.context import DesignContext
 
@@ -224,9 +225,16 @@ class DesignScene(QGraphicsScene):
         self._reroute_timer.stop()
         self._place_input()
         self._place_hint()
-        obstacles = {lid: item.scene_rect() for lid, item in self.blocks.items()}
+        # blocks sorted by top: an edge only looks at those within its height
+        rects = sorted(((item.scene_rect(), lid) for lid, item in self.blocks.items()),
+                       key=lambda pair: pair[0].top())
+        tops = [r.top() for r, _ in rects]
         for edge in self.edges.values():
-            self._route_edge(edge, [r for lid, r in obstacles.items()
+            y0 = self.blocks[edge.src].y()
+            y1 = self.blocks[edge.dst].y()
+            lo = bisect.bisect_right(tops, min(y0, y1) - BLOCK_H)
+            hi = bisect.bisect_left(tops, max(y0, y1))
+            self._route_edge(edge, [r for r, lid in rects[lo:hi]
                                     if lid not in (edge.src, edge.dst)])
         rect = self.blocks_rect()
         self.setSceneRect(rect.adjusted(-1500, -1000, 1500, 1000))
