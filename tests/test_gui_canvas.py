@@ -496,3 +496,25 @@ def test_append_layer_goes_below_the_selection_and_makes_room(qtbot):
     assert canvas.selected_ids() == [new]
     canvas.undo_stack.undo()
     assert design_file.dumps(design) == before
+
+
+def test_text_fits_its_block_and_long_names_are_elided(qtbot):
+    from designer.gui.canvas.block_item import PAD, _Fonts, text_width
+    from designer.gui.canvas.layout import BLOCK_W
+    design = load_sample("shufflenet")
+    design.add_layer("ConvTranspose2d", {"out_channels": 64, "kernel_size": 3, "stride": 2,
+                                         "padding": 1, "dilation": 2, "groups": 4},
+                     layer_id="a_very_long_layer_name_" * 8)
+    canvas = make_canvas(qtbot, design)
+    f = _Fonts.get()
+    inner = BLOCK_W - 2 * PAD
+    for lid, item in canvas.design_scene().blocks.items():
+        lines = item._lines
+        assert text_width(lines["title"], f.title) + lines["rf_w"] <= inner
+        assert text_width(lines["type"], f.bold) + 8 + text_width(lines["detail"], f.body) \
+            <= inner + 0.5
+        assert text_width(lines["shape"], f.bold) + 8 + text_width(lines["params"], f.body) \
+            <= inner + 0.5
+        assert lines["type"] == item.text.type_name or lid.startswith("a_very")
+    long_item = canvas.block_item("a_very_long_layer_name_" * 8)
+    assert long_item._lines["title"].endswith("…")

@@ -113,7 +113,11 @@ class BlockItem(QGraphicsItem):
         rf_w = text_width(t.rf, f.small) + 10 if t.rf else 0.0
         icon_w = 18.0 if (t.errors or t.warnings) else 0.0
         title_w = inner - rf_w - icon_w - (4 if rf_w or icon_w else 0)
-        type_w = min(text_width(t.type_name, f.bold), inner * 0.62)
+        type_full, detail_full = text_width(t.type_name, f.bold), text_width(t.detail, f.body)
+        if type_full + 8 + detail_full <= inner:
+            type_w = type_full
+        else:   # the type keeps its name where it can; the detail is elided first
+            type_w = min(type_full, max(inner * 0.75 - 8, inner - 8 - detail_full))
         params_w = min(text_width(t.params, f.body), inner * 0.5)
         self._lines = {
             "title": elide(t.title, f.title, title_w),
