@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from designer.core.model import Design
 from designer.gui.app import create_window
 from designer.io import dumps
 
@@ -245,3 +246,61 @@ def test_close_guards_can_cancel_close(window):
     assert window.close() is False and window.isVisible()
     window.close_guards.clear()
     assert window.close() is True and calls == [1]
+
+
+def test_property_editor_covers_every_layer_type(window, qtbot):
+    from designer.core.catalogue import all_types
+    from designer.gui.param_widgets import TextEditor
+    design = window.context.design
+    for t in all_types():
+        window.context.select("fc3")
+        window.append_entry("layer", t.name)
+        lid = window.context.selected_id
+        assert design.layer(lid).type == t.name
+        editors = window.properties.editors
+        assert list(editors) == [s.name for s in t.visible_params]
+        for spec in t.visible_params:
+            assert spec.help in editors[spec.name].toolTip()
+            if isinstance(editors[spec.name], TextEditor) and not spec.required:
+                # empty text means "default": the key leaves the layer's params
+                editors[spec.name].edit.setText("")
+                editors[spec.name].edit.editingFinished.emit()
+                assert spec.name not in design.layer(lid).params or spec.default is not None
+        window.undo_stack.undo()
+    assert "fc3" in design
+
+
+def test_advanced_params_are_folded(window):
+    window.context.select("conv1")
+    dilation = window.properties.editors["dilation"]
+    assert not dilation.isVisibleTo(window.properties)
+    fold = dilation.parentWidget().parentWidget()
+    fold.button.setChecked(True)
+    assert dilation.isVisibleTo(window.properties)
+    window.context.select("conv2")   # stays open for the next layer
+    assert window.properties.editors["dilation"].isVisibleTo(window.properties)
+
+
+def test_palette_drag_payload_drops_on_canvas(window):
+    from PySide6.QtCore import QPointF
+    from designer.gui.canvas.mime import LAYER_MIME, TEMPLATE_MIME
+    tree = window.palette.tree
+    mime = tree.mimeData([window.palette.find("Dropout")])
+    assert bytes(mime.data(LAYER_MIME)).decode() == "Dropout"
+    n = len(window.context.design.layers)
+    added = window.canvas.handle_drop(mime, QPointF(900, 900))
+    assert len(window.context.design.layers) == n + 1
+    assert window.context.design.layer(added[0]).type == "Dropout"
+    mime = tree.mimeData([window.palette.find("Conv-BN-ReLU")])
+    assert bytes(mime.data(TEMPLATE_MIME)).decode() == "Conv-BN-ReLU"
+
+
+def test_design_level_errors_show_without_selection(window):
+    window.set_design(Design("Empty"), None)
+    assert window.properties.layer_id is None
+    rows = window.properties.issues.rows
+    assert rows and "no layers" in rows[0].message.text()
+    assert window.issues_button.text().startswith("✗ 1 error")
+    window.append_entry("layer", "Conv2d")   # from an empty design: after the input
+    assert window.context.design.layers[0].inputs == ["input"]
+    assert window.context.analysis.ok

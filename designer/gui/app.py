@@ -29,7 +29,8 @@ def _application() -> QApplication:
 
 def create_window(path: str | None = None) -> MainWindow:
     """A window on the file (or the LeNet-5 sample). A file that cannot be read
-    is reported once the window is up, over the sample."""
+    leaves the sample open; its message is kept in `startup_error` and shown by
+    startup_checks() once the window is up."""
     _application()
     if path is None:
         return MainWindow()
@@ -37,7 +38,7 @@ def create_window(path: str | None = None) -> MainWindow:
         design = load(path)
     except DesignFileError as e:
         window = MainWindow()
-        QTimer.singleShot(0, lambda: window._show_error("Cannot open the design", str(e)))
+        window.startup_error = str(e)
         return window
     window = MainWindow(design, os.path.abspath(path))
     window.files.remember(path)
@@ -50,11 +51,12 @@ def run_app(path: str | None = None) -> int:
     window.show()
     if os.environ.get(QUIT_AFTER_SHOW_ENV):
         def report() -> None:
-            print(f"shown_at={time.time():.6f} torch_imported={'torch' in sys.modules}",
-                  flush=True)
+            print(f"shown_at={time.time():.6f} torch_imported={'torch' in sys.modules} "
+                  f"title={window.windowTitle()!r} layers={len(window.context.design.layers)} "
+                  f"startup_error={window.startup_error is not None}", flush=True)
             window.close()
             app.quit()
         QTimer.singleShot(0, report)
     else:
-        QTimer.singleShot(0, window.offer_recovery)
+        QTimer.singleShot(0, window.startup_checks)
     return app.exec()

@@ -42,6 +42,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or make_settings()
         self.file_path: str | None = file_path
         self.close_guards: list[Callable[[], bool]] = []
+        self.startup_error: str | None = None
         self._restored = False
         self.context = DesignContext(design or _load_default(), self)
         self.undo_stack = QUndoStack(self)
@@ -282,6 +283,13 @@ class MainWindow(QMainWindow):
         self.properties_dock.raise_()
 
     # --- start-up, recovery, close ------------------------------------------------
+    def startup_checks(self) -> None:
+        """Once shown: report a file that could not be opened, offer a recovery."""
+        if self.startup_error is not None:
+            self._show_error("Cannot open the design", self.startup_error)
+            self.startup_error = None
+        self.offer_recovery()
+
     def offer_recovery(self) -> bool:
         """After a crash: offer the autosaved design back. True when restored."""
         rec = read_recovery()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -28,8 +29,10 @@ def one_run(state_dir: str) -> tuple[float, bool]:
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("shown_at=")), None)
     if line is None:
         raise SystemExit(f"the app did not report being shown:\n{out.stdout}\n{out.stderr}")
-    fields = dict(part.split("=") for part in line.split())
-    return float(fields["shown_at"]) - start, fields["torch_imported"] == "True"
+    shown = re.search(r"shown_at=([0-9.]+)", line)
+    torch = re.search(r"torch_imported=(True|False)", line)
+    assert shown and torch, line
+    return float(shown.group(1)) - start, torch.group(1) == "True"
 
 
 def main() -> int:
