@@ -220,7 +220,11 @@ def test_port_drag_connects_two_blocks(qtbot):
     new = canvas.add_layer_at("ReLU", QPointF(400, 300))
     assert new is not None
     src, dst = canvas.block_item("conv1"), canvas.block_item(new)
-    drag(canvas, src.output_port(), dst.pos())
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, src.output_port(), Qt.MouseButton.LeftButton)
+    send_mouse(canvas, QEvent.Type.MouseMove, dst.pos(), Qt.MouseButton.LeftButton)
+    assert dst.connect_target and design.layer(new).inputs == []
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, dst.pos(), Qt.MouseButton.NoButton)
+    assert not dst.connect_target
     assert design.layer(new).inputs == ["conv1"]
     assert (("conv1", new)) in canvas.design_scene().edges
     assert (src.pos(), dst.pos()) == (canvas.block_item("conv1").pos(), QPointF(400, 300))

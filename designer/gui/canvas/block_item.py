@@ -29,6 +29,7 @@ SELECTED = QColor("#1a73e8")
 ERROR = QColor("#d93025")
 WARNING = QColor("#f29900")
 OUTLINE = QColor("#9aa1ad")
+TARGET = QColor("#0f9d58")
 
 
 def mix(colour: str | QColor, amount: float, base: str = "#ffffff") -> QColor:
@@ -82,6 +83,8 @@ class BlockItem(QGraphicsItem):
         self.is_input = is_input
         self._on_moved = on_moved
         self.exporting = False
+        self.hovered = False
+        self.connect_target = False     # highlighted while a connection is dragged onto it
         self.text = text
         self.text_key: tuple[Any, ...] | None = None   # see block_text.text_key
         self._lines: dict[str, Any] = {}
@@ -176,6 +179,22 @@ class BlockItem(QGraphicsItem):
     def scene_rect(self) -> QRectF:
         return self.mapRectToScene(self.rect())
 
+    def set_connect_target(self, on: bool) -> None:
+        if on != self.connect_target:
+            self.connect_target = on
+            self.update()
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self.hovered = True
+        self.update()
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: Any) -> None:
+        self.hovered = False
+        self.unsetCursor()
+        self.update()
+        super().hoverLeaveEvent(event)
+
     def hoverMoveEvent(self, event: Any) -> None:
         """A cross over the output port says: drag from here to connect."""
         if self.on_output_port(event.scenePos()):
@@ -208,10 +227,14 @@ class BlockItem(QGraphicsItem):
         painter.fillRect(QRectF(rect.left(), rect.top() + HEADER_H - 2, rect.width(), 2), colour)
 
         selected = self.isSelected() and not self.exporting
-        if t.errors:
+        if self.connect_target and not self.exporting:
+            pen = QPen(TARGET, 3.0)
+        elif t.errors:
             pen = QPen(ERROR, 2.4)
         elif selected:
             pen = QPen(SELECTED, 2.4)
+        elif self.hovered and not self.exporting:
+            pen = QPen(OUTLINE.darker(140), 1.4)
         else:
             pen = QPen(OUTLINE, 1.1)
         painter.setPen(pen)
@@ -282,8 +305,11 @@ class BlockItem(QGraphicsItem):
 
     def _paint_ports(self, painter: QPainter, colour: QColor) -> None:
         painter.setPen(QPen(mix(colour, 0.85, "#30343b"), 1.2))
-        painter.setBrush(QBrush(QColor("white")))
+        # the design's output has a filled port: nothing reads it but the loss
+        painter.setBrush(QBrush(mix(colour, 0.85, "#30343b") if self.text.is_output
+                                else QColor("white")))
         painter.drawEllipse(self.output_port_local(), PORT_R, PORT_R)
+        painter.setBrush(QBrush(QColor("white")))
         if not self.is_input:
             count = self.text.inputs
             for i in range(count):

@@ -33,7 +33,8 @@ class BlockText:
         lines = [f"<b>{escape(self.title)}</b> — {escape(self.type_name)}"]
         if self.detail:
             lines.append(escape(self.detail))
-        lines.append(f"output: {escape(self.shape)}")
+        lines.append(f"output: {escape(self.shape)}"
+                     + (" (the design's output)" if self.is_output else ""))
         if self.params:
             lines.append(escape(self.params))
         if self.rf:

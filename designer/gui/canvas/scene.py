@@ -362,6 +362,10 @@ class DesignScene(QGraphicsScene):
         target = self.block_at(pos, self._connect_from)
         if target is not None and target.is_input:
             target = None
+        if self._connect_target is not None and self._connect_target is not target:
+            self._connect_target.set_connect_target(False)
+        if target is not None:
+            target.set_connect_target(True)
         self._connect_target = target
         end = target.input_port() if target is not None else pos
         path: QPainterPath = curve(self._connect_from.output_port(), end)
@@ -371,6 +375,9 @@ class DesignScene(QGraphicsScene):
         src = self._connect_from
         assert src is not None
         self._connect_from = None
+        if self._connect_target is not None:
+            self._connect_target.set_connect_target(False)
+            self._connect_target = None
         if self._connect_line is not None:
             self.removeItem(self._connect_line)
             self._connect_line = None

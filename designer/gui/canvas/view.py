@@ -26,7 +26,7 @@ EXPORT_MARGIN = 24.0
 
 
 class DesignCanvas(QGraphicsView):
-    layer_activated = Signal(str)   # double-click on a layer block
+    layer_activated = Signal(str)   # double-click on a block (a layer id or "input")
     status_message = Signal(str)    # refusals and hints for the status bar
 
     def __init__(self, context: DesignContext, undo_stack: QUndoStack,
@@ -182,7 +182,7 @@ class DesignCanvas(QGraphicsView):
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         block = self._scene.block_at(self.mapToScene(event.position().toPoint()))
-        if block is not None and not block.is_input:
+        if block is not None:   # "input" too: the property editor then shows the input
             self.layer_activated.emit(block.layer_id)
             event.accept()
             return
