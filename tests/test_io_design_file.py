@@ -225,3 +225,29 @@ def test_utf8_bom_and_unicode_names_load(tmp_path: Path) -> None:
     path = tmp_path / "bom.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(data, ensure_ascii=False).encode())
     assert load(path).name == "Réseau ✓"
+
+
+def test_whatever_the_editor_stores_saves_into_a_loadable_file(tmp_path: Path) -> None:
+    d = Design("odd", InputSpec(1, 8, 8))
+    d.add_layer("Dropout", {"p": float("nan")})
+    d.add_layer("Conv2d", {"out_channels": 2, "kernel_size": (3, 3), "stride": float("inf")})
+    d.add_layer("ReLU", position=(float("nan"), 1.0))
+    save(d, tmp_path / "odd.json")
+    back = load(tmp_path / "odd.json")
+    assert back.layer("dropout1").params == {"p": "nan"}
+    assert back.layer("conv1").params["kernel_size"] == [3, 3]
+    assert back.layer("relu1").position is None
+    from designer.core import analyse
+    errors = {lid: e.message for lid, e in analyse(back).all_errors}
+    assert "p must be a number; got 'nan'" in errors["dropout1"]
+
+
+def test_the_model_refuses_an_input_listed_twice() -> None:
+    from designer.core import DesignError
+    d = Design("t", InputSpec(1, 8, 8))
+    d.add_layer("ReLU")
+    with pytest.raises(DesignError, match="twice"):
+        d.add_layer("Add", inputs=["relu1", "relu1"])
+    d.add_layer("Add", inputs=["input", "relu1"])
+    with pytest.raises(DesignError, match="twice"):
+        d.set_inputs("add1", ["relu1", "relu1"])

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SAMPLES
-from designer.core import analyse
+from designer.core import Design, analyse
 from designer.core.report import summary_dict, summary_table
 from designer.io import DesignFileError, dumps, load, loads, to_dict
+from test_core_torch_equivalence import designs
 
 TEXTS = [p.read_text(encoding="utf-8") for p in SAMPLES]
 DATA = [json.loads(t) for t in TEXTS]
@@ -146,3 +147,19 @@ def corrupted(draw: Any) -> bytes:
 @given(corrupted())
 def test_byte_corruption(raw: bytes) -> None:
     attempt(raw if len(raw) % 4 == 0 else raw.decode("utf-8", "replace"))
+
+
+@settings(max_examples=150)
+@given(designs(valid=False, branches=True))
+def test_app_made_designs_round_trip(design: Design) -> None:
+    """Any design the editor can make (valid or not) saves and loads back the
+    same, with the same analysis."""
+    if design.layers and design.layers[-1].type != "Add":
+        design.set_output(design.layers[0].id)
+    back = loads(dumps(design))
+    assert to_dict(back) == to_dict(design)
+    before, after = analyse(design), analyse(back)
+    assert [(w, e.message) for w, e in before.all_errors] == \
+        [(w, e.message) for w, e in after.all_errors]
+    assert {k: v.output_shape for k, v in before.layers.items()} == \
+        {k: v.output_shape for k, v in after.layers.items()}

@@ -162,6 +162,8 @@ class Design:
 
     def insert_layer(self, layer: Layer, index: int) -> None:
         self._check_new_id(layer.id)
+        if len(set(layer.inputs)) != len(layer.inputs):
+            raise DesignError(f"'{layer.id}' lists the same input twice")
         for src in layer.inputs:
             if src != INPUT_ID and src not in self._index:
                 raise DesignError(f"'{layer.id}' takes input from unknown layer '{src}'")
@@ -212,6 +214,8 @@ class Design:
 
     def set_inputs(self, layer_id: str, inputs: list[str]) -> None:
         layer = self.layer(layer_id)
+        if len(set(inputs)) != len(inputs):
+            raise DesignError(f"'{layer_id}' lists the same input twice")
         for src in inputs:
             if src != INPUT_ID and src not in self._index:
                 raise DesignError(f"unknown layer '{src}'")

@@ -2,6 +2,7 @@
 and the exported train.py's defaults. Pure Python."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -39,5 +40,34 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (data or {}).items() if k in names})
+        """Settings from a design file: unknown keys and values of the wrong type
+        (a file is data and may be edited by hand) fall back to the defaults."""
+        out: dict[str, Any] = {}
+        if not isinstance(data, dict):
+            return cls()
+        for f in fields(cls):
+            if f.name in data:
+                ok, value = _coerce(data[f.name], str(f.type))
+                if ok:
+                    out[f.name] = value
+        return cls(**out)
+
+
+def _coerce(value: Any, annotation: str) -> tuple[bool, Any]:
+    """(True, value) if value fits an annotation such as "int", "str | None"."""
+    kinds = {k.strip() for k in annotation.split("|")}
+    if value is None:
+        return "None" in kinds, None
+    if isinstance(value, bool):
+        return "bool" in kinds, value
+    if isinstance(value, int):
+        if "int" in kinds:
+            return True, value
+        if "float" in kinds and abs(value) < 1e300:
+            return True, float(value)
+        return False, None
+    if isinstance(value, float):
+        return "float" in kinds and math.isfinite(value), value
+    if isinstance(value, str):
+        return "str" in kinds, value
+    return False, None

@@ -254,10 +254,10 @@ def to_dict(design: Design) -> dict[str, Any]:
     for lay in design.layers:
         entry: dict[str, Any] = {"id": lay.id, "type": lay.type}
         if lay.params:
-            entry["params"] = lay.params
+            entry["params"] = {k: _json_value(v) for k, v in lay.params.items()}
         if lay.inputs != [previous]:
             entry["inputs"] = list(lay.inputs)
-        if lay.position is not None:
+        if lay.position is not None and all(math.isfinite(x) for x in lay.position):
             entry["position"] = [lay.position[0], lay.position[1]]
         if lay.frozen:
             entry["frozen"] = True
@@ -279,6 +279,21 @@ def to_dict(design: Design) -> dict[str, Any]:
         out["app"] = design.app
     out.update(design.file_extra)
     return out
+
+
+def _json_value(v: Any) -> Any:
+    """A parameter value as standard JSON. Values typed into the editor may be
+    anything; NaN/infinity (not JSON) and other non-JSON values are written as
+    strings, so the file still loads and the analysis names the bad value."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return [_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    if v is None or isinstance(v, (str, int, float)):
+        return v
+    return repr(v)
 
 
 def dumps(design: Design) -> str:
