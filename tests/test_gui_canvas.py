@@ -522,3 +522,27 @@ def test_text_fits_its_block_and_long_names_are_elided(qtbot):
         assert lines["type"] == item.text.type_name or lid.startswith("a_very")
     long_item = canvas.block_item("a_very_long_layer_name_" * 8)
     assert long_item._lines["title"].endswith("…")
+
+
+def test_dragging_a_layer_over_an_edge_highlights_it(qtbot):
+    from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent
+    design = chain("Conv2d", "ReLU")
+    canvas = make_canvas(qtbot, design)
+    edge = canvas.edge_item("conv1", "relu1")
+    payload = mime(LAYER_MIME, "BatchNorm2d")
+    over = canvas.mapFromScene(edge.path().pointAtPercent(0.5))
+    enter = QDragEnterEvent(over, Qt.DropAction.CopyAction, payload,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    canvas.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    move = QDragMoveEvent(over, Qt.DropAction.CopyAction, payload,
+                          Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    canvas.dragMoveEvent(move)
+    assert move.isAccepted() and edge.drop_target
+    canvas.dragLeaveEvent(QDragLeaveEvent())
+    assert not edge.drop_target
+    other = mime("text/plain", "x")
+    refused = QDragEnterEvent(over, Qt.DropAction.CopyAction, other,
+                              Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    canvas.dragEnterEvent(refused)
+    assert not refused.isAccepted()
