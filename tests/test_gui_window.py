@@ -304,3 +304,14 @@ def test_design_level_errors_show_without_selection(window):
     window.append_entry("layer", "Conv2d")   # from an empty design: after the input
     assert window.context.design.layers[0].inputs == ["input"]
     assert window.context.analysis.ok
+
+
+def test_design_page_lists_layer_errors_with_fixes(window, qtbot):
+    window.context.select("conv2")
+    window.properties.editors["groups"].box.setValue(4)
+    window.context.select(None)
+    rows = window.properties.issues.rows
+    assert [r.message.text().split(":")[0] for r in rows] == ["conv2"]
+    qtbot.mouseClick(window.properties.issues.fix_buttons()[0], Qt.LeftButton)
+    assert window.context.analysis.ok
+    assert not window.properties.issues.isVisibleTo(window.properties)

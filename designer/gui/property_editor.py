@@ -66,6 +66,7 @@ class PropertyEditor(QScrollArea):
         self.editors: dict[str, ParamEditor] = {}
         self.advanced_open = False
         self.rename_problem: str | None = None
+        self._issue_layers: dict[str, str] = {}
         self.id_edit: QLineEdit | None = None
         self.frozen_box: QCheckBox | None = None
         self.name_edit: QLineEdit | None = None
@@ -212,7 +213,7 @@ class PropertyEditor(QScrollArea):
     @Slot(object)
     def _on_analysis(self, analysis: Analysis) -> None:
         if self.layer_id is None or self.layer_id not in analysis.layers:
-            self.issues.show_issues(list(analysis.errors), None)
+            self._show_design_issues(analysis)
             self.info_label.setText(
                 f"{len(self.context.design.layers)} layers · "
                 f"{analysis.total_params:,} parameters · {human(analysis.total_macs)} MACs · "
@@ -220,12 +221,29 @@ class PropertyEditor(QScrollArea):
             return
         info = analysis.layers[self.layer_id]
         layer = self.context.design.layer(self.layer_id)
-        inputs = ", ".join(layer.inputs) or "nothing"
         shapes = ", ".join(fmt_shape(s) for s in info.input_shapes)
-        self.info_label.setText(f"from {inputs}" + (f" ({shapes})" if shapes else "")
-                                + f" → {fmt_shape(info.output_shape)} · "
+        source = (f"from {', '.join(layer.inputs)}" + (f" ({shapes})" if shapes else "")
+                  if layer.inputs else "no input")
+        self.info_label.setText(f"{source} → {fmt_shape(info.output_shape)} · "
                                 f"{info.params:,} params")
         self.issues.show_issues(info.errors + info.warnings, self._apply_fix)
+
+    def _show_design_issues(self, analysis: Analysis) -> None:
+        """The design page lists every error, each named by its layer, fixable here."""
+        self._issue_layers: dict[str, str] = {}
+        shown = list(analysis.errors)
+        for lid, issue in analysis.all_errors:
+            if lid is None:
+                continue
+            named = Issue(issue.severity, f"{lid}: {issue.message}", issue.fix)
+            self._issue_layers[named.message] = lid
+            shown.append(named)
+        self.issues.show_issues(shown, self._apply_design_fix)
+
+    def _apply_design_fix(self, issue: Issue) -> None:
+        lid = self._issue_layers.get(issue.message)
+        if lid is not None and issue.fix is not None and lid in self.context.design:
+            self.undo_stack.push(apply_fix_command(self.context.design, lid, issue.fix))
 
     # --- view -> commands -------------------------------------------------
     def _commit_param(self, name: str, value: Any) -> None:
