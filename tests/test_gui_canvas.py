@@ -546,3 +546,18 @@ def test_dragging_a_layer_over_an_edge_highlights_it(qtbot):
                               Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     canvas.dragEnterEvent(refused)
     assert not refused.isAccepted()
+
+
+def test_context_menu_deletes_what_was_clicked(qtbot):
+    design = chain("Conv2d", "ReLU", "MaxPool2d")
+    canvas = make_canvas(qtbot, design)
+    menu = canvas.context_menu(canvas.block_item("relu1").pos())
+    assert canvas.selected_ids() == ["relu1"]
+    actions = {a.text(): a for a in menu.actions() if a.text()}
+    assert {"Delete relu1", "Auto layout", "Zoom to fit", "Select all"} <= set(actions)
+    actions["Delete relu1"].trigger()
+    assert "relu1" not in design
+    menu = canvas.context_menu(canvas.design_scene().blocks_rect().bottomRight()
+                               + QPointF(300, 300))
+    assert "Auto layout" in [a.text() for a in menu.actions()]
+    assert not any(a.text().startswith("Delete") for a in menu.actions())

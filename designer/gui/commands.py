@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from designer.core import templates
-from designer.core.model import Design, Layer
+from designer.core.model import INPUT_ID, Design, DesignError, Layer
 from designer.core.params import Fix
 
 SET_PARAM_ID = 1001
@@ -87,10 +87,8 @@ def connect_command(design: Design, src: str, dst: str) -> SetInputsCommand:
     """Connect src -> dst (checked by the model when pushed)."""
     inputs = list(design.layer(dst).inputs)
     if src in inputs:
-        from designer.core.model import DesignError
         raise DesignError(f"'{src}' already feeds '{dst}'")
-    if src != "input" and dst in design.upstream_ids(src) or src == dst:
-        from designer.core.model import DesignError
+    if src == dst or (src != INPUT_ID and dst in design.upstream_ids(src)):
         raise DesignError(f"connecting '{src}' to '{dst}' would make a cycle")
     return SetInputsCommand(design, dst, inputs + [src], f"Connect {src} → {dst}")
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent,
+from PySide6.QtGui import (QContextMenuEvent, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent,
                            QImage, QKeyEvent, QMouseEvent, QPainter, QUndoStack, QWheelEvent)
-from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsView, QWidget
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsView, QMenu, QWidget
 
 from designer.core.catalogue import get_type, is_known
 from designer.gui.canvas import edits
@@ -187,6 +187,29 @@ class DesignCanvas(QGraphicsView):
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
+
+    def context_menu(self, scene_pos: QPointF) -> QMenu:
+        """The right-click menu; the item under the click joins the selection."""
+        item = self._scene.block_at(scene_pos) or self._scene.edge_at(scene_pos)
+        if item is not None and not item.isSelected():
+            self._scene.clearSelection()
+            item.setSelected(True)
+        menu = QMenu(self)
+        blocks, edges = self.selected_ids(), self._scene.selected_edges()
+        if blocks or edges:
+            what = (f"Delete {blocks[0]}" if len(blocks) == 1 and not edges
+                    else "Disconnect" if edges and not blocks else "Delete selection")
+            menu.addAction(what, self.delete_selected)
+            menu.addSeparator()
+        menu.addAction("Select all", self.select_all)
+        menu.addAction("Auto layout", self.auto_layout)
+        menu.addAction("Zoom to fit", self.zoom_fit)
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.context_menu(self.mapToScene(event.pos()))
+        menu.exec(event.globalPos())
+        menu.deleteLater()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
