@@ -198,6 +198,7 @@ def test_rename_frozen_and_design_fields(window, qtbot):
     window.properties.id_edit.setText("conv1")   # taken: refused in place
     window.properties.id_edit.editingFinished.emit()
     assert "hidden" in design and window.properties.rename_problem
+    assert "Cannot rename" in window.statusBar().currentMessage()
     window.properties.frozen_box.setChecked(True)
     assert design.layer("hidden").frozen
     assert window.context.analysis.layers["hidden"].frozen_params > 0
@@ -315,3 +316,16 @@ def test_design_page_lists_layer_errors_with_fixes(window, qtbot):
     qtbot.mouseClick(window.properties.issues.fix_buttons()[0], Qt.LeftButton)
     assert window.context.analysis.ok
     assert not window.properties.issues.isVisibleTo(window.properties)
+
+
+def test_wheel_over_unfocused_spin_box_does_not_edit(window, qtbot):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+    window.context.select("conv1")
+    box = window.properties.editors["out_channels"].box
+    window.palette.filter.setFocus()
+    event = QWheelEvent(QPointF(5, 5), QPointF(box.mapToGlobal(QPoint(5, 5))), QPoint(0, 0),
+                        QPoint(0, 120), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(box, event)
+    assert box.value() == 6 and window.undo_stack.count() == 0

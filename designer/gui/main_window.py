@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.palette.activated.connect(self.append_entry)
         self.canvas.layer_activated.connect(self._focus_properties)
         self.canvas.status_message.connect(self.status_message)
+        self.properties.message.connect(self.status_message)
         self.context.analysis_changed.connect(self._on_analysis)
         self.context.model_event.connect(self._on_model_event)
         self.context.selection_changed.connect(self._reveal)
@@ -182,6 +183,12 @@ class MainWindow(QMainWindow):
 
     def select_all(self) -> None:
         self.canvas.select_all()
+
+    def find_layer_type(self) -> None:
+        self.palette_dock.show()
+        self.palette_dock.raise_()
+        self.palette.filter.setFocus()
+        self.palette.filter.selectAll()
 
     def select_first_error(self) -> None:
         errors = self.context.analysis.all_errors

@@ -53,6 +53,7 @@ class Actions:
         self.reset_zoom = self._make("&Actual Size", lambda: w.canvas.reset_zoom(), "Ctrl+1")
         self.auto_layout = self._make("Auto-&Layout", lambda: w.canvas.auto_layout(), "Ctrl+L",
                                       icons.layout_icon())
+        self.find = self._make("&Find Layer Type…", w.find_layer_type, QKeySequence.Find)
         self.next_error = self._make("Go to First &Error", w.select_first_error, "F8")
         self.about = self._make("&About CNN Designer", w.show_about)
 
@@ -96,7 +97,7 @@ def build_menus(w: "MainWindow", a: Actions) -> QMenu:
     edit.addSeparator()
     edit.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     edit.addSeparator()
-    edit.addActions([a.select_all, a.next_error])
+    edit.addActions([a.select_all, a.find, a.next_error])
     view = bar.addMenu("&View")
     view.addActions([a.zoom_in, a.zoom_out, a.zoom_fit, a.reset_zoom])
     view.addSeparator()

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLineEdit,
                                QSpinBox, QWidget)
@@ -79,6 +79,29 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+class WheelGuard(QObject):
+    """Scrolling the property list must not change a value by accident: spin
+    boxes and combo boxes take the wheel only once they have focus."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Wheel and isinstance(watched, QWidget) \
+                and not watched.hasFocus():
+            event.ignore()
+            return True
+        return False
+
+
+_WHEEL_GUARD: WheelGuard | None = None
+
+
+def guard_wheel(widget: QWidget) -> None:
+    global _WHEEL_GUARD
+    if _WHEEL_GUARD is None:
+        _WHEEL_GUARD = WheelGuard()
+    widget.setFocusPolicy(Qt.StrongFocus)
+    widget.installEventFilter(_WHEEL_GUARD)
+
+
 class ParamEditor(QWidget):
     """Base: subclasses build the widget and implement show_value/commit."""
     committed = Signal(object)
@@ -112,6 +135,7 @@ class IntEditor(ParamEditor):
         hi = INT_MAX if spec.maximum is None else int(spec.maximum)
         self.box.setRange(lo, hi)
         self.box.setToolTip(self.toolTip())
+        guard_wheel(self.box)
         self.layout_.addWidget(self.box)
         self.box.valueChanged.connect(lambda v: self.committed.emit(int(v)))
 
@@ -159,6 +183,7 @@ class FloatEditor(ParamEditor):
         self.box.setSingleStep(10 ** math.floor(math.log10(abs(default)))
                                if default else 0.1)
         self.box.setToolTip(self.toolTip())
+        guard_wheel(self.box)
         self.layout_.addWidget(self.box)
         self.box.valueChanged.connect(lambda v: self.committed.emit(float(v)))
 
@@ -198,6 +223,7 @@ class ChoiceEditor(ParamEditor):
             self.values = list(spec.choices)
             labels = [str(c) for c in spec.choices]
         self.box.addItems(labels)
+        guard_wheel(self.box)
         self.layout_.addWidget(self.box)
         self.box.activated.connect(lambda i: self.committed.emit(self.values[i]))
 
@@ -257,6 +283,7 @@ class PaddingEditor(ParamEditor):
         self.mode = QComboBox()
         self.mode.addItems(["number", "same", "valid"])
         self.mode.setToolTip(self.toolTip())
+        guard_wheel(self.mode)
         self.text = TextEditor(ParamSpec(spec.name, P.PAIR, spec.default, spec.help,
                                          spec.minimum, spec.maximum))
         self.layout_.addWidget(self.mode)

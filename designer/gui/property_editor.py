@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
@@ -19,7 +19,7 @@ from designer.core.report import human
 from designer.gui.commands import RenameLayerCommand, SetParamCommand, apply_fix_command
 from designer.gui.context import DesignContext
 from designer.gui.issues_view import IssuesView
-from designer.gui.param_widgets import ParamEditor, make_editor
+from designer.gui.param_widgets import ParamEditor, guard_wheel, make_editor
 from designer.gui.window_commands import (SetDesignNameCommand, SetFrozenCommand,
                                           SetInputSpecCommand)
 from designer.io.design_file import MAX_DIMENSION
@@ -56,6 +56,8 @@ class Collapsible(QWidget):
 
 
 class PropertyEditor(QScrollArea):
+    message = Signal(str)   # for the status bar: edits refused here
+
     def __init__(self, context: DesignContext, undo_stack: QUndoStack,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,6 +125,7 @@ class PropertyEditor(QScrollArea):
             box.setKeyboardTracking(False)
             box.setValue(getattr(design.input, key))
             box.setToolTip(tip)
+            guard_wheel(box)
             box.valueChanged.connect(self._commit_input)
             self.input_boxes[key] = box
             inputs.addRow(key.capitalize(), box)
@@ -272,6 +275,7 @@ class PropertyEditor(QScrollArea):
             self.id_edit.setToolTip(problem)
             self.id_edit.style().polish(self.id_edit)
             self.rename_problem = problem
+            self.message.emit(f"Cannot rename: {problem}")
             return
         self.id_edit.setProperty("invalid", False)
         self.id_edit.style().polish(self.id_edit)
@@ -280,6 +284,7 @@ class PropertyEditor(QScrollArea):
             self.undo_stack.push(RenameLayerCommand(design, self.layer_id, new))
         except DesignError as e:  # the model has the last word
             self.id_edit.setToolTip(str(e))
+            self.message.emit(f"Cannot rename: {e}")
 
     def _commit_frozen(self, frozen: bool) -> None:
         if self.layer_id is not None:
