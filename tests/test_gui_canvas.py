@@ -561,3 +561,30 @@ def test_context_menu_deletes_what_was_clicked(qtbot):
                                + QPointF(300, 300))
     assert "Auto layout" in [a.text() for a in menu.actions()]
     assert not any(a.text().startswith("Delete") for a in menu.actions())
+
+
+def test_block_text_formats():
+    from designer.core.catalogue import RF
+    from designer.gui.canvas.block_text import count_text, detail_text, params_text, rf_text
+    assert [count_text(n) for n in (0, 456, 1000, 1234, 48_120, 999_999, 1_234_567)] == [
+        "0", "456", "1K", "1.2K", "48.1K", "1M", "1.2M"]
+    assert params_text(1) == "1 param" and params_text(456) == "456 params"
+    assert params_text(456, frozen=456) == "456 frozen"
+    assert detail_text("Conv2d", {"out_channels": 6, "kernel_size": 5}) == "5×5, 6 ch, s1"
+    assert detail_text("Conv2d", {"out_channels": 8, "kernel_size": [3, 1], "stride": [2, 2],
+                                  "padding": "same", "dilation": 2, "groups": 4}) == \
+        "3×1, 8 ch, s2, d2, g4, p same"
+    assert detail_text("MaxPool2d", {"kernel_size": 2, "stride": None}) == "2×2"
+    assert detail_text("MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1}) == \
+        "3×3, s2, p1"
+    assert detail_text("Dropout", {"p": 0.5}) == "p=0.5"
+    assert detail_text("Linear", {"out_features": 120}) == "120"
+    assert detail_text("Concat", {}, 3) == "3 inputs"
+    # values a file may hold before validation never break the block
+    assert detail_text("Conv2d", {"kernel_size": "big", "stride": [1, 2, 3]}) == \
+        "big×big, s1,2,3"
+    assert detail_text("Linear", {"out_features": {"x": 1}}) == "{'x': 1}"
+    assert rf_text(RF((5.0, 5.0), (1.0, 1.0), (0.0, 0.0))) == "RF 5"
+    assert rf_text(RF((7.0, 3.0), (1.0, 1.0), (0.0, 0.0))) == "RF 7×3"
+    assert rf_text(RF((5.0, 5.0), (1.0, 1.0), (0.0, 0.0), whole=True)) == "RF all"
+    assert rf_text(None) == ""

@@ -45,13 +45,14 @@ class BlockText:
 
 
 def count_text(n: int) -> str:
-    """456 -> "456", 1234 -> "1.2K", 1_234_567 -> "1.2M"."""
-    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if n >= size:
-            value = f"{n / size:.1f}".removesuffix(".0")
-            if float(value) >= 1000 and suffix != "G":
-                continue
-            return value + suffix
+    """456 -> "456", 1234 -> "1.2K", 999_999 -> "1M", 1_234_567 -> "1.2M"."""
+    if n < 1000:
+        return str(n)
+    units = ((1e3, "K"), (1e6, "M"), (1e9, "G"))
+    for i, (size, suffix) in enumerate(units):
+        value = round(n / size, 1)
+        if value < 1000 or i == len(units) - 1:
+            return f"{value:.1f}".removesuffix(".0") + suffix
     return str(n)
 
 
@@ -103,15 +104,17 @@ def _conv_detail(p: dict[str, Any]) -> str:
     if p.get("out_channels") is not None:
         parts.append(f"{_num(p['out_channels'])} ch")
     parts.append(f"s{_scalar(p.get('stride', 1))}")
+    # dilation and groups before padding: when the line is elided, padding (which
+    # the output shape already reflects) is what goes
+    if _not_one(p.get("dilation", 1)):
+        parts.append(f"d{_scalar(p['dilation'])}")
+    if _not_one(p.get("groups", 1)):
+        parts.append(f"g{_num(p['groups'])}")
     pad = p.get("padding", 0)
     if isinstance(pad, str):
         parts.append(f"p {pad}")
     elif _nonzero(pad):
         parts.append(f"p{_scalar(pad)}")
-    if _not_one(p.get("dilation", 1)):
-        parts.append(f"d{_scalar(p['dilation'])}")
-    if _not_one(p.get("groups", 1)):
-        parts.append(f"g{_num(p['groups'])}")
     return ", ".join(parts)
 
 
