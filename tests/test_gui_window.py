@@ -53,6 +53,8 @@ def test_palette_filter_hides_non_matching(window, qtbot):
     assert {"BatchNorm2d", "GroupNorm", "LayerNorm"} <= visible
     assert all("norm" in (i.text(0) + i.parent().text(0) + i.toolTip(0)).lower() for i in items)
     assert "Conv2d" not in visible and "ReLU" not in visible
+    window.palette.filter.setText("b")   # markup in tooltips must not match
+    assert "ReLU" not in {i.text(0) for i in window.palette.entries(visible_only=True)}
     window.palette.filter.clear()
     assert len(window.palette.entries(visible_only=True)) == len(window.palette.entries())
 

@@ -19,6 +19,7 @@ from designer.gui.icons import category_icon, template_icon
 TEMPLATES_GROUP = "Blocks"
 KIND_ROLE = Qt.UserRole          # "layer" or "template"
 NAME_ROLE = Qt.UserRole + 1      # type or template name
+SEARCH_ROLE = Qt.UserRole + 2    # lower-case text the filter matches: name, category, help
 
 
 class PaletteTree(QTreeWidget):
@@ -108,6 +109,7 @@ class Palette(QWidget):
                                f"onto the canvas</i>")
             item.setData(0, KIND_ROLE, "layer")
             item.setData(0, NAME_ROLE, t.name)
+            item.setData(0, SEARCH_ROLE, f"{t.name} {t.category} {t.help}".lower())
             item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
         blocks = QTreeWidgetItem(self.tree, [TEMPLATES_GROUP])
         blocks.setFlags(Qt.ItemIsEnabled)
@@ -119,6 +121,7 @@ class Palette(QWidget):
                                f"layers; they stay ordinary layers afterwards</i>")
             item.setData(0, KIND_ROLE, "template")
             item.setData(0, NAME_ROLE, name)
+            item.setData(0, SEARCH_ROLE, f"{name} {TEMPLATES_GROUP} {template.help}".lower())
             item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
         for n in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(n)
@@ -146,7 +149,7 @@ class Palette(QWidget):
             shown = 0
             for m in range(group.childCount()):
                 item = group.child(m)
-                haystack = " ".join((item.text(0), group.text(0), item.toolTip(0))).lower()
+                haystack = item.data(0, SEARCH_ROLE) or ""
                 hide = not all(w in haystack for w in words)
                 item.setHidden(hide)
                 shown += not hide
