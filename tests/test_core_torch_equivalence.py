@@ -336,13 +336,13 @@ def check_both_ways(design: Design) -> None:
         assert run.failed is None
 
 
-@settings(max_examples=220)
+@settings(max_examples=300)
 @given(designs(valid=True, branches=False))
 def test_valid_stacks_match_torch(design: Design) -> None:
     check_against_torch(design)
 
 
-@settings(max_examples=180)
+@settings(max_examples=250)
 @given(designs(valid=True, branches=True))
 def test_valid_branched_designs_match_torch(design: Design) -> None:
     check_against_torch(design)
