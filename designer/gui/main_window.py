@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         if tabify_with is not None:
             self.tabifyDockWidget(tabify_with, dock)
+            tabify_with.raise_()   # a new tab does not hide the panel already shown
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
 

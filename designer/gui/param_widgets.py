@@ -243,7 +243,8 @@ class TextEditor(ParamEditor):
         self.edit = QLineEdit()
         self.edit.setToolTip(self.toolTip())
         if not spec.required and spec.default is None:
-            self.edit.setPlaceholderText("default")
+            meaning = re.search(r"\(empty: ([^)]*)\)", spec.help)
+            self.edit.setPlaceholderText(f"default: {meaning.group(1)}" if meaning else "default")
         self.layout_.addWidget(self.edit)
         self.edit.editingFinished.connect(self._finish)
         self._shown = ""
