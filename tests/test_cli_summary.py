@@ -106,3 +106,18 @@ def test_unreadable_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
         assert err.startswith(f"error: {tmp_path / name}: ") and "Traceback" not in err
     result = cli(str(tmp_path / "broken.json"), "--json")
     assert result.returncode == 2 and result.stdout == "" and "not valid JSON" in result.stderr
+
+
+def test_consoles_without_unicode_get_no_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path / "uni.json", {"name": "Réseau ✓", "layers": [
+        {"id": "couche_é", "type": "ReLU"}]})
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    table = subprocess.run([sys.executable, "-m", "designer", "summary", str(path)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert table.returncode == 0 and "Traceback" not in table.stderr
+    assert "R?seau ?" in table.stdout and "3?32?32" in table.stdout
+    as_json = subprocess.run([sys.executable, "-m", "designer", "summary", str(path), "--json"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert as_json.returncode == 0
+    data = json.loads(as_json.stdout)
+    assert data["name"] == "Réseau ✓" and data["layers"][0]["id"] == "couche_é"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TextIO
 
 from designer.core.analysis import analyse
 from designer.core.report import summary_dict, summary_table
@@ -15,7 +16,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _tolerant(stream: TextIO) -> None:
+    """Print × and names on consoles that cannot show them (e.g. cp1252) with
+    replacement characters instead of failing with a traceback."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="replace")
+
+
 def run(args: argparse.Namespace) -> int:
+    _tolerant(sys.stdout)
+    _tolerant(sys.stderr)
     try:
         design = load(args.file)
     except DesignFileError as e:
@@ -23,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     analysis = analyse(design)
     if args.json:
-        print(json.dumps(summary_dict(design, analysis), indent=2, ensure_ascii=False))
+        utf = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "") == "utf8"
+        print(json.dumps(summary_dict(design, analysis), indent=2, ensure_ascii=not utf))
     else:
         print(summary_table(design, analysis))
     return 0 if analysis.ok else 1
