@@ -70,6 +70,10 @@ def test_json_has_exactly_the_contract_keys() -> None:
                      "receptive_field": {"size": [5, 5], "jump": [1, 1], "start": [2, 2]},
                      "errors": [], "warnings": []}
     assert data["layers"][6]["output_shape"] == [400]
+    assert data["layers"][5]["receptive_field"] == {"size": [16, 16], "jump": [4, 4],
+                                                    "start": [7.5, 7.5]}
+    fc = data["layers"][7]  # sees the whole 32×32 input
+    assert fc["receptive_field"] == {"size": [32, 32], "jump": [32, 32], "start": [15.5, 15.5]}
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)

@@ -71,6 +71,8 @@ def positive_module(t: str, p: dict[str, Any], c_in: int) -> nn.Module:
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}
     if t in ("Conv2d", "ConvTranspose2d"):
         m = getattr(nn, t)(c_in, **kw)
+    elif t == "Linear":
+        m = nn.Linear(c_in, **kw)
     elif t == "MaxPool2d":
         kw.setdefault("stride", None)
         m = nn.Conv2d(c_in, c_in, kw["kernel_size"], stride=kw["stride"] or kw["kernel_size"],
@@ -271,3 +273,23 @@ def test_upsampling_fields_are_approximated_within_one_step(design: Design, data
             assert hi - lo + 1 <= rf.size[ax]
             checked += 1
     assume(checked)
+
+
+def test_whole_input_fields_after_linear_and_global_pooling() -> None:
+    from designer.core.report import rf_dict
+    design = Design("whole", InputSpec(2, 9, 7))
+    design.add_layer("Conv2d", {"out_channels": 3, "kernel_size": 3})
+    design.add_layer("AdaptiveAvgPool2d", {"output_size": 1})
+    pooled = analyse(design).layers["adaptiveavgpool2d1"]
+    design.add_layer("Flatten")
+    design.add_layer("Linear", {"out_features": 2})
+    a = analyse(design)
+    for info in (pooled, a.layers["fc1"]):
+        assert info.rf is not None and info.rf.whole
+        assert rf_dict(info.rf, (9, 7)) == {"size": [9, 7], "jump": [9, 7], "start": [4, 3]}
+    x = torch.ones(1, 2, 9, 7, dtype=torch.float64, requires_grad=True)
+    model = nn.Sequential(positive_module("Conv2d", design.layers[0].params, 2),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          positive_module("Linear", {"out_features": 2}, 3))
+    model(x)[0, 0].backward()
+    assert bool((x.grad != 0).all())  # type: ignore[union-attr]

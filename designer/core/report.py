@@ -12,9 +12,14 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(x, 4)
 
 
-def rf_dict(rf: RF | None) -> dict[str, Any] | None:
+def rf_dict(rf: RF | None, input_hw: tuple[int, ...] | None = None) -> dict[str, Any] | None:
+    """The field as JSON. A field that sees the whole input (after Linear or
+    global pooling) is given as the input itself when input_hw is known."""
     if rf is None:
         return None
+    if rf.whole and input_hw is not None and len(input_hw) == 2:
+        return {"size": list(input_hw), "jump": list(input_hw),
+                "start": [_num((n - 1) / 2) for n in input_hw]}
     return {"size": [_num(v) for v in rf.size], "jump": [_num(v) for v in rf.jump],
             "start": [_num(v) for v in rf.start]}
 
@@ -38,7 +43,7 @@ def summary_dict(design: Design, analysis: Analysis) -> dict[str, Any]:
         info = analysis.layers[lay.id]
         layers.append({
             "id": lay.id, "type": lay.type, "output_shape": shape(info.output_shape),
-            "params": info.params, "macs": info.macs, "receptive_field": rf_dict(info.rf),
+            "params": info.params, "macs": info.macs, "receptive_field": rf_dict(info.rf, analysis.input_shape[1:]),
             "errors": [e.message for e in info.errors],
             "warnings": [w.message for w in info.warnings],
         })
