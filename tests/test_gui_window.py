@@ -331,3 +331,23 @@ def test_wheel_over_unfocused_spin_box_does_not_edit(window, qtbot):
                         QPoint(0, 120), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
     QApplication.sendEvent(box, event)
     assert box.value() == 6 and window.undo_stack.count() == 0
+
+
+def test_status_button_walks_through_problems(window, qtbot):
+    design = window.context.design
+    window.context.select("conv2")
+    window.properties.editors["groups"].box.setValue(4)
+    from PySide6.QtCore import QPointF
+    window.canvas.add_layer_at("ReLU", QPointF(900, 900))   # unconnected: a second error
+    assert len({lid for lid, _ in window.context.analysis.all_errors}) >= 2
+    window.context.select(None)
+    error_ids = {lid for lid, _ in window.context.analysis.all_errors}
+    visited = []
+    for _ in error_ids:
+        qtbot.mouseClick(window.issues_button, Qt.LeftButton)
+        visited.append(window.context.selected_id)
+    assert set(visited) == error_ids and len(visited) == len(error_ids)
+    qtbot.mouseClick(window.issues_button, Qt.LeftButton)
+    first = visited[0]
+    assert window.context.selected_id == first   # wraps around
+    assert design.layer(first) and window.statusBar().currentMessage()

@@ -192,11 +192,21 @@ class MainWindow(QMainWindow):
         self.palette.filter.selectAll()
 
     def select_first_error(self) -> None:
-        errors = self.context.analysis.all_errors
-        if not errors:
-            self.status_message("No errors")
+        """Select the first layer with an error (else a warning); pressed again,
+        the next one, so repeated clicks walk through every problem."""
+        analysis = self.context.analysis
+        problems = list(analysis.all_errors) or [
+            (info.id, w) for info in (analysis.layers[i] for i in analysis.order)
+            for w in info.warnings]
+        if not problems:
+            self.status_message("No errors or warnings")
             return
-        layer_id, issue = errors[0]
+        ids = [lid for lid, _ in problems]
+        current = self.context.selected_id
+        start = ids.index(current) + 1 if current in ids else 0
+        while start < len(ids) and ids[start] == current:
+            start += 1
+        layer_id, issue = problems[start % len(problems)]
         self.context.select(layer_id)
         self.status_message(issue.message, 10000)
         if layer_id is not None:
@@ -235,7 +245,7 @@ class MainWindow(QMainWindow):
         self.issues_button.setObjectName("issuesButton")
         self.issues_button.setFlat(True)
         self.issues_button.setCursor(Qt.PointingHandCursor)
-        self.issues_button.setToolTip("Select the first layer with an error (F8)")
+        self.issues_button.setToolTip("Go to the next layer with an error or warning (F8)")
         self.issues_button.clicked.connect(self.select_first_error)
         bar.addPermanentWidget(self.totals_label)
         bar.addPermanentWidget(self.issues_button)

@@ -54,7 +54,7 @@ class Actions:
         self.auto_layout = self._make("Auto-&Layout", lambda: w.canvas.auto_layout(), "Ctrl+L",
                                       icons.layout_icon())
         self.find = self._make("&Find Layer Type…", w.find_layer_type, QKeySequence.Find)
-        self.next_error = self._make("Go to First &Error", w.select_first_error, "F8")
+        self.next_error = self._make("Go to Next &Problem", w.select_first_error, "F8")
         self.about = self._make("&About CNN Designer", w.show_about)
 
     def _make(self, text: str, slot: Callable[[], object], shortcut: object = None,
