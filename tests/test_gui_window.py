@@ -351,3 +351,17 @@ def test_status_button_walks_through_problems(window, qtbot):
     first = visited[0]
     assert window.context.selected_id == first   # wraps around
     assert design.layer(first) and window.statusBar().currentMessage()
+
+
+def test_delete_key_in_a_text_field_edits_text_not_the_design(window, qtbot):
+    window.context.select("conv1")
+    edit = window.properties.id_edit
+    edit.setFocus()
+    edit.setCursorPosition(0)
+    qtbot.keyClick(edit, Qt.Key_Delete)
+    assert "conv1" in window.context.design and edit.text() == "onv1"
+    window.canvas.setFocus()
+    window.canvas.design_scene().clearSelection()
+    window.canvas.block_item("relu4").setSelected(True)
+    qtbot.keyClick(window.canvas, Qt.Key_Delete)
+    assert "relu4" not in window.context.design
