@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from designer.core import Design, InputSpec, analyse
+from designer.core import Design, InputSpec, Layer, analyse
 from designer.core.analysis import Analysis
-from designer.core.catalogue import all_types
+from designer.core.catalogue import all_types, get_type
 from designer.core.params import Fix
 
 
@@ -160,3 +160,62 @@ def test_following_the_fixes_gives_a_valid_layer(d: Design) -> None:
             break
         apply_fix(d, "x", errors[0].fix)
     assert not errors or errors[0].fix is None, errors[0].message
+
+
+# --- invalid designs never raise ----------------------------------------------------
+
+JUNK = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-5, 10 ** 6),
+                              st.floats(allow_nan=True), st.text(max_size=6)),
+                    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                            st.dictionaries(st.text(max_size=4), inner,
+                                                            max_size=2)), max_leaves=6)
+
+
+@st.composite
+def junk_design(draw: Any) -> Design:
+    """Anything the model can hold, bypassing its checks: bad params, missing
+    and cyclic references, empty or huge inputs, unknown types."""
+    names = [t.name for t in all_types()] + ["Conv3d", ""]
+    d = Design("junk", InputSpec(*draw(st.lists(st.one_of(st.integers(-2, 40),
+                                                            st.just(10 ** 9)),
+                                                  min_size=3, max_size=3))))
+    ids = [f"l{i}" for i in range(draw(st.integers(0, 6)))]
+    layers = []
+    for lid in ids:
+        t = draw(st.sampled_from(names))
+        spec = get_type(t) if t in {x.name for x in all_types()} else None
+        keys = [s.name for s in spec.params] if spec else []
+        params = draw(st.dictionaries(st.sampled_from(keys + ["junk"]), JUNK, max_size=4))
+        inputs = draw(st.lists(st.sampled_from(ids + ["input", "ghost"]), max_size=3))
+        layers.append(Layer(lid, t, params, inputs, frozen=draw(st.booleans())))
+    d.set_layers(layers)
+    d.output = draw(st.sampled_from([None, "ghost"] + ids))
+    return d
+
+
+@settings(max_examples=400)
+@given(junk_design())
+def test_invalid_designs_never_raise(d: Design) -> None:
+    from designer.core.report import summary_dict, summary_table
+    a = analyse(d)
+    summary_table(d, a)
+    summary_dict(d, a)
+    for info in a.layers.values():
+        assert (info.output_shape is None) or all(isinstance(n, int) and n >= 1
+                                                  for n in info.output_shape)
+    if not a.ok:
+        assert all(e.message for _, e in a.all_errors)
+
+
+def test_huge_designs_analyse_quickly() -> None:
+    """The largest input a file may give, flattened to 4.4e12 features, then
+    layers whose messages search for divisors or pooling windows."""
+    import time
+    d = design((16384, 16384, 16384), ("AdaptiveAvgPool2d", {"output_size": [None, 4095]}),
+               ("Flatten", {}), ("GroupNorm", {"num_groups": 65535}))
+    t0 = time.perf_counter()
+    a = analyse(d)
+    assert time.perf_counter() - t0 < 0.5
+    message, fix = only_error(a, "groupnorm1")
+    assert "num_groups=65535 does not divide" in message and fix is not None
+    assert a.layers["flatten1"].output_shape == (16384 * 16384 * 4095,)

@@ -196,6 +196,11 @@ def prod(xs: Any) -> int:
 
 
 def nearest_divisor(n: int, target: int) -> int:
-    """The divisor of n closest to target (ties go to the smaller one)."""
-    divs = [d for d in range(1, n + 1) if n % d == 0]
-    return min(divs, key=lambda d: (abs(d - target), d))
+    """The divisor of n closest to target (ties go to the smaller one). Searches
+    outwards from target, so it is quick however large n is (1 always divides)."""
+    target = max(1, target)
+    for delta in range(target + n):
+        for d in (target - delta, target + delta):
+            if 1 <= d <= n and n % d == 0:
+                return d
+    return 1

@@ -1,7 +1,6 @@
 """Pooling layer types: max, average and their adaptive (fixed-output) forms."""
 from __future__ import annotations
 
-import math
 
 from designer.core.catalogue import (RF, Ctx, LayerError, LayerType, Outcome,
                                      conv_rf, register, whole_rf)
@@ -94,8 +93,9 @@ def _adaptive_rf(sizes: tuple[int, int], outs: tuple[int, int]):
     def update(rf: RF) -> RF:
         size, jump, start = [], [], []
         for r, j, s0, n, o in zip(rf.size, rf.jump, rf.start, sizes, outs):
-            k_max = max(math.ceil((i + 1) * n / o) - (i * n) // o for i in range(o))
-            k0 = math.ceil(n / o)
+            k_max = (n // o if n % o == 0 else
+                     max(-(-(i + 1) * n // o) - (i * n) // o for i in range(o)))
+            k0 = -(-n // o)
             size.append(r + (k_max - 1) * j)
             jump.append(j * n / o)
             start.append(s0 + (k0 - 1) / 2 * j)
