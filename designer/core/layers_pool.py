@@ -1,7 +1,6 @@
 """Pooling layer types: max, average and their adaptive (fixed-output) forms."""
 from __future__ import annotations
 
-
 from designer.core.catalogue import (RF, Ctx, LayerError, LayerType, Outcome,
                                      conv_rf, register, whole_rf)
 from designer.core.params import (ADAPTIVE, BOOL, OPT_INT, OPT_PAIR, PAIR, REQUIRED, Fix,
