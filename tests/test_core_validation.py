@@ -219,3 +219,17 @@ def test_huge_designs_analyse_quickly() -> None:
     message, fix = only_error(a, "groupnorm1")
     assert "num_groups=65535 does not divide" in message and fix is not None
     assert a.layers["flatten1"].output_shape == (16384 * 16384 * 4095,)
+
+
+def test_overflowing_sizes_and_fields_stay_reportable() -> None:
+    import json
+    from designer.core.report import summary_dict, summary_table
+    d = design((1, 16384, 16384), *[("Upsample", {"scale_factor": 63.5})] * 3)
+    message, _ = only_error(analyse(d), "upsample3")
+    assert "larger than 2,147,483,648 pixels a side" in message
+    d = design((1, 1, 1), *[("Conv2d", {"out_channels": 1, "kernel_size": 1, "stride": 64})]
+               * 200)  # the jump overflows a float
+    a = analyse(d)
+    assert a.ok
+    json.dumps(summary_dict(d, a), allow_nan=False)
+    assert "conv200  Conv2d  1×1×1" in summary_table(d, a)

@@ -10,6 +10,7 @@ from designer.core.params import (BOOL, CHOICE, FLOAT, INT, OPT_BOOL, OPT_FLOAT,
                                   OPT_PAIR, REQUIRED, SHAPE, Fix, ParamSpec, pair)
 
 BIAS = ParamSpec("bias", BOOL, True, "learn an additive bias per output")
+MAX_SIDE = 2 ** 31  # no tensor side beyond this is usable (and h·scale must stay a float)
 EPS = ParamSpec("eps", FLOAT, 1e-5, "small constant added to the variance",
                 minimum=1e-12, maximum=1.0, advanced=True)
 
@@ -179,6 +180,10 @@ def _upsample(ctx: Ctx) -> Outcome:
         ho, wo = pair(size)
         scale = (ho / h, wo / w)
     else:
+        if max(h, w) * sf >= MAX_SIDE:
+            raise LayerError(f"scale_factor {sf} makes the {h}×{w} input larger than "
+                             f"{MAX_SIDE:,} pixels a side", Fix("use scale_factor 2",
+                                                                 {"scale_factor": 2}))
         ho, wo = int(h * sf), int(w * sf)
         scale = (sf, sf)
         if ho < 1 or wo < 1:

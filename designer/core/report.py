@@ -1,6 +1,7 @@
 """Summaries of an analysis: the JSON object of DESIGN.md §6 and a text table."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from designer.core.analysis import Analysis
@@ -8,7 +9,10 @@ from designer.core.catalogue import RF, fmt_shape
 from designer.core.model import Design
 
 
-def _num(x: float) -> float | int:
+def _num(x: float) -> float | int | None:
+    """A number for JSON: whole numbers as ints; overflowed fields as null."""
+    if not math.isfinite(x):
+        return None
     return int(x) if float(x).is_integer() else round(x, 4)
 
 
@@ -30,6 +34,8 @@ def rf_text(rf: RF | None) -> str:
     if rf.whole:
         return "whole input"
     h, w = (_num(v) for v in rf.size)
+    if h is None or w is None:
+        return "?"
     return f"{h}×{w}" if h != w else f"{h}×{h}"
 
 
