@@ -197,7 +197,7 @@ def test_malformed_files_name_the_place(data: dict[str, Any], where: str, words:
     ("[1, 2]", "must hold a JSON object, not a list"),
     ('{"a": ' + "[" * 200 + "]" * 200 + "}", "nested"),
     ('{"a": "\\ud800"}', "lone surrogate"),
-    ('{"a": ' + "9" * 5000 + "}", "not valid JSON"),
+    ('{"a": ' + "9" * 5000 + "}", "not valid JSON: a number has thousands of digits"),
 ])
 def test_unreadable_text(text: str, words: str) -> None:
     with pytest.raises(DesignFileError, match=words.replace("[", r"\[")):
@@ -251,3 +251,9 @@ def test_the_model_refuses_an_input_listed_twice() -> None:
     d.add_layer("Add", inputs=["input", "relu1"])
     with pytest.raises(DesignError, match="twice"):
         d.set_inputs("add1", ["relu1", "relu1"])
+
+
+def test_from_dict_of_a_non_object() -> None:
+    for value in ([], "design", None, 3):
+        with pytest.raises(DesignFileError, match="must be a JSON object"):
+            from_dict(value)  # type: ignore[arg-type]

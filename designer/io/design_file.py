@@ -58,7 +58,8 @@ def parse_text(text: str) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise DesignFileError(f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
     except (ValueError, RecursionError) as e:
-        raise DesignFileError(f"not valid JSON: {e}") from None
+        reason = "a number has thousands of digits" if "digits" in str(e) else str(e)
+        raise DesignFileError(f"not valid JSON: {reason}") from None
     if not isinstance(data, dict):
         raise DesignFileError("the file must hold a JSON object, not "
                               f"{_json_type(data)}")
@@ -129,6 +130,8 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_dict(data: dict[str, Any]) -> Design:
+    if not isinstance(data, dict):
+        raise DesignFileError(f"a design must be a JSON object, not {_json_type(data)}")
     data = migrate(data)
     d = data.get("design")
     if not isinstance(d, dict):
