@@ -111,8 +111,10 @@ def generate(design: Design) -> tuple[str | None, str | None, str | None]:
 
 
 class ExportCodeDialog(QDialog):
-    def __init__(self, design: Design, parent: QWidget | None = None) -> None:
+    def __init__(self, design: Design, parent: QWidget | None = None,
+                 folder: str | None = None) -> None:
         super().__init__(parent)
+        self.folder = folder   # where Save… starts: the design file's folder
         self.setWindowTitle("Export PyTorch code")
         self.resize(820, 640)
         self.design = design
@@ -157,7 +159,8 @@ class ExportCodeDialog(QDialog):
         QGuiApplication.clipboard().setText(self.current_code())
 
     def _ask_save_path(self) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save model code", "model.py",
+        start = str(Path(self.folder) / "model.py") if self.folder else "model.py"
+        path, _ = QFileDialog.getSaveFileName(self, "Save model code", start,
                                               "Python files (*.py)")
         return path or None
 

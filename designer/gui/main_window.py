@@ -214,12 +214,12 @@ class MainWindow(QMainWindow):
 
     # --- export -----------------------------------------------------------------
     def export_code(self) -> None:
-        self._show_export_dialog(ExportCodeDialog(self.context.design, self))
+        self._show_export_dialog(ExportCodeDialog(self.context.design, self, self._folder()))
 
     def export_image(self) -> None:
+        stem = Path(self.file_path).stem if self.file_path else "design"
         path = self._ask_save_path("Export image", "PNG image (*.png);;SVG image (*.svg)",
-                                   f"{Path(self.file_path).stem if self.file_path else 'design'}"
-                                   ".png")
+                                   str(Path(self._folder() or "") / f"{stem}.png"))
         if not path:
             return
         suffix = Path(path).suffix.lower()
@@ -268,6 +268,9 @@ class MainWindow(QMainWindow):
             f"{len(self.context.design.layers)} layers · {analysis.total_params:,} params · "
             f"{human(analysis.total_macs)} MACs · output "
             f"{'×'.join(map(str, analysis.output_shape)) if analysis.output_shape else '?'}")
+
+    def _folder(self) -> str | None:
+        return str(Path(self.file_path).parent) if self.file_path else None
 
     def _file_path(self) -> str | None:
         return self.file_path
