@@ -233,3 +233,21 @@ def test_settings_remember_geometry_and_recent(make_window, tmp_path, samples_di
     again = make_window()
     assert again.files.recent_files()[0] == str((samples_dir / "dilated.json").resolve())
     assert again.summary_dock.isHidden()
+
+
+def test_menus_open_samples_and_recent_files(make_window, samples_dir, tmp_path):
+    win = make_window()
+    file_menu = win.menuBar().actions()[0].menu()
+    submenus = {a.text(): a.menu() for a in file_menu.actions() if a.menu() is not None}
+    sample = next(a for a in submenus["Sa&mples"].actions() if "dilated.json" in a.text())
+    sample.trigger()
+    assert win.context.design.name == load(samples_dir / "dilated.json").name
+    assert win.file_path is None
+    saved = tmp_path / "again.json"
+    assert win.save_file(str(saved))
+    win.files.new()
+    recent = submenus["Open &Recent"]
+    recent.aboutToShow.emit()
+    entry = next(a for a in recent.actions() if "again.json" in a.text())
+    entry.trigger()
+    assert win.file_path == str(saved.resolve()) and win.context.design.layers
