@@ -97,6 +97,8 @@ class MainWindow(QMainWindow):
         if tabify_with is not None:
             self.tabifyDockWidget(tabify_with, dock)
             tabify_with.raise_()   # a new tab does not hide the panel already shown
+        if self._restored:   # added after the saved layout was applied: apply its part
+            self.restoreDockWidget(dock)
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
 
