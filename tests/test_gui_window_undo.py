@@ -111,6 +111,13 @@ def _edits(win, qtbot):
         break_and_fix, auto_layout)]
 
 
+def _views_match(win):
+    """The canvas and the summary table mirror the model after every step."""
+    ids = [lay.id for lay in win.context.design.layers]
+    assert set(win.canvas.design_scene().blocks) - {"input"} == set(ids)
+    assert win.summary.summary.ids[:-1] == ids
+
+
 def test_undo_redo_every_edit_kind_is_exact(window, qtbot):
     design = window.context.design
     states = [dumps(design)]
@@ -127,10 +134,12 @@ def test_undo_redo_every_edit_kind_is_exact(window, qtbot):
             window.undo_stack.undo()
         qtbot.wait(1)
         assert dumps(design) == states[n - 1], f"undo of step {n} differs"
+        _views_match(window)
     assert not window.is_modified()
     for n in range(1, len(states)):
         while window.undo_stack.index() < steps[n]:
             window.undo_stack.redo()
         qtbot.wait(1)
         assert dumps(design) == states[n], f"redo of step {n} differs"
+        _views_match(window)
     assert window.is_modified()
