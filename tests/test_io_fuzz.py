@@ -82,6 +82,8 @@ def mutated(draw: Any) -> str:
     data = copy.deepcopy(draw(st.sampled_from(DATA)))
     for _ in range(draw(st.integers(1, 4))):
         nodes = _nodes(data)[1:]
+        if not nodes:
+            break
         path = draw(st.sampled_from(nodes))
         parent, key = _get(data, path[:-1]), path[-1]
         layers = data.get("design", {}).get("layers") if isinstance(data.get("design"), dict) \
@@ -89,7 +91,7 @@ def mutated(draw: Any) -> str:
         op = draw(st.sampled_from(["replace", "replace", "delete", "duplicate", "cycle",
                                    "type", "nest", "param", "param"]))
         if op == "replace":
-            parent[key] = draw(ODD_VALUES)
+            parent[key] = copy.deepcopy(draw(ODD_VALUES))  # st.just objects are shared
         elif op == "delete":
             del parent[key]
         elif op == "nest":
@@ -113,7 +115,7 @@ def mutated(draw: Any) -> str:
                          "out_features", "output_size", "scale_factor", "size", "p", "dim",
                          "num_groups", "normalized_shape", "in_channels", "start_dim", "mode",
                          "padding_mode", "output_padding", "divisor_override", "eps", "bias"]))
-                    params[name] = draw(ODD_VALUES)
+                    params[name] = copy.deepcopy(draw(ODD_VALUES))
     return json.dumps(data, allow_nan=True)
 
 
