@@ -19,6 +19,11 @@ class Started:
     device: str
     dataset_label: str                  # e.g. "CIFAR-10" or "synthetic (not real data)"
     class_names: list[str] = field(default_factory=list)
+    precision: str = "fp32"             # fp32, bf16 or fp16 (autocast)
+    channels_last: bool = False
+    threads: int = 0                    # torch intra-op threads (CPU)
+    start_epoch: int = 0                # epochs already done (resumed from a checkpoint)
+    notes: list[str] = field(default_factory=list)  # e.g. "fp16 needs CUDA: using fp32"
 
 
 @dataclass
@@ -42,6 +47,8 @@ class EpochEnd:
     test_loss: float | None
     test_acc: float | None
     seconds: float
+    lr: float = 0.0                     # learning rate at the end of the epoch
+    best: bool = False                  # this epoch is the best so far (best.pt written)
 
 
 @dataclass

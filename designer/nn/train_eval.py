@@ -1,0 +1,55 @@
+"""Evaluation of a model on held tensors: loss, accuracy, confusion matrix."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+EVAL_BATCH = 1024
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    acc: float
+    confusion: list[list[int]]          # [true][predicted]
+
+    @property
+    def per_class_acc(self) -> list[float]:
+        return [row[i] / sum(row) if sum(row) else 0.0 for i, row in enumerate(self.confusion)]
+
+
+def predict_logits(model: nn.Module, images: torch.Tensor,
+                   prepare: Callable[[torch.Tensor], torch.Tensor],
+                   autocast: Callable[[], object], batch: int = EVAL_BATCH) -> torch.Tensor:
+    """float32 logits for uint8 images (already on the model's device)."""
+    was_training = model.training
+    model.eval()
+    outs = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(images), batch):
+                with autocast():  # type: ignore[attr-defined]
+                    outs.append(model(prepare(images[start:start + batch])).float())
+    finally:
+        model.train(was_training)
+    if not outs:
+        return torch.zeros(0, 0)
+    return torch.cat(outs)
+
+
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, classes: int,
+             prepare: Callable[[torch.Tensor], torch.Tensor],
+             autocast: Callable[[], object]) -> Evaluation:
+    if len(images) == 0:
+        return Evaluation(float("nan"), 0.0, [[0] * classes for _ in range(classes)])
+    logits = predict_logits(model, images, prepare, autocast)
+    loss = F.cross_entropy(logits, labels, reduction="sum").item() / len(labels)
+    pred = logits.argmax(dim=1)
+    counts = torch.bincount(labels * classes + pred, minlength=classes * classes)
+    confusion = counts.view(classes, classes).cpu().tolist()
+    acc = sum(confusion[i][i] for i in range(classes)) / len(labels)
+    return Evaluation(loss, acc, confusion)

@@ -1,0 +1,180 @@
+"""Pieces of a training run chosen from a TrainConfig: device, precision,
+memory format, dataset, optimizer and learning-rate schedule."""
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any, ContextManager
+
+import torch
+from torch import nn
+
+from designer.core.training_config import TrainConfig
+from designer.nn.data import Dataset, DatasetError, find_cifar10, load_cifar10, synthetic_dataset
+
+SCHEDULES = ("constant", "step", "cosine", "onecycle")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SYNTHETIC_TRAIN, SYNTHETIC_TEST = 10000, 2000
+
+
+class SetupError(ValueError):
+    """A setting that cannot be honoured (plain message)."""
+
+
+def mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def resolve_device(name: str) -> torch.device:
+    name = (name or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if mps_available() else torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise SetupError("the device is set to CUDA but no CUDA GPU is available; "
+                             "choose cpu or auto")
+        return torch.device(name)
+    if name == "mps":
+        if not mps_available():
+            raise SetupError("the device is set to MPS but Apple's Metal backend is not "
+                             "available; choose cpu or auto")
+        return torch.device("mps")
+    if name == "cpu":
+        return torch.device("cpu")
+    raise SetupError(f"unknown device '{name}': use auto, cpu, cuda or mps")
+
+
+def resolve_precision(name: str, device: torch.device, notes: list[str]) -> str:
+    """fp32, bf16 or fp16. auto: bf16 (else fp16) on CUDA, fp32 elsewhere --
+    on this CPU bf16 autocast made LeNet-5 slower (see threads/benchmarks)."""
+    name = (name or "auto").lower()
+    if name not in ("auto", "fp32", "bf16", "fp16"):
+        raise SetupError(f"unknown precision '{name}': use auto, fp32, bf16 or fp16")
+    if device.type == "cuda":
+        if name == "auto":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return name
+    if name == "fp16":
+        notes.append("fp16 needs a CUDA GPU: training in fp32")
+        return "fp32"
+    if name == "bf16" and device.type == "mps":
+        notes.append("bf16 is not used on MPS: training in fp32")
+        return "fp32"
+    return "fp32" if name == "auto" else name
+
+
+def resolve_channels_last(setting: str, device: torch.device, model: nn.Module) -> bool:
+    """auto: on for CUDA and for convolutional nets on the CPU (measured faster
+    there), off on MPS and for nets without convolutions."""
+    setting = (setting or "auto").lower()
+    if setting in ("on", "true", "yes"):
+        return True
+    if setting in ("off", "false", "no"):
+        return False
+    has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
+    return has_conv and device.type in ("cuda", "cpu")
+
+
+def autocast(device: torch.device, precision: str) -> ContextManager[Any]:
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def load_dataset(config: TrainConfig, should_stop: Any = None) -> Dataset:
+    name = (config.dataset or "cifar10").lower()
+    if name == "synthetic":
+        data = synthetic_dataset(config.train_limit or SYNTHETIC_TRAIN,
+                                 config.test_limit or SYNTHETIC_TEST, seed=config.seed)
+    elif name in ("cifar10", "cifar-10"):
+        if config.download and find_cifar10(config.data_dir) is None:
+            from designer.nn.data_download import download_cifar10
+            download_cifar10(config.data_dir, should_stop=should_stop)
+        data = _cached_cifar(config.data_dir)
+    else:
+        raise DatasetError(f"unknown dataset '{config.dataset}': use cifar10 or synthetic")
+    return data.limited(config.train_limit, config.test_limit)
+
+
+_cache: dict[str, Any] = {}
+
+
+def _cached_cifar(data_dir: str | None) -> Dataset:
+    """The last CIFAR-10 loaded in this process (a GUI retrains often)."""
+    folder = find_cifar10(data_dir)
+    key = None
+    if folder is not None:
+        key = (str(folder.resolve()), tuple((folder / f).stat().st_mtime_ns
+                                            for f in sorted(p.name for p in folder.iterdir())))
+        if _cache.get("key") == key:
+            return _cache["data"]
+    data = load_cifar10(data_dir)
+    _cache.clear()
+    _cache.update(key=key, data=data)
+    return data
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """Weight decay on weights of conv/linear layers only, not on biases and
+    normalisation parameters (1-D tensors), as is usual for CNNs."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
+    other = [p for p in model.parameters() if p.requires_grad and p.dim() <= 1]
+    if not decay and not other:
+        raise SetupError("the design has no trainable parameters (all layers frozen or "
+                         "none with weights)")
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": other, "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    name = (config.optimizer or "sgd").lower()
+    lr = float(config.lr)
+    if not math.isfinite(lr) or lr <= 0:
+        raise SetupError(f"the learning rate must be a positive number (got {config.lr})")
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=config.momentum,
+                               nesterov=bool(config.nesterov and config.momentum > 0))
+    if name == "adam":
+        return torch.optim.Adam(groups, lr=lr)
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=lr)
+    raise SetupError(f"unknown optimizer '{config.optimizer}': use sgd, adam or adamw")
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
+    """Multiplier of the peak learning rate for 0-based step of total steps."""
+    schedule = (schedule or "onecycle").lower()
+    if schedule not in SCHEDULES:
+        raise SetupError(f"unknown schedule '{schedule}': use {', '.join(SCHEDULES)}")
+    total = max(1, total)
+    warmup = min(max(0, warmup), total)
+    if schedule == "onecycle":
+        warmup = warmup or max(1, int(0.3 * total))
+        if step < warmup:
+            return 0.04 + 0.96 * step / warmup   # from lr/25, as torch's OneCycleLR
+        return max(0.0, (total - step) / max(1, total - warmup))
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    if schedule == "constant":
+        return 1.0
+    if schedule == "step":
+        return 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def check_design_fits(input_shape: tuple[int, ...], output_shape: tuple[int, ...] | None,
+                      data: Dataset) -> None:
+    image = tuple(data.image_shape)
+    if tuple(input_shape) != image:
+        c, h, w = image
+        raise SetupError(f"the design's input is {'x'.join(map(str, input_shape))} but "
+                         f"{data.label} images are {c}x{h}x{w}: set the input to "
+                         f"{c} channels, {h}x{w}")
+    if output_shape is None or tuple(output_shape) != (data.num_classes,):
+        got = "x".join(map(str, output_shape)) if output_shape else "nothing"
+        raise SetupError(f"the design outputs {got} but {data.label} has {data.num_classes} "
+                         f"classes: end it with Flatten and Linear(out_features="
+                         f"{data.num_classes})")
