@@ -38,6 +38,10 @@ from designer.nn.train_files import BEST, LAST, write_metrics
 class TrainingFailed(Exception):
     """Ends a run with a Failed event carrying this plain message."""
 
+    def __init__(self, message: str, kind: str = "training") -> None:
+        super().__init__(message)
+        self.kind = kind
+
 
 class _Stopped(Exception):
     pass
@@ -115,8 +119,14 @@ class Trainer:
         except _Stopped:
             self._emit(Failed("stopped before training began"))
         except TrainingFailed as e:
-            self._emit(Failed(str(e)))
-        except (DatasetError, setup.SetupError, BuildError, CheckpointError) as e:
+            self._emit(Failed(str(e), e.kind))
+        except DatasetError as e:
+            self._emit(Failed(str(e), "data"))
+        except setup.SetupError as e:
+            self._emit(Failed(str(e), e.kind))
+        except BuildError as e:
+            self._emit(Failed(str(e), "design"))
+        except CheckpointError as e:
             self._emit(Failed(str(e)))
         except BaseException as e:  # noqa: BLE001 -- the engine must never raise
             self._emit(Failed(_describe(e, self.config)))
@@ -133,12 +143,13 @@ class Trainer:
         if not analysis.ok:
             where, issue = analysis.all_errors[0]
             raise TrainingFailed(f"the design has {analysis.error_count} error(s); first: "
-                                 + (f"{where}: " if where else "") + issue.message)
+                                 + (f"{where}: " if where else "") + issue.message, "design")
         if cfg.epochs < 1 or cfg.batch_size < 1:
             raise TrainingFailed("epochs and batch size must be at least 1")
         notes: list[str] = []
         self.device = setup.resolve_device(cfg.device)
-        self.precision = setup.resolve_precision(cfg.precision, self.device, notes)
+        self.precision = setup.resolve_precision(cfg.precision, self.device, notes,
+                                                 analysis.total_macs)
         n_threads = threads.configure(cfg.threads) if self.device.type == "cpu" else 0
         torch.manual_seed(cfg.seed)
         data = setup.load_dataset(cfg, self._stop.is_set)

@@ -1,0 +1,262 @@
+"""Train a design on CIFAR-10 or the synthetic dataset from the command line.
+
+Writes metrics.csv, metrics.json, last.pt and best.pt to --out (default:
+./runs/<design name>). Ctrl+C stops after the current step and still writes
+the results; a second Ctrl+C aborts. Exit 0 ok (or stopped), 1 training
+failed, 2 unreadable design file or dataset.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from designer.nn.threads import prefer_passive_wait
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="design file (.json)")
+    parser.add_argument("--dataset", choices=["cifar10", "synthetic"], default=None,
+                        help="cifar10 (real data) or synthetic (generated, not real data)")
+    parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py "
+                        "(default: $CNN_DESIGNER_DATA or the user data folder)")
+    parser.add_argument("--download", action="store_true",
+                        help="download CIFAR-10 (163 MB) when it is not in the data folder")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float, help="peak learning rate")
+    parser.add_argument("--optimizer", choices=["sgd", "adam", "adamw"])
+    parser.add_argument("--schedule", choices=["constant", "step", "cosine", "onecycle"])
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--label-smoothing", type=float)
+    parser.add_argument("--cutout", type=int, help="cutout square size in pixels (0: off)")
+    parser.add_argument("--val-split", type=int, help="training images held out for validation")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
+    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores but one)")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--out", help="output folder for checkpoints and metrics")
+    parser.add_argument("--limit", type=int, help="use only the first N training images "
+                        "(and N/5 test images) for a quick run")
+    parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (last.pt)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+OPTION_FIELDS = {"dataset": "dataset", "data_dir": "data_dir", "epochs": "epochs",
+                 "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
+                 "schedule": "schedule", "weight_decay": "weight_decay",
+                 "label_smoothing": "label_smoothing", "cutout": "cutout",
+                 "val_split": "val_split", "device": "device", "precision": "precision",
+                 "threads": "threads", "seed": "seed"}
+
+
+def make_config(args: argparse.Namespace, design_training: Any) -> Any:
+    """Settings: the design file's "training" object, overridden by options."""
+    from designer.core.training_config import TrainConfig
+    config = TrainConfig.from_dict(design_training)
+    for option, name in OPTION_FIELDS.items():
+        value = getattr(args, option, None)
+        if value is not None:
+            setattr(config, name, value)
+    if args.download:
+        config.download = True
+    if args.limit:
+        config.train_limit = args.limit
+        config.test_limit = max(1, args.limit // 5)
+    return config
+
+
+def _default_out(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "design"
+    return str(Path("runs") / slug)
+
+
+def run(args: argparse.Namespace) -> int:
+    prefer_passive_wait()  # before torch is imported (see designer/nn/threads.py)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+    from designer.io import DesignFileError, load
+    try:
+        design = load(args.file)
+    except DesignFileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    config = make_config(args, getattr(design, "training", None))
+    config.out_dir = args.out or _default_out(design.name)
+    if config.dataset not in ("cifar10", "synthetic"):
+        config.dataset = "cifar10"
+    for check in (_check_numbers(config), _prepare_data(config, args.quiet)):
+        if check is not None:
+            print(f"error: {check}", file=sys.stderr)
+            return 2
+
+    from designer.nn.trainer import Trainer
+    reporter = Reporter(sys.stderr, quiet=args.quiet)
+    trainer = Trainer(design, config, reporter, resume_from=args.resume)
+    previous = _install_interrupt(trainer, reporter)
+    try:
+        trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if reporter.failed is not None:
+        kind = reporter.failed_kind
+        print(f"error: {reporter.failed}", file=sys.stderr)
+        return 2 if kind == "data" else 1
+    print(f"results in {config.out_dir}", file=sys.stderr)
+    return 0
+
+
+def _check_numbers(config: Any) -> str | None:
+    if config.epochs < 1:
+        return "--epochs must be at least 1"
+    if config.batch_size < 1:
+        return "--batch-size must be at least 1"
+    if not config.lr > 0:
+        return "--lr must be positive"
+    return None
+
+
+def _prepare_data(config: Any, quiet: bool) -> str | None:
+    """Find (or download with a progress bar) CIFAR-10; an error message or None."""
+    if config.dataset != "cifar10":
+        return None
+    from designer.nn.data import DatasetError, default_data_dir, find_cifar10
+    if find_cifar10(config.data_dir) is not None:
+        return None
+    where = config.data_dir or str(default_data_dir())
+    if not config.download:
+        return (f"CIFAR-10 is not in {where}: pass --download to fetch it (163 MB), "
+                "--data-dir to point at it, or --dataset synthetic")
+    from designer.nn.data_download import download_cifar10
+    bar = ProgressBar(sys.stderr, "download", quiet)
+    try:
+        download_cifar10(config.data_dir, progress=bar.bytes)
+    except DatasetError as e:
+        bar.end()
+        return str(e)
+    bar.end()
+    return None
+
+
+def _install_interrupt(trainer: Any, reporter: "Reporter") -> Any:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if trainer._stop.is_set():
+            raise KeyboardInterrupt
+        reporter.note("stopping after this step (Ctrl+C again to abort)")
+        trainer.stop()
+    try:
+        return signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        return signal.getsignal(signal.SIGINT)
+
+
+class ProgressBar:
+    """One line on stderr rewritten with \\r."""
+
+    WIDTH = 28
+
+    def __init__(self, stream: TextIO, label: str, quiet: bool = False) -> None:
+        self.stream, self.label = stream, label
+        isatty = getattr(stream, "isatty", None)
+        self.quiet = quiet or not (isatty is not None and isatty())  # no \r lines in logs
+        self.shown = False
+        self._last = 0.0
+
+    def show(self, fraction: float, text: str, force: bool = False) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.1:
+            return
+        self._last = now
+        fraction = min(1.0, max(0.0, fraction))
+        filled = int(self.WIDTH * fraction)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {fraction * 100:5.1f}% {text}\x1b[K")
+        self.stream.flush()
+        self.shown = True
+
+    def bytes(self, done: int, total: int) -> None:
+        text = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+        self.show(done / total if total else 0.0, text)
+
+    def end(self) -> None:
+        if self.shown and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.shown = False
+
+
+class Reporter:
+    """The engine's callback: a progress bar per epoch and a line per epoch."""
+
+    def __init__(self, stream: TextIO, quiet: bool = False) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.bar = ProgressBar(stream, "epoch", quiet)
+        self.failed: str | None = None
+        self.failed_kind = "train"
+        self.epochs = 0
+        self.steps = 0
+        self.finished: Any = None
+
+    def note(self, text: str) -> None:
+        self.bar.end()
+        print(text, file=self.stream)
+
+    def __call__(self, event: Any) -> None:
+        from designer.nn import events as ev
+        if isinstance(event, ev.Started):
+            self.epochs, self.steps = event.epochs, event.steps_per_epoch
+            print(f"{event.dataset_label}: {event.train_size} training / {event.test_size} test "
+                  f"images on {event.device} ({event.precision}"
+                  + (f", {event.threads} thread{'s' if event.threads > 1 else ''}"
+                     if event.threads else "") + ")",
+                  file=self.stream)
+            for note in event.notes:
+                print(f"note: {note}", file=self.stream)
+            if event.start_epoch:
+                print(f"resuming after epoch {event.start_epoch}", file=self.stream)
+        elif isinstance(event, ev.Step):
+            self.bar.label = f"epoch {event.epoch}/{self.epochs}"
+            self.bar.show(event.step / max(1, self.steps),
+                          f"loss {event.loss:.3f} lr {event.lr:.3g} "
+                          f"{event.images_per_s:.0f} img/s ETA {_clock(event.eta_s)}",
+                          force=event.step == self.steps)
+        elif isinstance(event, ev.EpochEnd):
+            self.bar.end()
+            parts = [f"epoch {event.epoch}/{self.epochs}", f"train loss {event.train_loss:.4f}",
+                     f"acc {event.train_acc:.4f}"]
+            if event.val_acc is not None:
+                parts.append(f"val acc {event.val_acc:.4f}")
+            if event.test_acc is not None:
+                parts.append(f"test loss {event.test_loss:.4f} acc {event.test_acc:.4f}")
+            parts.append(f"{event.seconds:.1f}s")
+            print("  ".join(parts), file=self.stream)
+        elif isinstance(event, ev.Paused):
+            pass
+        elif isinstance(event, ev.Finished):
+            self.bar.end()
+            self.finished = event
+            m = event.metrics
+            how = "stopped" if event.stopped else "finished"
+            print(f"{how} after {m.get('epochs_done')} epoch(s), {_clock(m.get('seconds', 0))}: "
+                  f"test accuracy {m.get('test_acc', 0):.4f}", file=self.stream)
+        elif isinstance(event, ev.Failed):
+            self.bar.end()
+            self.failed = event.message
+            self.failed_kind = event.kind
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
