@@ -1,0 +1,223 @@
+"""Receptive-field growth along a network and plain-words warnings about it.
+
+Pure Python (no Qt, no torch): the growth chart and the receptive-field panel
+read these rows and messages.
+
+Gridding is detected exactly rather than by a rule of thumb: per axis we follow
+the set of input pixels (relative to the unit's centre) that one unit really
+depends on, layer by layer. A field whose pixel set has holes inside its extent
+skips pixels (typically dilations that share a common factor, or a stride
+larger than the kernel).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from designer.core.analysis import Analysis
+from designer.core.catalogue import RF
+from designer.core.model import INPUT_ID, Design
+
+SMALL_FIELD_SHARE = 0.5   # deepest local field below this share of the input: warn
+MAX_TRACKED = 4096        # per-axis pixel sets larger than this are treated as solid
+
+
+@dataclass(frozen=True)
+class GrowthRow:
+    """One layer's field for the growth chart, in topological order."""
+    id: str
+    type: str
+    size: tuple[float, float]
+    jump: tuple[float, float]
+    start: tuple[float, float]
+    whole: bool
+
+
+@dataclass(frozen=True)
+class RFWarning:
+    layer_id: str
+    kind: str        # "small_field" or "gridding"
+    message: str
+
+
+def growth_rows(analysis: Analysis) -> list[GrowthRow]:
+    """Every layer with a known field, in topological order."""
+    rows: list[GrowthRow] = []
+    for lid in analysis.order:
+        info = analysis.layers[lid]
+        if info.rf is None:
+            continue
+        rf = info.rf
+        rows.append(GrowthRow(lid, info.type, rf.size, rf.jump, rf.start, rf.whole))
+    return rows
+
+
+def deepest_local_field(analysis: Analysis) -> tuple[str, RF] | None:
+    """The last layer (topologically) whose field is still local."""
+    found: tuple[str, RF] | None = None
+    for lid in analysis.order:
+        rf = analysis.layers[lid].rf
+        if rf is not None and not rf.whole:
+            found = (lid, rf)
+    return found
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def small_field_warning(analysis: Analysis) -> RFWarning | None:
+    deepest = deepest_local_field(analysis)
+    if deepest is None:
+        return None
+    lid, rf = deepest
+    _, h, w = analysis.input_shape
+    share = min(rf.size[0] / h, rf.size[1] / w)
+    if share >= SMALL_FIELD_SHARE:
+        return None
+    return RFWarning(lid, "small_field", (
+        f"the deepest local units ({lid}) see only {_fmt(rf.size[0])}×{_fmt(rf.size[1])} "
+        f"pixels of the {h}×{w} input ({share:.0%}): the network cannot see whole objects, "
+        f"only parts of them. Grow the field with more or larger-stride layers, pooling "
+        f"or dilation before the classifier."))
+
+
+# --- gridding -------------------------------------------------------------
+
+def _taps(info_type: str, resolved: dict[str, Any]) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """(kernel, dilation) per axis for layers whose taps we can follow."""
+    if info_type not in ("Conv2d", "MaxPool2d", "AvgPool2d"):
+        return None
+    def pair(v: Any, default: int) -> tuple[int, int]:
+        if v is None:
+            return (default, default)
+        if isinstance(v, (list, tuple)):
+            return (int(v[0]), int(v[1]))
+        return (int(v), int(v))
+    kernel = pair(resolved.get("kernel_size"), 1)
+    dilation = pair(resolved.get("dilation"), 1)
+    return kernel, dilation
+
+
+def _solid(size: float) -> frozenset[int]:
+    """Twice the offsets (exact halves) of a gap-free field of this size."""
+    n = int(round(size))
+    return frozenset(2 * t - (n - 1) for t in range(n))
+
+
+def _has_holes(points: frozenset[int]) -> int:
+    """How many pixels inside the extent the set misses (points are doubled offsets)."""
+    if not points:
+        return 0
+    span = (max(points) - min(points)) // 2 + 1
+    return span - len(points)
+
+
+def coverage(design: Design, analysis: Analysis) -> dict[str, tuple[frozenset[int], frozenset[int]]]:
+    """Per layer and axis: the doubled offsets (2·(pixel − centre)) of the input
+    pixels that unit (0, 0) depends on. Only local fields are listed."""
+    sets: dict[str, tuple[frozenset[int], frozenset[int]]] = {
+        INPUT_ID: (frozenset([0]), frozenset([0]))}
+    starts: dict[str, tuple[float, float]] = {INPUT_ID: (0.0, 0.0)}
+    for lid in analysis.order:
+        info = analysis.layers[lid]
+        rf = info.rf
+        if rf is None or rf.whole or lid not in design:
+            continue
+        inputs = design.layer(lid).inputs
+        if not inputs or not all(s in sets for s in inputs):
+            continue
+        up = _upstream_rf(analysis, inputs)
+        taps = _taps(info.type, info.resolved)
+        result: list[frozenset[int]] = []
+        for ax in range(2):
+            # doubled absolute positions of the upstream unit 0 (union over branches)
+            absolute = {p + int(round(2 * starts[s][ax])) for s in inputs for p in sets[s][ax]}
+            centre2 = int(round(2 * rf.start[ax]))
+            if taps is None and rf.size[ax] == up.size[ax] and rf.jump[ax] == up.jump[ax]:
+                pts = frozenset(p - centre2 for p in absolute)
+            elif taps is not None and float(up.jump[ax]).is_integer():
+                k, d = taps[0][ax], taps[1][ax]
+                j = int(up.jump[ax])
+                rel = [p - int(round(2 * up.start[ax])) for p in absolute]
+                half = d * (k - 1) * j   # doubled (k_eff − 1)/2 · jump
+                pts = frozenset(r + 2 * t * d * j - half for r in rel for t in range(k))
+            else:
+                pts = _solid(rf.size[ax])
+            if len(pts) > MAX_TRACKED:
+                pts = _solid(rf.size[ax])
+            result.append(pts)
+        sets[lid] = (result[0], result[1])
+        starts[lid] = rf.start
+    sets.pop(INPUT_ID)
+    return sets
+
+
+def _upstream_rf(analysis: Analysis, inputs: list[str]) -> RF:
+    from designer.core.analysis import INPUT_RF, merge_rf
+    fields = [INPUT_RF if s == INPUT_ID else analysis.layers[s].rf for s in inputs]
+    return merge_rf([f for f in fields if f is not None])
+
+
+def _dilations_on_path(design: Design, analysis: Analysis, lid: str) -> list[int]:
+    """Dilation factors (>1) of the convolutions feeding lid along its first inputs."""
+    out: list[int] = []
+    cur = lid
+    while cur != INPUT_ID and cur in design:
+        info = analysis.layers[cur]
+        taps = _taps(info.type, info.resolved)
+        if taps is not None and max(taps[1]) > 1:
+            out.append(max(taps[1]))
+        inputs = design.layer(cur).inputs
+        if not inputs:
+            break
+        cur = inputs[0]
+    return list(reversed(out))
+
+
+def gridding_warnings(design: Design, analysis: Analysis) -> list[RFWarning]:
+    """One warning where holes first appear along a path, saying whether the
+    deepest local field still has them."""
+    sets = coverage(design, analysis)
+    holed = {lid for lid, (h, w) in sets.items() if _has_holes(h) or _has_holes(w)}
+    if not holed:
+        return []
+    deepest = deepest_local_field(analysis)
+    out: list[RFWarning] = []
+    for lid in analysis.order:
+        if lid not in holed:
+            continue
+        ups = design.layer(lid).inputs
+        if any(u in holed for u in ups):
+            continue   # inherited: reported where it started
+        h, w = sets[lid]
+        ax_pts = h if _has_holes(h) >= _has_holes(w) else w
+        span = (max(ax_pts) - min(ax_pts)) // 2 + 1
+        seen = len(ax_pts)
+        dil = _dilations_on_path(design, analysis, lid)
+        common = math.gcd(*dil) if len(dil) >= 2 else (dil[0] if dil else 1)
+        if common > 1:
+            why = (f"the dilations along the way ({', '.join(map(str, dil))}) share the "
+                   f"factor {common}, so the kernel taps land on a grid and skip the pixels "
+                   f"in between (gridding). Use dilations without a common factor (e.g. 1, 2, "
+                   f"5) or put an undilated 3×3 convolution first")
+        else:
+            why = ("a stride or dilation larger than the kernel covers makes the taps "
+                   "skip pixels. Use a kernel at least as large as the stride or dilation")
+        if deepest is not None and deepest[0] in holed:
+            tail = f"; the deepest field ({deepest[0]}) still has holes"
+        else:
+            tail = "; later layers fill the holes"
+        out.append(RFWarning(lid, "gridding", (
+            f"{lid}'s field spans {span} pixels per row but sees only {seen} of them: "
+            f"{why}{tail}.")))
+    return out
+
+
+def rf_warnings(design: Design, analysis: Analysis) -> list[RFWarning]:
+    out = gridding_warnings(design, analysis)
+    small = small_field_warning(analysis)
+    if small is not None:
+        out.insert(0, small)
+    return out
