@@ -10,7 +10,7 @@ import numpy as np
 SYNTHETIC_LABEL = "synthetic test pattern (CIFAR-10 not found)"
 
 
-def test_pattern(channels: int, height: int, width: int, variant: int = 0) -> np.ndarray:
+def synthetic_pattern(channels: int, height: int, width: int, variant: int = 0) -> np.ndarray:
     """A uint8 C×H×W pattern with structure at several scales: a checkerboard
     of 4-pixel squares, concentric circles and a grid line every 8 pixels, so
     that fields and strides are easy to read against it."""
@@ -58,7 +58,7 @@ class ImageSet:
 
 
 def synthetic_set(count: int = 4) -> ImageSet:
-    images = np.stack([test_pattern(3, 32, 32, v) for v in range(count)])
+    images = np.stack([synthetic_pattern(3, 32, 32, v) for v in range(count)])
     return ImageSet(images, [f"pattern {v + 1}" for v in range(count)], SYNTHETIC_LABEL, True)
 
 
