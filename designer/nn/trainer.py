@@ -71,6 +71,7 @@ class Trainer:
         self._best: float | None = None
         self._paused_s = 0.0
         self._timer = _Throughput(config.batch_size)
+        self._epoch_rng = self._generator.get_state()  # at the start of the next epoch
 
     # --- control, from any thread ---------------------------------------------
     def stop(self) -> None:
@@ -93,7 +94,7 @@ class Trainer:
     def checkpoint(self, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
         extra: dict[str, Any] = {"epoch": self.epoch, "global_step": self.global_step,
                                  "history": self.history, "best_metric": self._best,
-                                 "generator": self._generator.get_state(),
+                                 "generator": self._epoch_rng,
                                  "dataset": self.data.label if self.data else None}
         if self._optimizer is not None:
             extra["optimizer"] = self._optimizer.state_dict()
@@ -114,6 +115,7 @@ class Trainer:
 
     # --- the run ----------------------------------------------------------------
     def run(self) -> None:
+        threads_before = torch.get_num_threads()
         try:
             self._run()
         except _Stopped:
@@ -130,6 +132,9 @@ class Trainer:
             self._emit(Failed(str(e)))
         except BaseException as e:  # noqa: BLE001 -- the engine must never raise
             self._emit(Failed(_describe(e, self.config)))
+        finally:
+            if torch.get_num_threads() != threads_before:
+                torch.set_num_threads(threads_before)
 
     def _emit(self, event: Event) -> None:
         self._callback(event)
@@ -181,6 +186,8 @@ class Trainer:
                    "test_x": data.test_x.to(dev), "test_y": data.test_y.to(dev)}
         steps = max(1, len(train[0]) // cfg.batch_size)
         setup.lr_factor(0, 1, 0, cfg.schedule)  # an unknown schedule fails before Started
+        # a run stopped mid-epoch resumes at the start of that epoch
+        self.global_step = min(self.global_step, self.epoch * steps)
         if self.epoch >= cfg.epochs:
             raise TrainingFailed(f"the checkpoint has already trained {self.epoch} epochs; "
                                  f"set more than {self.epoch} epochs to continue")
@@ -201,6 +208,9 @@ class Trainer:
         final: Evaluation | None = None
         stopped = False
         while self.epoch < cfg.epochs:
+            if self._stop.is_set():
+                stopped = True
+                break
             epoch_start = time.perf_counter()
             paused_before = self._paused_s
             timer.restart()
@@ -213,6 +223,7 @@ class Trainer:
             final = self._evaluate(t["test_x"], t["test_y"])
             eval_s = time.perf_counter() - eval_start
             self.epoch += 1
+            self._epoch_rng = self._generator.get_state()
             seconds = time.perf_counter() - epoch_start - (self._paused_s - paused_before)
             self._end_epoch(train_loss, train_acc, val, final, seconds)
         if stopped or final is None:  # the model as it is now, mid-epoch
@@ -381,6 +392,7 @@ class Trainer:
                 self._scaler.load_state_dict(ckpt["scaler"])
             if isinstance(ckpt.get("generator"), torch.Tensor):
                 self._generator.set_state(ckpt["generator"])
+                self._epoch_rng = self._generator.get_state()
         except (ValueError, KeyError, RuntimeError, TypeError) as e:
             raise TrainingFailed(f"{self.resume_from}: its optimizer state does not fit these "
                                  f"settings ({e}); resume with the same optimizer") from None

@@ -1,0 +1,117 @@
+"""cnn-designer train: exit codes, output files, progress (tiny runs, in-process)."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from designer.cli import main
+from designer.commands.train import ProgressBar
+from designer.io import load, save
+from designer.nn.checkpoint import load_checkpoint
+
+from conftest import ROOT
+from test_data_helpers import write_cifar
+
+LENET = str(ROOT / "samples" / "lenet5.json")
+QUICK = ["--epochs", "2", "--batch-size", "32", "--limit", "128", "--threads", "1",
+         "--device", "cpu"]
+
+
+def test_synthetic_run_writes_metrics_and_checkpoints(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(["train", LENET, "--dataset", "synthetic", "--out", str(out), *QUICK]) == 0
+    err = capsys.readouterr().err
+    assert "Synthetic (not real data)" in err and "epoch 2/2" in err and "test accuracy" in err
+    assert {p.name for p in out.iterdir()} >= {"metrics.csv", "metrics.json", "best.pt", "last.pt"}
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["config"]["epochs"] == 2 and summary["config"]["train_limit"] == 128
+    assert len(summary["history"]) == 2
+    assert load_checkpoint(out / "last.pt")["epoch"] == 2
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(["train", LENET, "--dataset", "synthetic", "--out", str(out), *QUICK]) == 0
+    args = [a if a != "2" else "3" for a in QUICK]
+    assert main(["train", LENET, "--dataset", "synthetic", "--out", str(out), *args,
+                 "--resume", str(out / "last.pt")]) == 0
+    assert "resuming after epoch 2" in capsys.readouterr().err
+    assert load_checkpoint(out / "last.pt")["epoch"] == 3
+
+
+def test_tiny_cifar_folder(tmp_path: Path, capsys) -> None:
+    write_cifar(tmp_path / "data", per_batch=16, test=10)
+    assert main(["train", LENET, "--dataset", "cifar10", "--data-dir", str(tmp_path / "data"),
+                 "--out", str(tmp_path / "run"), "--epochs", "1", "--batch-size", "16",
+                 "--threads", "1"]) == 0
+    assert "CIFAR-10: 80 training / 10 test images" in capsys.readouterr().err
+
+
+def test_missing_dataset_exits_2(tmp_path: Path, capsys) -> None:
+    code = main(["train", LENET, "--data-dir", str(tmp_path / "none"), "--out",
+                 str(tmp_path / "run"), *QUICK])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "CIFAR-10 is not in" in err and "--download" in err and "Traceback" not in err
+
+
+def test_corrupt_dataset_exits_2(tmp_path: Path, capsys) -> None:
+    folder = write_cifar(tmp_path / "data")
+    (folder / "test_batch").write_bytes(b"garbage")
+    code = main(["train", LENET, "--data-dir", str(tmp_path / "data"), "--out",
+                 str(tmp_path / "run"), *QUICK])
+    assert code == 2 and "test_batch is corrupt" in capsys.readouterr().err
+
+
+def test_unreadable_design_exits_2(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ not json")
+    assert main(["train", str(bad), "--dataset", "synthetic"]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_design_with_errors_and_diverging_runs_exit_1(tmp_path: Path, capsys) -> None:
+    design = load(LENET)
+    design.set_param("conv1", "kernel_size", 40)
+    path = tmp_path / "broken.json"
+    save(design, path)
+    assert main(["train", str(path), "--dataset", "synthetic", "--out", str(tmp_path / "r"),
+                 *QUICK]) == 1
+    assert "conv1" in capsys.readouterr().err
+    assert main(["train", LENET, "--dataset", "synthetic", "--lr", "1e6", "--schedule",
+                 "constant", "--out", str(tmp_path / "r2"), *QUICK]) == 1
+    assert "learning rate" in capsys.readouterr().err
+
+
+def test_training_settings_in_the_design_file_are_used(tmp_path: Path, capsys) -> None:
+    design = load(LENET)
+    design.training = {"optimizer": "adam", "lr": 0.002, "epochs": 1, "batch_size": 64}
+    path = tmp_path / "with_settings.json"
+    save(design, path)
+    out = tmp_path / "run"
+    assert main(["train", str(path), "--dataset", "synthetic", "--limit", "128",
+                 "--threads", "1", "--out", str(out)]) == 0
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["optimizer"], config["lr"], config["epochs"], config["batch_size"]) == \
+        ("adam", 0.002, 1, 64)
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_bar_is_one_rewritten_line_on_a_terminal(tty: bool) -> None:
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+    stream = Stream()
+    bar = ProgressBar(stream, "download")
+    bar.bytes(50_000_000, 100_000_000)
+    bar.show(1.0, "done", force=True)
+    bar.end()
+    text = stream.getvalue()
+    if tty:
+        assert text.count("\r") == 2 and text.endswith("\n") and "50.0%" in text
+        assert "50.0/100.0 MB" in text and "100.0%" in text
+    else:
+        assert text == ""
