@@ -119,7 +119,7 @@ def export_torchscript(design: Design, path: str | os.PathLike[str],
         try:
             with _quiet(), torch.no_grad():
                 traced = torch.jit.trace(module, example)
-            torch.jit.save(traced, str(tmp))
+                torch.jit.save(traced, str(tmp))
         except Exception as e:  # noqa: BLE001 - tracing errors come in many types
             raise FormatExportError(f"TorchScript export failed: {type(e).__name__}: "
                                     f"{str(e).splitlines()[0] if str(e) else ''}") from None
