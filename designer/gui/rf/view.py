@@ -133,9 +133,17 @@ class ReceptiveFieldView(QWidget):
     def _default_layer(self) -> str | None:
         """The deepest layer whose field is still local, else the last one."""
         local = [lid for lid in self.analysis.order
-                 if self.analysis.layers[lid].rf is not None
-                 and overlay_model.feature_map_size(self.analysis, lid) is not None]
+                 if self._map_size(lid) is not None]
         return local[-1] if local else (self.analysis.order[-1] if self.analysis.order else None)
+
+    def _map_size(self, layer_id: str | None) -> tuple[int, int] | None:
+        """The clickable map of a layer with a local field, else None."""
+        if layer_id is None or layer_id not in self.analysis.layers:
+            return None
+        rf = self.analysis.layers[layer_id].rf
+        if rf is None or rf.whole:
+            return None
+        return overlay_model.feature_map_size(self.analysis, layer_id)
 
     def current_image(self) -> np.ndarray:
         c, h, w = self.analysis.input_shape
@@ -143,8 +151,7 @@ class ReceptiveFieldView(QWidget):
 
     def set_layer(self, layer_id: str | None) -> None:
         self.layer_id = layer_id if layer_id in self.analysis.layers else None
-        size = overlay_model.feature_map_size(self.analysis, self.layer_id) \
-            if self.layer_id else None
+        size = self._map_size(self.layer_id)
         self.grid.set_map_size(size)
         self.grid.setVisible(size is not None)
         self.chart.mark(self.layer_id)
@@ -170,7 +177,7 @@ class ReceptiveFieldView(QWidget):
         self._show_image()
         keep = self.layer_id if self.layer_id in analysis.layers else self._default_layer()
         old_unit = self.grid.unit
-        size = overlay_model.feature_map_size(analysis, keep) if keep else None
+        size = self._map_size(keep)
         self.layer_id = keep
         self.grid.set_map_size(size)
         self.grid.setVisible(size is not None)
