@@ -228,3 +228,30 @@ def test_other_input_sizes_get_a_resized_image(qtbot, make_view):
     assert view.layer_id == "c" and view.grid.map_size == (18, 22)
     res = wait_result(qtbot, view)
     assert res.heat.shape == (20, 24)
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
+def test_view_draws_the_analysed_box_for_every_layer(qtbot, make_view, path):
+    view = make_view(load(path))
+    a = view.context.analysis
+    for lid in a.order:
+        view.context.select(lid)
+        rf = a.layers[lid].rf
+        if rf.whole:
+            assert view.overlay.whole and "sees the whole input" in view.header.text()
+            continue
+        _, h, w = a.layers[lid].output_shape
+        for i, j in {(0, 0), (h // 2, w // 2), (h - 1, w - 1)}:
+            click_unit(qtbot, view, i, j)
+            ch, cw = rf.start[0] + i * rf.jump[0], rf.start[1] + j * rf.jump[1]
+            hh, hw = (rf.size[0] - 1) / 2, (rf.size[1] - 1) / 2
+            assert view.input_view.overlay.box == pytest.approx((ch - hh, cw - hw, ch + hh, cw + hw))
+
+
+def test_gridding_warning_reaches_the_chart(qtbot, make_view):
+    d = Design("grid", InputSpec(3, 32, 32))
+    for n, dil in enumerate((2, 4)):
+        d.add_layer("Conv2d", {"out_channels": 4, "kernel_size": 3, "dilation": dil,
+                               "padding": dil}, layer_id=f"c{n}")
+    view = make_view(d)
+    assert "gridding" in view.chart.warnings.text() and "c0" in view.chart.warnings.text()

@@ -48,12 +48,12 @@ def chw_to_rgb(img: np.ndarray) -> np.ndarray:
 
 
 def heat_overlay(heat: np.ndarray) -> np.ndarray:
-    """A heatmap -> RGBA whose alpha follows the (square-root scaled) value, so
-    weak but non-zero gradient stays visible."""
-    v = np.sqrt(normalise(heat))
+    """A heatmap -> RGBA whose alpha follows the (gamma 0.6) value, so weak but
+    non-zero gradient stays visible while the peak still stands out."""
+    v = normalise(heat) ** 0.6
     rgba = np.zeros(heat.shape + (4,), dtype=np.uint8)
     rgba[..., 0] = 255
     rgba[..., 1] = (60 + 180 * v).astype(np.uint8)
     rgba[..., 2] = 0
-    rgba[..., 3] = (np.where(heat > 0, 40, 0) + 170 * v).clip(0, 230).astype(np.uint8)
+    rgba[..., 3] = (np.where(heat > 0, 25, 0) + 195 * v).clip(0, 230).astype(np.uint8)
     return rgba

@@ -126,6 +126,7 @@ class TorchRunner(QObject):
         _running.add(self.thread)
         self.thread.finished.connect(lambda t=self.thread: _running.discard(t))
         self.thread.start()
+        self.destroyed.connect(self.thread.quit)   # a panel closed without shutdown()
         self.busy = False
         self._waiting: Job | None = None
         self._waiting_loads: list[Job] = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -55,8 +56,12 @@ class GrowthChart(QWidget):
         _, h, w = analysis.input_shape
         local = [(n, r) for n, r in enumerate(self.rows) if not r.whole]
         whole = [(n, r) for n, r in enumerate(self.rows) if r.whole]
-        self.size_curve.setData([n for n, _ in local], [max(r.size) for _, r in local])
-        self.jump_curve.setData([n for n, _ in local], [max(r.jump) for _, r in local])
+        # a line joins neighbours only where one feeds the other (branches stay apart)
+        joined = np.array([b[1].id in design and a[1].id in design.layer(b[1].id).inputs
+                           for a, b in zip(local, local[1:])] + [False], dtype=bool)
+        xs = [n for n, _ in local]
+        self.size_curve.setData(xs, [max(r.size) for _, r in local], connect=joined)
+        self.jump_curve.setData(xs, [max(r.jump) for _, r in local], connect=joined)
         self.whole_points.setData([n for n, _ in whole], [float(max(h, w))] * len(whole))
         self.input_line.setValue(float(max(h, w)))
         self._update_ticks()
