@@ -18,6 +18,7 @@ from designer.core.catalogue import all_types
 from designer.core.naming import layer_names
 from designer.export.common import LINE_LENGTH, ExportError, class_name, one_line
 from designer.export.pytorch_code import generate_model_code, model_class_name
+from designer.export.train_script import generate_train_script
 from designer.io import load
 from test_export_helpers import check_export_matches_build, import_code
 
@@ -239,6 +240,9 @@ def test_hostile_names_reach_code_only_as_comments(tmp_path: Path) -> None:
         if any(f in tok.string for f in fragments):
             assert tok.type == tokenize.COMMENT, tok
     assert "\u2028" not in code and "\u202e" not in code and "\r" not in code
+    train = generate_train_script(design)
+    assert all(len(line) <= LINE_LENGTH for line in train.splitlines())
+    compile(train, "train.py", "exec")
     check_export_matches_build(design, tmp_path)
 
 

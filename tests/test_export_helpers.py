@@ -199,6 +199,7 @@ def check_export_matches_build(design: Design, directory: Path) -> None:
     analysis = analyse(design)
     code = generate_model_code(design, analysis)
     compile(code, "model.py", "exec")
+    assert all(len(line) <= 79 for line in code.splitlines()), code
     module = import_code(directory, code)
     exported = getattr(module, model_class_name(design))()
     built = build(design, analysis)

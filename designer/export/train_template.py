@@ -5,7 +5,9 @@ filled by train_script.py with identifiers and repr'd literals only.
 """
 
 TEMPLATE = '''\
-"""Train $CLASS (from $MODULE.py) on CIFAR-10; exported from CNN Designer.
+"""Train a model exported from CNN Designer on CIFAR-10.
+
+The model: class $CLASS from $MODULE.py.
 
 Needs PyTorch, numpy and the CIFAR-10 python folder "cifar-10-batches-py"
 (https://www.cs.toronto.edu/~kriz/cifar.html); no torchvision. The data
