@@ -193,3 +193,43 @@ def test_train_script_rejects_bad_settings_and_module_names() -> None:
         generate_train_script(design, model_module="my-model")
     code = generate_train_script(design, model_module="lenet")
     assert "from lenet import INPUT_SHAPE, LeNet5" in code
+
+
+@pytest.fixture
+def train_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    design = load(ROOT / "samples" / "lenet5.json")
+    (tmp_path / "model.py").write_text(generate_model_code(design))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "model", raising=False)
+    yield import_code(tmp_path, generate_train_script(design), "train_under_test")
+    sys.modules.pop("model", None)
+
+
+def test_augmentation_crops_and_flips_on_uint8(train_module) -> None:  # type: ignore[no-untyped-def]
+    images = torch.arange(2 * 3 * 6 * 6, dtype=torch.int64).remainder(251).to(torch.uint8)
+    images = images.view(2, 3, 6, 6)
+    torch.manual_seed(1)
+    out = train_module.augment(images, crop=False, flip=True)
+    assert out.dtype == torch.uint8 and out.shape == images.shape
+    for n in range(2):
+        assert torch.equal(out[n], images[n]) or torch.equal(out[n], images[n].flip(2))
+    crops = [train_module.augment(images, crop=True, flip=False, pad=2) for _ in range(20)]
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
+    windows = {(dy, dx) for dy in range(5) for dx in range(5)}
+    for crop in crops:
+        for n in range(2):
+            assert any(torch.equal(crop[n], padded[n, :, dy:dy + 6, dx:dx + 6])
+                       for dy, dx in windows)
+    assert any(not torch.equal(c, images) for c in crops)
+
+
+def test_learning_rate_schedules(train_module) -> None:  # type: ignore[no-untyped-def]
+    f = train_module.lr_factor
+    one = [f(s, 100, 20, "onecycle") for s in range(100)]
+    assert one[0] == pytest.approx(0.04) and max(one) == pytest.approx(1.0)
+    assert one.index(max(one)) == 20 and one[-1] < 0.01
+    assert all(a <= b for a, b in zip(one[:20], one[1:21]))
+    assert all(a >= b for a, b in zip(one[20:], one[21:]))
+    assert [f(s, 100, 0, "step") for s in (0, 49, 50, 75)] == \
+        pytest.approx([1.0, 1.0, 0.1, 0.01])
+    assert f(99, 100, 0, "cosine") < 0.001 and f(50, 100, 0, "constant") == 1.0
