@@ -97,6 +97,12 @@ def test_unused_layers_are_defined_but_not_run(tmp_path: Path) -> None:
     assert "# Not on the path to the output (defined, not run): c2" in code
     assert "self.c2(" not in code
     check_export_matches_build(d, tmp_path)
+    for n in range(12):
+        d.add_layer("ReLU", layer_id=f"unused_relu_number_{n}", inputs=["c2"])
+    d.set_output("c1")
+    code = generate_model_code(d)
+    assert "unused_relu_number_11" in code
+    check_export_matches_build(d, tmp_path)
 
 
 def test_frozen_layers_stay_frozen(tmp_path: Path) -> None:

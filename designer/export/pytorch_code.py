@@ -7,6 +7,8 @@ Add and Concat become `a + b` and `torch.cat([...], dim=1)` (no parameters).
 """
 from __future__ import annotations
 
+import textwrap
+
 from designer import __version__
 from designer.core.analysis import Analysis, LayerInfo, analyse
 from designer.core.catalogue import get_type
@@ -149,8 +151,9 @@ def _forward_lines(design: Design, analysis: Analysis, names: dict[str, str]) ->
     unused = [names[lid] for lid in analysis.order if lid not in needed]
     lines = [f"{INDENT}def forward(self, x: torch.Tensor) -> torch.Tensor:"]
     if unused:
-        lines += wrap(body, "# Not on the path to the output (defined, not run): ",
-                      unused, "")
+        text = "Not on the path to the output (defined, not run): " + ", ".join(unused)
+        lines += [f"{body}# {part}" for part in
+                  textwrap.wrap(text, LINE_LENGTH - len(body) - 2, break_long_words=False)]
     variables = _Variables(order, design, names)
     for step, lid in enumerate(order):
         layer, name = design.layer(lid), names[lid]
