@@ -94,7 +94,7 @@ def test_whole_input_layers_say_so(qtbot, make_view):
     view = make_view("lenet5")
     view.context.select("fc1")
     assert "this layer sees the whole input" in view.header.text()
-    assert view.overlay.whole and not view.grid.isVisible()
+    assert view.overlay.whole and not view.grid.isVisible() and not view.map_panel.isVisible()
     res = wait_result(qtbot, view)
     assert res.heat is None and res.activations.shape == (120,)
     assert view.maps.tile_count == 1
@@ -255,3 +255,16 @@ def test_gridding_warning_reaches_the_chart(qtbot, make_view):
                                "padding": dil}, layer_id=f"c{n}")
     view = make_view(d)
     assert "gridding" in view.chart.warnings.text() and "c0" in view.chart.warnings.text()
+
+
+def test_hidden_panel_catches_up_when_shown(qtbot, make_view):
+    view = make_view("lenet5")
+    wait_result(qtbot, view)
+    view.hide()
+    before = view._request
+    view.context.select("conv1")
+    view.select_unit(2, 2)
+    assert view._request == before, "no torch work for a hidden panel"
+    view.show()
+    res = wait_result(qtbot, view)
+    assert res.layer_id == "conv1" and res.unit == (2, 2) and res.heat is not None

@@ -43,6 +43,16 @@ def filter_tiles(weights: np.ndarray) -> list[np.ndarray]:
     return tiles
 
 
+def vector_tile(values: np.ndarray) -> np.ndarray:
+    """A flat vector as a near-square tile, row by row; cells past the end grey."""
+    side = max(1, math.ceil(math.sqrt(values.size)))
+    flat = np.zeros(side * side)
+    flat[:values.size] = normalise(values.ravel())
+    rgb = viridis(flat).reshape(side, side, 3)
+    rgb.reshape(-1, 3)[values.size:] = 128
+    return rgb
+
+
 class MosaicView(QWidget):
     """A caption and a nearest-scaled mosaic in a scroll area."""
 
@@ -68,7 +78,7 @@ class MosaicView(QWidget):
             self.clear(caption)
             return
         img = mosaic(tiles)
-        scale = max(1, min(12, target_px // max(img.shape[:2])))
+        scale = max(1, min(40, target_px // max(img.shape[:2])))
         pix = QPixmap.fromImage(rgb_image(img)).scaled(
             img.shape[1] * scale, img.shape[0] * scale, Qt.KeepAspectRatio, Qt.FastTransformation)
         self.picture.setPixmap(pix)

@@ -7,11 +7,11 @@ picks the unit. Below: growth along the network, feature maps and filters.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QSpinBox, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -20,7 +20,8 @@ from designer.core.model import INPUT_ID, Design
 from designer.gui.context import DesignContext
 from designer.gui.rf import overlay_model
 from designer.gui.rf.erf_worker import Job, Result, TorchRunner
-from designer.gui.rf.feature_maps import MosaicView, activation_tiles, filter_tiles
+from designer.gui.rf.feature_maps import (MosaicView, activation_tiles, filter_tiles,
+                                          vector_tile)
 from designer.gui.rf.growth_chart import GrowthChart
 from designer.gui.rf.image_source import ImageSet, synthetic_set
 from designer.gui.rf.input_view import InputImageWidget
@@ -28,6 +29,7 @@ from designer.gui.rf.overlay_model import Overlay, fmt_num, rf_label
 from designer.gui.rf.unit_grid import FeatureGridWidget
 
 AVERAGE_OVER = 8
+START_DELAY_MS = 400
 
 
 class ReceptiveFieldView(QWidget):
@@ -50,12 +52,11 @@ class ReceptiveFieldView(QWidget):
         context.analysis_changed.connect(self._on_analysis)
         context.selection_changed.connect(self._on_selection)
         context.weights_changed.connect(self._on_weights)
+        self._use_dataset, self._data_dir = use_dataset, data_dir
+        self._started = False   # torch work waits until the panel is first shown
+        self._dirty = True
         self._refresh_chart()
         self._show_image()
-        if use_dataset:
-            self._request += 1
-            self.runner.submit(Job(self._request, -1, None, None, None, None, None,
-                                   load_images=True, load_images_from=data_dir))
         self.set_layer(context.selected_id if context.selected_id in context.analysis.layers
                        else self._default_layer())
 
@@ -78,11 +79,13 @@ class ReceptiveFieldView(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.input_view, 1)
         left.addLayout(self._image_controls())
-        right = QVBoxLayout()
+        self.map_panel = QWidget()   # hidden as a whole when the layer has no local map
+        right = QVBoxLayout(self.map_panel)
+        right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self.grid, 1)
         right.addWidget(self.grid_caption)
         pictures.addLayout(left, 3)
-        pictures.addLayout(right, 2)
+        pictures.addWidget(self.map_panel, 2)
         self.chart = GrowthChart()
         self.chart.layer_clicked.connect(self.context.select)
         self.maps = MosaicView("Select a layer to see its activations.")
@@ -153,13 +156,31 @@ class ReceptiveFieldView(QWidget):
         self.layer_id = layer_id if layer_id in self.analysis.layers else None
         size = self._map_size(self.layer_id)
         self.grid.set_map_size(size)
-        self.grid.setVisible(size is not None)
+        self.map_panel.setVisible(size is not None)
         self.chart.mark(self.layer_id)
         if size is not None:
             self.grid.select_unit(size[0] // 2, size[1] // 2)   # updates and submits
         else:
             self._update_overlay()
             self._submit()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._started and self._dirty:
+            self._submit()
+        if not self._started:
+            # after the window's first paint: importing torch competes for the GIL
+            QTimer.singleShot(START_DELAY_MS, self._start)
+
+    def _start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        if self._use_dataset:
+            self._request += 1
+            self.runner.submit(Job(self._request, -1, None, None, None, None, None,
+                                   load_images=True, load_images_from=self._data_dir))
+        self._submit()
 
     def select_unit(self, i: int, j: int) -> None:
         """Pick a unit of the selected layer's map, as a click on it does."""
@@ -180,7 +201,7 @@ class ReceptiveFieldView(QWidget):
         size = self._map_size(keep)
         self.layer_id = keep
         self.grid.set_map_size(size)
-        self.grid.setVisible(size is not None)
+        self.map_panel.setVisible(size is not None)
         self.chart.mark(keep)
         if size is not None:
             self.grid.select_unit(*old_unit)
@@ -265,6 +286,10 @@ class ReceptiveFieldView(QWidget):
             self.maps.clear()
             self.filters.clear()
             return
+        if not self._started or not self.isVisible():
+            self._dirty = True   # a hidden panel catches up when shown
+            return
+        self._dirty = False
         spatial = self.overlay is not None and not self.overlay.whole
         want_heat = spatial and self.heat_box.isChecked()
         images = self.current_image()[None]
@@ -316,13 +341,8 @@ class ReceptiveFieldView(QWidget):
                                  f"of {act.shape[0]} channels, {act.shape[1]}×{act.shape[2]}, "
                                  "each scaled to its own range (dark low, yellow high)")
         elif act is not None and act.size:
-            side = math.ceil(math.sqrt(act.size))
-            square = np.full(side * side, np.nan)
-            square[:act.size] = act
-            grid = np.nan_to_num(square.reshape(side, side), nan=float(np.nanmin(square)))
-            from designer.gui.rf.colormap import normalise, viridis
-            self.maps.show_tiles([viridis(normalise(grid))],
-                                 f"{r.layer_id}: {act.size} values, row by row")
+            self.maps.show_tiles([vector_tile(act)], f"{r.layer_id}: {act.size} values, "
+                                 "row by row (grey: no value)")
         if r.filters is not None:
             kind = "RGB" if r.filters.ndim == 4 else "mean over input channels"
             self.filters.show_tiles(filter_tiles(r.filters), f"{r.layer_id}: "
