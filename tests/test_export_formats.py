@@ -98,3 +98,13 @@ def test_designs_with_errors_are_not_exported(tmp_path: Path) -> None:
         with pytest.raises(FormatExportError, match="big"):
             export(d, tmp_path / "x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_designs_onnx_cannot_express_give_the_reason(tmp_path: Path) -> None:
+    d = Design("uneven pooling", InputSpec(2, 5, 5))
+    d.add_layer("AdaptiveMaxPool2d", {"output_size": 3})
+    with pytest.raises(FormatExportError, match="ONNX cannot express this design") as info:
+        export_onnx(d, tmp_path / "m.onnx")
+    assert "adaptive_max_pool2d" in str(info.value)
+    assert "\x1b[" not in str(info.value) and "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import logging
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -66,11 +68,29 @@ def _atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def _quiet() -> contextlib.ExitStack:
+    """No warnings, prints or torch.onnx log lines while exporting."""
     stack = contextlib.ExitStack()
     stack.enter_context(warnings.catch_warnings())
     warnings.simplefilter("ignore")
     stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+    for name in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript"):
+        logger = logging.getLogger(name)
+        stack.callback(logger.setLevel, logger.level)
+        logger.setLevel(logging.ERROR)
     return stack
+
+
+def _reason(error: Exception) -> str:
+    """The informative first sentence of an exporter's error."""
+    while error.__cause__ is not None:   # the dynamo exporter wraps the real cause
+        error = error.__cause__  # type: ignore[assignment]
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
+    text = plain.splitlines()[0] if plain else ""
+    text = text.split(" Please feel free to request support")[0].rstrip(". ")
+    if len(text) > 240:
+        text = text[:237] + "..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def export_onnx(design: Design, path: str | os.PathLike[str],
@@ -91,10 +111,11 @@ def export_onnx(design: Design, path: str | os.PathLike[str],
                 onnx.checker.check_model(onnx.load(str(tmp)))
                 break
             except Exception as e:  # noqa: BLE001 - try the other exporter, then report both
-                errors.append(f"{'dynamo' if dynamo else 'TorchScript'} exporter: "
-                              f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+                errors.append(f"{'dynamo' if dynamo else 'TorchScript-based'} exporter: "
+                              f"{_reason(e)}")
         else:
-            raise FormatExportError("ONNX export failed; " + "; ".join(errors))
+            raise FormatExportError("ONNX cannot express this design as exported by torch "
+                                    "(" + "; ".join(errors) + ")")
     return Path(path)
 
 
