@@ -36,6 +36,13 @@ def test_export_writes_model_and_train_script(tmp_path: Path,
     compile(train, "train.py", "exec")
 
 
+def test_output_gets_a_py_suffix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", LENET, "-o", "net", "--train-script"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.py", "train.py"]
+    assert "from net import" in (tmp_path / "train.py").read_text()
+
+
 def test_unreadable_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", str(tmp_path / "nope.json"), "-o", str(tmp_path / "m.py")]) == 2
     assert "no such file" in capsys.readouterr().err

@@ -51,6 +51,8 @@ def _print_design_errors(path: str, analysis: Analysis) -> None:
 
 def _write_code(design: Design, analysis: Analysis, args: argparse.Namespace) -> None:
     out = Path(args.output)
+    if out.suffix != ".py":  # train.py imports it, so it must be a Python module
+        out = out.with_name(out.name + ".py")
     code = generate_model_code(design, analysis)
     train = None
     if args.train_script:
