@@ -104,3 +104,14 @@ def test_weights_of_another_design_are_refused(tmp_path: Path,
                  "--torchscript", str(tmp_path / "m.pt")]) == 1
     assert "does not match this design" in capsys.readouterr().err
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_train_script_for_a_non_cifar_design_warns(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(Path(LENET).read_text())
+    data["design"]["input"] = {"channels": 1, "height": 32, "width": 32}
+    path = tmp_path / "gray.json"
+    path.write_text(json.dumps(data))
+    assert main(["export", str(path), "-o", str(tmp_path / "model.py"), "--train-script"]) == 0
+    assert "warning: CIFAR-10 images are 3x32x32 but the design takes 1x32x32" in \
+        capsys.readouterr().err
