@@ -305,3 +305,15 @@ def test_tiny_cifar_folder_and_predict(tmp_path: Path) -> None:
     assert t.model is not None and t.model.training  # predict leaves the mode alone
     ckpt = t.checkpoint()
     assert ckpt["format"] == "cnn-designer-checkpoint" and ckpt["epoch"] == 1
+
+
+def test_run_never_raises_even_with_a_broken_callback() -> None:
+    seen: list[Any] = []
+
+    def broken(event: Any) -> None:
+        seen.append(event)
+        raise ValueError("callback bug")
+    t = Trainer(small_net(), tiny(), broken)
+    t.run()  # must return normally
+    assert isinstance(seen[-1], Failed) and "callback bug" in seen[-1].message
+    assert t.failure is seen[-1]

@@ -58,6 +58,7 @@ class Trainer:
         self._running = threading.Event()
         self._running.set()
         self.model: torch.nn.Module | None = None
+        self.failure: Failed | None = None       # the Failed event of a failed run
         self.data: Dataset | None = None
         self.device = torch.device("cpu")
         self.precision = "fp32"
@@ -119,22 +120,29 @@ class Trainer:
         try:
             self._run()
         except _Stopped:
-            self._emit(Failed("stopped before training began"))
+            self._fail(Failed("stopped before training began"))
         except TrainingFailed as e:
-            self._emit(Failed(str(e), e.kind))
+            self._fail(Failed(str(e), e.kind))
         except DatasetError as e:
-            self._emit(Failed(str(e), "data"))
+            self._fail(Failed(str(e), "data"))
         except setup.SetupError as e:
-            self._emit(Failed(str(e), e.kind))
+            self._fail(Failed(str(e), e.kind))
         except BuildError as e:
-            self._emit(Failed(str(e), "design"))
+            self._fail(Failed(str(e), "design"))
         except CheckpointError as e:
-            self._emit(Failed(str(e)))
+            self._fail(Failed(str(e)))
         except BaseException as e:  # noqa: BLE001 -- the engine must never raise
-            self._emit(Failed(_describe(e, self.config)))
+            self._fail(Failed(_describe(e, self.config)))
         finally:
             if torch.get_num_threads() != threads_before:
                 torch.set_num_threads(threads_before)
+
+    def _fail(self, event: Failed) -> None:
+        self.failure = event
+        try:
+            self._emit(event)
+        except Exception:  # noqa: BLE001 -- a broken callback must not make run() raise
+            pass
 
     def _emit(self, event: Event) -> None:
         self._callback(event)
