@@ -115,3 +115,17 @@ def test_progress_bar_is_one_rewritten_line_on_a_terminal(tty: bool) -> None:
         assert "50.0/100.0 MB" in text and "100.0%" in text
     else:
         assert text == ""
+
+
+def test_cli_options_override_and_use_every_core() -> None:
+    import argparse
+    from designer.commands import train as train_cmd
+    from designer.nn.threads import cpu_count
+    parser = argparse.ArgumentParser()
+    train_cmd.add_arguments(parser)
+    args = parser.parse_args(["x.json", "--lr", "0.3", "--limit", "500", "--download"])
+    config = train_cmd.make_config(args, {"lr": 0.01, "epochs": 7, "threads": 1})
+    assert (config.lr, config.epochs, config.train_limit, config.test_limit) == (0.3, 7, 500, 100)
+    assert config.download and config.threads == 1  # the file's choice is kept
+    config = train_cmd.make_config(parser.parse_args(["x.json"]), None)
+    assert config.threads == cpu_count()

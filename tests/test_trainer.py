@@ -317,3 +317,16 @@ def test_run_never_raises_even_with_a_broken_callback() -> None:
     t.run()  # must return normally
     assert isinstance(seen[-1], Failed) and "callback bug" in seen[-1].message
     assert t.failure is seen[-1]
+
+
+def test_thread_choice_leaves_a_core_and_is_restored(monkeypatch) -> None:
+    from designer.nn import threads
+    monkeypatch.setattr(threads, "cpu_count", lambda: 8)
+    assert threads.training_threads(None) == 7 and threads.training_threads(3) == 3
+    monkeypatch.setattr(threads, "cpu_count", lambda: 1)
+    assert threads.training_threads(None) == 1
+    assert threads.prefer_passive_wait() is False  # torch is already imported here
+    before = torch.get_num_threads()
+    _, rec = train(small_net(), tiny(epochs=1, threads=before + 1))
+    assert rec.of(Started)[0].threads == before + 1
+    assert torch.get_num_threads() == before

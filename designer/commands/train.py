@@ -16,8 +16,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from designer.nn.threads import prefer_passive_wait
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="design file (.json)")
@@ -38,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-split", type=int, help="training images held out for validation")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
-    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores but one)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores; the "
+                        "app leaves one core to its window)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--out", help="output folder for checkpoints and metrics")
     parser.add_argument("--limit", type=int, help="use only the first N training images "
@@ -63,6 +62,9 @@ def make_config(args: argparse.Namespace, design_training: Any) -> Any:
         value = getattr(args, option, None)
         if value is not None:
             setattr(config, name, value)
+    if args.threads is None and config.threads is None:  # no window here: every core
+        from designer.nn.threads import cpu_count
+        config.threads = cpu_count()
     if args.download:
         config.download = True
     if args.limit:
@@ -77,7 +79,6 @@ def _default_out(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    prefer_passive_wait()  # before torch is imported (see designer/nn/threads.py)
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:

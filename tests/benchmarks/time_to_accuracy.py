@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from train_throughput import ensure_cifar  # noqa: E402  (sets up sys.path and OMP policy)
+from train_throughput import ensure_cifar  # noqa: E402  (also puts the repo on sys.path)
 
 from designer.core.training_config import TrainConfig  # noqa: E402
 from designer.io import load  # noqa: E402
@@ -33,8 +33,9 @@ from designer.nn.trainer import Trainer  # noqa: E402
 # Epoch counts size the one-cycle schedule: the run is planned to end there.
 DEFAULTS: dict[str, dict[str, Any]] = {
     # LeNet-5 is small: light augmentation (flip only) and a short one-cycle.
-    "lenet5": dict(epochs=10, batch_size=128, optimizer="sgd", lr=0.05, momentum=0.9,
-                   nesterov=True, weight_decay=5e-4, schedule="onecycle", warmup_epochs=2,
+    # Measured: 62% after epoch 4 of 5 (27 s, 1 thread, 2-core CPU).
+    "lenet5": dict(epochs=5, batch_size=128, optimizer="sgd", lr=0.08, momentum=0.9,
+                   nesterov=True, weight_decay=5e-4, schedule="onecycle", warmup_epochs=1,
                    augment_crop=False, augment_flip=True, label_smoothing=0.0),
     # airbench-like: big batches, label smoothing 0.2, crop + flip, short one-cycle.
     "fast_cifar": dict(epochs=12, batch_size=512, optimizer="sgd", lr=0.2, momentum=0.9,

@@ -32,10 +32,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from designer.nn.threads import prefer_passive_wait  # noqa: E402
-
-prefer_passive_wait()
-
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
