@@ -330,3 +330,27 @@ def test_thread_choice_leaves_a_core_and_is_restored(monkeypatch) -> None:
     _, rec = train(small_net(), tiny(epochs=1, threads=before + 1))
     assert rec.of(Started)[0].threads == before + 1
     assert torch.get_num_threads() == before
+
+
+def test_learning_rate_schedules() -> None:
+    from designer.nn.train_setup import lr_factor
+    total, warm = 100, 10
+    one = [lr_factor(i, total, warm, "onecycle") for i in range(total)]
+    assert one[0] == pytest.approx(0.04) and max(one) == one[warm] == 1.0
+    assert all(a >= b for a, b in zip(one[warm:], one[warm + 1:])) and one[-1] < 0.02
+    cos = [lr_factor(i, total, warm, "cosine") for i in range(total)]
+    assert cos[:warm] == sorted(cos[:warm]) and cos[warm] == 1.0 and cos[-1] < 0.01
+    step = [lr_factor(i, total, 0, "step") for i in range(total)]
+    assert step[49] == 1.0 and step[55] == pytest.approx(0.1) and step[80] == pytest.approx(0.01)
+    assert [lr_factor(i, total, warm, "constant") for i in (0, 9, 10, 99)] == [0.1, 1.0, 1.0, 1.0]
+    # a warm-up longer than the run is capped at half of it: the rate still anneals
+    capped = [lr_factor(i, 10, 50, "onecycle") for i in range(10)]
+    assert max(capped) == capped[5] == 1.0 and capped[-1] < 0.3
+
+
+def test_step_events_report_the_scheduled_rate() -> None:
+    from designer.nn.train_setup import lr_factor
+    _, rec = train(small_net(), tiny(epochs=2, lr=0.1, schedule="cosine", warmup_epochs=0.5))
+    steps = rec.of(Step)
+    assert [s.lr for s in steps] == pytest.approx(
+        [0.1 * lr_factor(i, len(steps), 4, "cosine") for i in range(len(steps))])

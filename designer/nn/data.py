@@ -8,7 +8,7 @@ import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -22,6 +22,8 @@ CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
                  "dog", "frog", "horse", "ship", "truck"]
 CIFAR_LABEL = "CIFAR-10"
 SYNTHETIC_LABEL = "Synthetic (not real data)"
+OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
 
 
 class DatasetError(ValueError):
@@ -176,11 +178,11 @@ def synthetic_dataset(train_size: int = 5000, test_size: int = 1000, seed: int =
                    [f"pattern {i}" for i in range(10)], SYNTHETIC_LABEL, synthetic=True)
 
 
-def download_cifar10(*args: Any, **kwargs: Any) -> Path:
-    """See data_download.download_cifar10."""
+def download_cifar10(data_dir: str | os.PathLike[str] | None = None,
+                     progress: Callable[[int, int], None] | None = None,
+                     should_stop: Callable[[], bool] | None = None,
+                     url: str = OFFICIAL_URL, md5: str | None = OFFICIAL_MD5) -> Path:
+    """Download, verify (md5) and extract CIFAR-10 into data_dir; the folder.
+    progress(done_bytes, total_bytes or 0); should_stop() cancels (DatasetError)."""
     from designer.nn.data_download import download_cifar10 as download
-    return download(*args, **kwargs)
-
-
-OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
+    return download(data_dir, progress, should_stop, url, md5)

@@ -170,7 +170,7 @@ def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
     if schedule not in SCHEDULES:
         raise SetupError(f"unknown schedule '{schedule}': use {', '.join(SCHEDULES)}")
     total = max(1, total)
-    warmup = min(max(0, warmup), total)
+    warmup = min(max(0, warmup), total // 2)  # a warm-up never takes more than half the run
     if schedule == "onecycle":
         warmup = warmup or max(1, int(0.3 * total))
         if step < warmup:

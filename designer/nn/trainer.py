@@ -164,6 +164,8 @@ class Trainer:
         self.precision = setup.resolve_precision(cfg.precision, self.device, notes,
                                                  analysis.total_macs)
         n_threads = threads.configure(cfg.threads) if self.device.type == "cpu" else 0
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed batch shapes: pick the fastest kernels
         torch.manual_seed(cfg.seed)
         data = setup.load_dataset(cfg, self._stop.is_set)
         self._check_stop()
