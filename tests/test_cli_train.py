@@ -129,3 +129,24 @@ def test_cli_options_override_and_use_every_core() -> None:
     assert config.download and config.threads == 1  # the file's choice is kept
     config = train_cmd.make_config(parser.parse_args(["x.json"]), None)
     assert config.threads == cpu_count()
+
+
+def test_download_option_fetches_then_trains(tmp_path: Path, capsys, monkeypatch) -> None:
+    from designer.nn import data
+    from test_data_download import Server
+    from test_data_helpers import cifar_archive
+    payload, md5 = cifar_archive(tmp_path / "make")
+    server = Server(payload)
+    try:
+        monkeypatch.setattr(data, "OFFICIAL_URL", server.url)
+        monkeypatch.setattr(data, "OFFICIAL_MD5", "f" * 32)
+        args = ["train", LENET, "--data-dir", str(tmp_path / "d"), "--download",
+                "--out", str(tmp_path / "run"), "--epochs", "1", "--batch-size", "8"]
+        assert main(args) == 2  # checksum mismatch: a data problem
+        assert "corrupt (md5" in capsys.readouterr().err
+        monkeypatch.setattr(data, "OFFICIAL_MD5", md5)
+        assert main(args) == 0
+    finally:
+        server.close()
+    err = capsys.readouterr().err
+    assert "downloading CIFAR-10" in err and "CIFAR-10: 40 training" in err

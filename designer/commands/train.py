@@ -135,10 +135,13 @@ def _prepare_data(config: Any, quiet: bool) -> str | None:
     if not config.download:
         return (f"CIFAR-10 is not in {where}: pass --download to fetch it (163 MB), "
                 "--data-dir to point at it, or --dataset synthetic")
+    from designer.nn import data
     from designer.nn.data_download import download_cifar10
     bar = ProgressBar(sys.stderr, "download", quiet)
+    print(f"downloading CIFAR-10 from {data.OFFICIAL_URL} into {where}", file=sys.stderr)
     try:
-        download_cifar10(config.data_dir, progress=bar.bytes)
+        download_cifar10(config.data_dir, progress=bar.bytes, url=data.OFFICIAL_URL,
+                         md5=data.OFFICIAL_MD5)
     except DatasetError as e:
         bar.end()
         return str(e)
