@@ -354,3 +354,22 @@ def test_step_events_report_the_scheduled_rate() -> None:
     steps = rec.of(Step)
     assert [s.lr for s in steps] == pytest.approx(
         [0.1 * lr_factor(i, len(steps), 4, "cosine") for i in range(len(steps))])
+
+
+def test_resume_after_a_mid_epoch_stop_repeats_that_epoch(tmp_path: Path) -> None:
+    rec = Recorder()
+
+    def stop_in_epoch_two(event: Any) -> None:
+        rec(event)
+        if isinstance(event, Step) and event.epoch == 2 and event.step == 3:
+            rec.trainer.stop()  # type: ignore[union-attr]
+    t = Trainer(small_net(), tiny(epochs=3, out_dir=str(tmp_path)), stop_in_epoch_two)
+    rec.trainer = t
+    t.run()
+    ckpt = load_checkpoint(tmp_path / "last.pt")
+    assert ckpt["epoch"] == 1 and ckpt["global_step"] == 8 + 3
+    _, rec2 = train(small_net(), tiny(epochs=3), resume_from=tmp_path / "last.pt")
+    steps = rec2.of(Step)
+    assert [e.epoch for e in rec2.of(EpochEnd)] == [2, 3]
+    assert steps[0].epoch == 2 and steps[0].step == 1 and steps[0].global_step == 9
+    assert len(steps) == 16
