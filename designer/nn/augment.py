@@ -45,8 +45,8 @@ def cutout(images: torch.Tensor, size: int, generator: torch.Generator) -> torch
     cx = torch.randint(0, w, (n, 1, 1), generator=generator).to(dev)
     ys = torch.arange(h, device=dev).view(1, h, 1)
     xs = torch.arange(w, device=dev).view(1, 1, w)
-    half = size // 2
-    inside = (ys >= cy - half) & (ys < cy - half + size) & (xs >= cx - half) & (xs < cx - half + size)
+    top, left = cy - size // 2, cx - size // 2
+    inside = (ys >= top) & (ys < top + size) & (xs >= left) & (xs < left + size)
     return images.masked_fill(inside[:, None], 0)
 
 

@@ -63,7 +63,7 @@ class Finished:
 @dataclass
 class Failed:
     message: str                        # plain words, shown to the user as is
-    kind: str = "training"              # "data" (dataset missing/corrupt), "design", "settings", "training"
+    kind: str = "training"              # data (missing/corrupt), design, settings, training
 
 
 @dataclass
