@@ -7,6 +7,8 @@ with the same model, batch size, optimizer and augmentation, times:
             random crop, flip, to-float, normalise per image), fp32, default
             memory format -- the way the PyTorch CIFAR-10 tutorial does it
             (num_workers=2 as there; --tutorial-workers changes it);
+All variants use the same torch thread count (default: every core, as the
+CLI does; the app's engine leaves one core to the window).
 - tuned:    a hand-written loop over tensor-resident data (crop and flip as
             one gather) with the engine's
             precision, memory format and thread count, nothing else.
@@ -180,10 +182,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, help="timed steps per variant (default per sample)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int)
+    parser.add_argument("--threads", type=int, help="torch threads for every variant "
+                        "(default: all cores, as the CLI and a tutorial script use)")
     parser.add_argument("--tutorial-workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    from designer.nn.threads import cpu_count
+    threads = args.threads or cpu_count()
     data_dir = ensure_cifar(args.data_dir)
     data = load_cifar10(data_dir)
     print(f"CIFAR-10 from {data_dir}; {os.cpu_count()} cores; load average "
@@ -195,7 +200,7 @@ def main() -> None:
         warmup = min(WARMUP.get(sample, 3), steps // 3)
         cfg = TrainConfig(dataset="cifar10", data_dir=str(data_dir), epochs=1,
                           batch_size=args.batch_size, train_limit=args.batch_size * (steps + 2),
-                          test_limit=args.batch_size, device=args.device, threads=args.threads,
+                          test_limit=args.batch_size, device=args.device, threads=threads,
                           schedule="constant", warmup_epochs=0)
         runs: dict[str, list[float]] = {"engine": [], "tuned": [], "tutorial": []}
         for _ in range(args.rounds):  # interleaved; the best of each resists other load
