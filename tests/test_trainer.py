@@ -373,3 +373,30 @@ def test_resume_after_a_mid_epoch_stop_repeats_that_epoch(tmp_path: Path) -> Non
     assert [e.epoch for e in rec2.of(EpochEnd)] == [2, 3]
     assert steps[0].epoch == 2 and steps[0].step == 1 and steps[0].global_step == 9
     assert len(steps) == 16
+
+
+def test_late_loss_reading_changes_nothing_but_timing() -> None:
+    """The GPU mode (each loss read one step late) forced on the CPU."""
+    plain, rec_plain = train(small_net(), tiny(epochs=2))
+    lagged = Trainer(small_net(), tiny(epochs=2), rec_lag := Recorder())
+    lagged.report_lag = True
+    lagged.run()
+    a, b = plain.state_dict(), lagged.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    key = [(s.epoch, s.step, s.global_step, s.loss, s.lr) for s in rec_plain.of(Step)]
+    assert key == [(s.epoch, s.step, s.global_step, s.loss, s.lr) for s in rec_lag.of(Step)]
+    rec = Recorder()
+
+    def stop_at_three(event: Any) -> None:
+        rec(event)
+        if isinstance(event, Step) and event.global_step == 3:
+            rec.trainer.stop()  # type: ignore[union-attr]
+    t = Trainer(small_net(), tiny(epochs=3), stop_at_three)
+    t.report_lag, rec.trainer = True, t
+    t.run()
+    assert len(rec.of(Step)) == 4 and rec.of(Finished)[0].metrics["steps_done"] == 4
+    nan = Trainer(load(LENET), tiny(lr=1e6, schedule="constant", warmup_epochs=0, epochs=3),
+                  rec_nan := Recorder())
+    nan.report_lag = True
+    nan.run()
+    assert "NaN" in rec_nan.failed() or "infinite" in rec_nan.failed()

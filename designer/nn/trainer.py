@@ -73,6 +73,7 @@ class Trainer:
         self._paused_s = 0.0
         self._timer = _Throughput(config.batch_size)
         self._epoch_rng = self._generator.get_state()  # at the start of the next epoch
+        self.report_lag = False      # read each loss one step late (set for GPUs in run)
 
     # --- control, from any thread ---------------------------------------------
     def stop(self) -> None:
@@ -166,6 +167,7 @@ class Trainer:
         n_threads = threads.configure(cfg.threads) if self.device.type == "cpu" else 0
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed batch shapes: pick the fastest kernels
+        self.report_lag = self.report_lag or self.device.type != "cpu"
         torch.manual_seed(cfg.seed)
         data = setup.load_dataset(cfg, self._stop.is_set)
         self._check_stop()
@@ -253,58 +255,80 @@ class Trainer:
     def _train_epoch(self, t: dict[str, torch.Tensor], steps: int, total: int, warmup: int,
                      timer: "_Throughput", eval_s: float
                      ) -> tuple[float, float, bool]:
-        """(mean loss, accuracy, stopped) over the steps done this epoch."""
+        """(mean loss, accuracy, stopped) over the steps done this epoch.
+
+        On a GPU each step's loss is read (a device sync) only after the next
+        step has been queued, so the GPU never waits for Python; on the CPU
+        there is nothing to overlap and each step reports at once."""
         cfg = self.config
         model, opt = self.model, self._optimizer
         assert model is not None and opt is not None and self._normalise is not None
         model.train()
-        n = len(t["train_x"])
-        order = torch.randperm(n, generator=self._generator).to(self.device)
-        loss_sum = torch.zeros((), device=self.device)
-        correct = torch.zeros((), device=self.device, dtype=torch.long)
-        seen = 0
-        base = [float(cfg.lr)] * len(opt.param_groups)
-        autocast = setup.autocast(self.device, self.precision)
+        order = torch.randperm(len(t["train_x"]), generator=self._generator).to(self.device)
+        sums = {"loss": torch.zeros((), device=self.device),
+                "correct": torch.zeros((), device=self.device, dtype=torch.long), "seen": 0}
+        pending: tuple[int, torch.Tensor, float] | None = None
+        stopped = False
         for step in range(1, steps + 1):
             if not self._between_steps():
-                return loss_sum.item() / max(1, seen), correct.item() / max(1, seen), True
-            factor = setup.lr_factor(self.global_step, total, warmup, cfg.schedule)
-            for g, lr in zip(opt.param_groups, base):
-                g["lr"] = lr * factor
+                stopped = True
+                break
+            factor = setup.lr_factor(self.global_step + (pending is not None), total, warmup,
+                                     cfg.schedule)
+            for g in opt.param_groups:
+                g["lr"] = float(cfg.lr) * factor
             idx = order[(step - 1) * cfg.batch_size: step * cfg.batch_size]
-            images = augment_batch(t["train_x"][idx], cfg.augment_crop, cfg.augment_flip,
-                                   self._generator)
-            x = self._normalise(images)
-            if cfg.cutout > 0:
-                x = cutout(x, cfg.cutout, self._generator)
-            y = t["train_y"][idx]
-            with autocast:
-                out = model(x)
-            loss = F.cross_entropy(out.float(), y, label_smoothing=cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            if self._scaler is not None:
-                self._scaler.scale(loss).backward()
-                self._scaler.step(opt)
-                self._scaler.update()
-            else:
-                loss.backward()
-                opt.step()
-            value = loss.item()
-            if not math.isfinite(value):
-                raise TrainingFailed(
-                    f"the loss became {'NaN' if math.isnan(value) else 'infinite'} at epoch "
-                    f"{self.epoch + 1}, step {step} (learning rate {lr_now(opt):.3g}): the "
-                    "learning rate is probably too high, or a layer produces invalid values; "
-                    "try a smaller learning rate")
-            self.global_step += 1
-            loss_sum += loss.detach() * len(y)
-            correct += (out.argmax(dim=1) == y).sum()
-            seen += len(y)
-            ips, step_s = timer.tick()
-            remaining = total - self.global_step
-            eta = remaining * step_s + eval_s * (cfg.epochs - self.epoch)
-            self._emit(Step(self.epoch + 1, step, self.global_step, value, lr_now(opt), ips, eta))
-        return loss_sum.item() / max(1, seen), correct.item() / max(1, seen), False
+            loss = self._train_step(t["train_x"][idx], t["train_y"][idx], sums)
+            if pending is not None:
+                self._report(*pending, steps, total, timer, eval_s)
+            pending = (step, loss, lr_now(opt))
+            if not self.report_lag:
+                self._report(*pending, steps, total, timer, eval_s)
+                pending = None
+        if pending is not None:
+            self._report(*pending, steps, total, timer, eval_s)
+        seen = max(1, sums["seen"])
+        return sums["loss"].item() / seen, sums["correct"].item() / seen, stopped
+
+    def _train_step(self, images: torch.Tensor, y: torch.Tensor,
+                    sums: dict[str, Any]) -> torch.Tensor:
+        cfg = self.config
+        model, opt = self.model, self._optimizer
+        assert model is not None and opt is not None and self._normalise is not None
+        x = self._normalise(augment_batch(images, cfg.augment_crop, cfg.augment_flip,
+                                          self._generator))
+        if cfg.cutout > 0:
+            x = cutout(x, cfg.cutout, self._generator)
+        with setup.autocast(self.device, self.precision):
+            out = model(x)
+        loss = F.cross_entropy(out.float(), y, label_smoothing=cfg.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        if self._scaler is not None:
+            self._scaler.scale(loss).backward()
+            self._scaler.step(opt)
+            self._scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+        loss = loss.detach()
+        sums["loss"] += loss * len(y)
+        sums["correct"] += (out.argmax(dim=1) == y).sum()
+        sums["seen"] += len(y)
+        return loss
+
+    def _report(self, step: int, loss: torch.Tensor, lr: float, steps: int, total: int,
+                timer: "_Throughput", eval_s: float) -> None:
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingFailed(
+                f"the loss became {'NaN' if math.isnan(value) else 'infinite'} at epoch "
+                f"{self.epoch + 1}, step {step} (learning rate {lr:.3g}): the learning rate "
+                "is probably too high, or a layer produces invalid values; try a smaller "
+                "learning rate")
+        self.global_step += 1
+        ips, step_s = timer.tick()
+        eta = (total - self.global_step) * step_s + eval_s * (self.config.epochs - self.epoch)
+        self._emit(Step(self.epoch + 1, step, self.global_step, value, lr, ips, eta))
 
     def _between_steps(self) -> bool:
         """False when stopped; blocks while paused."""
