@@ -6,9 +6,14 @@
 
 The whole dataset lives as uint8 tensors on the training device; each batch is
 gathered, augmented (crop, flip, cutout) and normalised on tensors.
+With config.out_dir set, every epoch writes last.pt, best.pt (best validation
+accuracy; test accuracy when there is no validation split), metrics.csv and
+metrics.json; a stopped run rewrites last.pt with the model as it was.
 Resuming: pass resume_from=<checkpoint path> (a last.pt/best.pt written by a
 run); weights, optimizer, scaler, random state and history are restored and
-training continues up to config.epochs.
+training continues up to config.epochs (a run stopped mid-epoch repeats that
+epoch from its start, with the weights it had).
+After a stop the current model is evaluated once on the test set for Finished.
 """
 from __future__ import annotations
 
@@ -475,6 +480,8 @@ def _split(data: Dataset, val_split: int, seed: int
 
 
 def _describe(e: BaseException, config: TrainConfig) -> str:
+    if isinstance(e, KeyboardInterrupt):
+        return "training aborted (interrupted twice)"
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     if isinstance(e, MemoryError) or "out of memory" in str(e).lower() \
             or type(e).__name__ == "OutOfMemoryError":
