@@ -124,7 +124,7 @@ def test_stop_takes_effect_within_one_step(tmp_path: Path) -> None:
     assert len(rec.of(Step)) == 3 and not rec.of(EpochEnd)
     fin = rec.of(Finished)[0]
     assert fin.stopped and fin.metrics["steps_done"] == 3 and fin.metrics["epochs_done"] == 0
-    assert sum(map(sum, fin.confusion)) == 64
+    assert sum(map(sum, fin.confusion)) == 64 and fin.metrics["evaluated"] == "stopped model"
     assert (tmp_path / "last.pt").is_file()  # the stopped model is kept
     assert load_checkpoint(tmp_path / "last.pt")["global_step"] == 3
 
@@ -400,3 +400,28 @@ def test_late_loss_reading_changes_nothing_but_timing() -> None:
     nan.report_lag = True
     nan.run()
     assert "NaN" in rec_nan.failed() or "infinite" in rec_nan.failed()
+
+
+@pytest.mark.parametrize("epoch, expected", [(1, "none"), (2, "epoch 1")])
+def test_stop_now_skips_evaluating_the_stopped_model(epoch: int, expected: str) -> None:
+    rec = Recorder()
+
+    def stop_now(event: Any) -> None:
+        rec(event)
+        if isinstance(event, Step) and event.epoch == epoch and event.step == 3:
+            rec.trainer.stop()  # type: ignore[union-attr]
+            rec.trainer.stop()  # type: ignore[union-attr]  -- the second one: now
+    t = Trainer(small_net(), tiny(epochs=3), stop_now)
+    rec.trainer = t
+    t.run()
+    fin = rec.of(Finished)[0]
+    assert fin.stopped and fin.metrics["evaluated"] == expected
+    if epoch == 1:
+        assert fin.metrics["test_acc"] != fin.metrics["test_acc"]  # NaN: nothing evaluated
+    else:
+        assert fin.metrics["test_acc"] == rec.of(EpochEnd)[0].test_acc
+
+
+def test_a_plain_stop_evaluates_the_stopped_model() -> None:
+    _, rec = train(small_net(), tiny(epochs=1))
+    assert rec.of(Finished)[0].metrics["evaluated"] == "final model"

@@ -11,6 +11,10 @@ from torch import nn
 EVAL_BATCH = 1024
 
 
+class EvaluationSkipped(Exception):
+    """should_stop() said to give up part-way."""
+
+
 @dataclass
 class Evaluation:
     loss: float
@@ -24,7 +28,8 @@ class Evaluation:
 
 def predict_logits(model: nn.Module, images: torch.Tensor,
                    prepare: Callable[[torch.Tensor], torch.Tensor],
-                   autocast: Callable[[], object], batch: int = EVAL_BATCH) -> torch.Tensor:
+                   autocast: Callable[[], object], batch: int = EVAL_BATCH,
+                   should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
     """float32 logits for uint8 images (already on the model's device)."""
     was_training = model.training
     model.eval()
@@ -32,6 +37,8 @@ def predict_logits(model: nn.Module, images: torch.Tensor,
     try:
         with torch.no_grad():
             for start in range(0, len(images), batch):
+                if should_stop is not None and should_stop():
+                    raise EvaluationSkipped()
                 with autocast():  # type: ignore[attr-defined]
                     outs.append(model(prepare(images[start:start + batch])).float())
     finally:
@@ -43,10 +50,11 @@ def predict_logits(model: nn.Module, images: torch.Tensor,
 
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, classes: int,
              prepare: Callable[[torch.Tensor], torch.Tensor],
-             autocast: Callable[[], object]) -> Evaluation:
+             autocast: Callable[[], object],
+             should_stop: Callable[[], bool] | None = None) -> Evaluation:
     if len(images) == 0:
         return Evaluation(float("nan"), 0.0, [[0] * classes for _ in range(classes)])
-    logits = predict_logits(model, images, prepare, autocast)
+    logits = predict_logits(model, images, prepare, autocast, should_stop=should_stop)
     loss = F.cross_entropy(logits, labels, reduction="sum").item() / len(labels)
     pred = logits.argmax(dim=1)
     counts = torch.bincount(labels * classes + pred, minlength=classes * classes)

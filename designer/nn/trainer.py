@@ -13,7 +13,9 @@ Resuming: pass resume_from=<checkpoint path> (a last.pt/best.pt written by a
 run); weights, optimizer, scaler, random state and history are restored and
 training continues up to config.epochs (a run stopped mid-epoch repeats that
 epoch from its start, with the weights it had).
-After a stop the current model is evaluated once on the test set for Finished.
+After a stop the current model is evaluated once on the test set for Finished
+(stop(now=True), or a second stop(), skips that: metrics["evaluated"] says
+what the reported results belong to).
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from designer.nn.checkpoint import (CheckpointError, check_fits, load_checkpoint
                                     save_checkpoint)
 from designer.nn.data import Dataset, DatasetError
 from designer.nn.events import Event, EpochEnd, Failed, Finished, Paused, Started, Step
-from designer.nn.train_eval import Evaluation, evaluate, predict_logits
+from designer.nn.train_eval import Evaluation, EvaluationSkipped, evaluate, predict_logits
 from designer.nn.train_files import BEST, LAST, write_metrics
 
 
@@ -60,6 +62,7 @@ class Trainer:
         self.resume_from = resume_from
         self._callback = callback
         self._stop = threading.Event()
+        self._now = threading.Event()
         self._running = threading.Event()
         self._running.set()
         self.model: torch.nn.Module | None = None
@@ -81,7 +84,12 @@ class Trainer:
         self.report_lag = False      # read each loss one step late (set for GPUs in run)
 
     # --- control, from any thread ---------------------------------------------
-    def stop(self) -> None:
+    def stop(self, now: bool = False) -> None:
+        """Stop after the current step. now=True (or a second stop) also skips
+        evaluating the stopped model: Finished then reports the last epoch's
+        test results (NaN accuracy when no epoch was completed)."""
+        if now or self._stop.is_set():
+            self._now.set()
         self._stop.set()
         self._running.set()
 
@@ -236,20 +244,33 @@ class Trainer:
             if stopped:
                 break
             eval_start = time.perf_counter()
-            val = self._evaluate(t["val_x"], t["val_y"]) if len(t["val_x"]) else None
-            final = self._evaluate(t["test_x"], t["test_y"])
+            try:
+                val = self._evaluate(t["val_x"], t["val_y"]) if len(t["val_x"]) else None
+                final = self._evaluate(t["test_x"], t["test_y"])
+            except EvaluationSkipped:
+                stopped = True
+                break
             eval_s = time.perf_counter() - eval_start
             self.epoch += 1
             self._epoch_rng = self._generator.get_state()
             seconds = time.perf_counter() - epoch_start - (self._paused_s - paused_before)
             self._end_epoch(train_loss, train_acc, val, final, seconds)
-        if stopped or final is None:  # the model as it is now, mid-epoch
-            final = self._evaluate(t["test_x"], t["test_y"])
+        evaluated = "stopped model"
+        try:
+            if stopped or final is None:  # the model as it is now, mid-epoch
+                final = self._evaluate(t["test_x"], t["test_y"])
+            else:
+                evaluated = "final model"
+        except EvaluationSkipped:
+            evaluated = f"epoch {self.epoch}" if final is not None else "none"
+            classes = self.data.num_classes
+            final = final or Evaluation(float("nan"), float("nan"),
+                                        [[0] * classes for _ in range(classes)])
         elapsed = time.perf_counter() - start - self._paused_s
         metrics = {"test_acc": final.acc, "test_loss": final.loss, "epochs_done": self.epoch,
                    "steps_done": self.global_step, "seconds": elapsed,
                    "dataset": self.data.label, "device": str(self.device),
-                   "precision": self.precision}
+                   "precision": self.precision, "evaluated": evaluated}
         if self.history:
             metrics.update({k: self.history[-1][k] for k in ("train_loss", "train_acc",
                                                              "val_loss", "val_acc")})
@@ -358,7 +379,7 @@ class Trainer:
     def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> Evaluation:
         assert self.model is not None and self.data is not None and self._normalise is not None
         return evaluate(self.model, x, y, self.data.num_classes, self._normalise,
-                        lambda: setup.autocast(self.device, self.precision))
+                        lambda: setup.autocast(self.device, self.precision), self._now.is_set)
 
     def _end_epoch(self, train_loss: float, train_acc: float, val: Evaluation | None,
                    test: Evaluation, seconds: float) -> None:
