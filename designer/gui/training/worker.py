@@ -88,7 +88,11 @@ class TrainWorker(QObject):
             if result.finished is not None:
                 result.state_dict = {k: v.detach().cpu().clone()
                                      for k, v in trainer.state_dict().items()}
-                result.checkpoint = trainer.checkpoint()
+                fin = result.finished
+                result.checkpoint = trainer.checkpoint({
+                    **fin.metrics, "per_class_acc": list(fin.per_class_acc),
+                    "confusion": [list(r) for r in fin.confusion],
+                    "class_names": list(fin.class_names)})
                 try:
                     result.samples = predict_samples(trainer, result.finished.class_names)
                 except Exception as e:  # the grid is a nicety; the run itself succeeded
