@@ -2,7 +2,7 @@
 
 Writes metrics.csv, metrics.json, last.pt and best.pt to --out (default:
 ./runs/<design name>). Ctrl+C stops after the current step and still writes
-the results; a second Ctrl+C aborts. Exit 0 ok (or stopped), 1 training
+the results; a second Ctrl+C skips evaluating the stopped model, a third aborts. Exit 0 ok (or stopped), 1 training
 failed, 2 unreadable design file or dataset.
 """
 from __future__ import annotations
@@ -150,11 +150,17 @@ def _prepare_data(config: Any, quiet: bool) -> str | None:
 
 
 def _install_interrupt(trainer: Any, reporter: "Reporter") -> Any:
+    """Ctrl+C: stop after this step; again: also skip the final evaluation;
+    a third time: abort."""
+    presses = [0]
+
     def handler(signum: int, frame: FrameType | None) -> None:
-        if trainer._stop.is_set():
+        presses[0] += 1
+        if presses[0] >= 3:
             raise KeyboardInterrupt
-        reporter.note("stopping after this step (Ctrl+C again to abort)")
-        trainer.stop()
+        if presses[0] == 1:
+            reporter.note("stopping after this step (Ctrl+C again to skip the final evaluation)")
+        trainer.stop(now=presses[0] == 2)
     try:
         return signal.signal(signal.SIGINT, handler)
     except ValueError:  # not the main thread

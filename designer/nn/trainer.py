@@ -502,7 +502,7 @@ def _split(data: Dataset, val_split: int, seed: int
 
 def _describe(e: BaseException, config: TrainConfig) -> str:
     if isinstance(e, KeyboardInterrupt):
-        return "training aborted (interrupted twice)"
+        return "training aborted (interrupted)"
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     if isinstance(e, MemoryError) or "out of memory" in str(e).lower() \
             or type(e).__name__ == "OutOfMemoryError":
