@@ -88,6 +88,11 @@ def gui_run(app: QApplication, design_path: Path, config: TrainConfig,
         win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
     win.resize(1600, 1000)
     win.show()
+    if hasattr(win, "add_panel"):   # after show: the window restores its saved layout first
+        for _ in range(5):
+            app.processEvents()
+        win.resizeDocks([dock], [520], Qt.Orientation.Vertical)
+        app.processEvents()
     panel.form.set_config(config)
 
     # the engine's Step events, timed in the worker thread as they are emitted

@@ -89,6 +89,7 @@ class TrainingPanel(QWidget):
         self.notice.setStyleSheet(INFO_STYLE)
         self.notice.hide()
         self.plots = TrainingPlots()
+        self.plots.setMinimumHeight(300)   # below that the four plots are unreadable
         self.results = ResultsView()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.plots, "Curves")

@@ -170,6 +170,8 @@ class SettingsForm(QWidget):
         try:
             self._base = dataclasses.replace(cfg, data_dir=None)
             self.dataset.set_dataset(cfg.dataset)
+            if cfg.data_dir is not None and cfg.data_dir != self.dataset.data_dir:
+                self.dataset.set_data_dir(cfg.data_dir, remember=False)
             self.epochs.setValue(cfg.epochs)
             self.batch_size.setValue(cfg.batch_size)
             _set_combo(self.optimizer, cfg.optimizer)
