@@ -1,7 +1,6 @@
 """The training panel with the real engine on the synthetic dataset (tiny sizes)."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest

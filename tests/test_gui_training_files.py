@@ -76,6 +76,10 @@ def test_checkpoint_round_trip_and_mismatch(qtbot, panel, context, finished, tmp
     assert ok.args == [True]
     loaded = panel.runs[-1]
     assert loaded.state == "loaded" and "lenet.pt" in loaded.title()
+    # the checkpoint carries the run's final results, shown for the loaded entry
+    assert loaded.finished.confusion == finished.finished.confusion
+    assert loaded.final_accuracy == pytest.approx(finished.final_accuracy)
+    assert panel.results.confusion.rowCount() == 10
     assert context.weights is not None
     for k, v in finished.checkpoint["state_dict"].items():
         assert (context.weights[k] == v).all()
