@@ -79,7 +79,7 @@ class Run:
     def final_accuracy(self) -> float | None:
         if self.finished is not None:
             acc = self.finished.metrics.get("test_acc")
-            if acc is not None:
+            if isinstance(acc, (int, float)) and np.isfinite(acc):  # NaN: nothing evaluated
                 return float(acc)
         for e in reversed(self.epochs):
             if e.test_acc is not None:
