@@ -22,5 +22,5 @@ PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 # A CPU build of torch first: a bare range would pull a multi-GB CUDA build.
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install -q "${TORCH_SPEC:-torch==2.13.0}"
-.venv/bin/pip install -q -e ".[test]"
+.venv/bin/pip install -q -e ".[test,onnx]"
 echo "== ready: .venv/bin/cnn-designer (app), .venv/bin/python -m pytest (tests)"

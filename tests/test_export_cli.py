@@ -86,6 +86,7 @@ def test_unwritable_output_is_a_clear_error(tmp_path: Path,
 
 def test_onnx_and_torchscript_with_trained_weights(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("onnx")
     design = load(LENET)
     save_checkpoint(tmp_path / "w.pt", make_checkpoint(design, build(design).state_dict()))
     assert main(["export", LENET, "--weights", str(tmp_path / "w.pt"),

@@ -3,9 +3,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from PySide6.QtGui import QImage
 
 from designer.gui.app import create_window
+
+
+def read_rgb(path) -> np.ndarray:
+    """A PNG as an H×W×3 float array, read with Qt (no Pillow dependency)."""
+    image = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
+    assert not image.isNull(), path
+    h, w, stride = image.height(), image.width(), image.bytesPerLine()
+    raw = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * h)
+    return raw.reshape(h, stride)[:, : w * 3].reshape(h, w, 3).astype(float)
 
 
 @pytest.fixture
@@ -24,7 +33,7 @@ def test_window_screenshot_has_content(window, tmp_path):
     window.context.select("conv1")
     path = tmp_path / "window_lenet.png"
     assert window.grab().save(str(path))
-    image = np.asarray(Image.open(path).convert("RGB")).astype(float)
+    image = read_rgb(path)
     h, w, _ = image.shape
     assert w >= 700 and h >= 500
     assert image.std() > 20   # not a blank or single-colour window
@@ -41,5 +50,5 @@ def test_window_screenshot_has_content(window, tmp_path):
 def test_canvas_export_png_of_lenet(window, tmp_path):
     path = tmp_path / "canvas.png"
     window.canvas.export_png(str(path))
-    image = np.asarray(Image.open(path).convert("RGB")).astype(float)
+    image = read_rgb(path)
     assert image.shape[0] > 200 and image.std() > 10

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from designer.gui.file_actions import APPLICATION, ORGANISATION
 from designer.gui.main_window import MainWindow
+from designer.gui.panels import install_panels
 from designer.gui.style import apply_style
 from designer.io.design_file import DesignFileError, load
 
@@ -27,21 +28,27 @@ def _application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def create_window(path: str | None = None) -> MainWindow:
-    """A window on the file (or the LeNet-5 sample). A file that cannot be read
-    leaves the sample open; its message is kept in `startup_error` and shown by
-    startup_checks() once the window is up."""
+def create_window(path: str | None = None, *, with_panels: bool = True) -> MainWindow:
+    """A window on the file (or the LeNet-5 sample), with the Training and
+    Receptive-field panels. A file that cannot be read leaves the sample open;
+    its message is kept in `startup_error` and shown by startup_checks() once
+    the window is up."""
     _application()
-    if path is None:
-        return MainWindow()
-    try:
-        design = load(path)
-    except DesignFileError as e:
+    error: str | None = None
+    design = None
+    if path is not None:
+        try:
+            design = load(path)
+        except DesignFileError as e:
+            error = str(e)
+    if design is None:
         window = MainWindow()
-        window.startup_error = str(e)
-        return window
-    window = MainWindow(design, os.path.abspath(path))
-    window.files.remember(path)
+        window.startup_error = error
+    else:
+        window = MainWindow(design, os.path.abspath(path))
+        window.files.remember(path)
+    if with_panels:
+        install_panels(window)
     return window
 
 

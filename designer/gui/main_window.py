@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoStack
@@ -43,6 +43,7 @@ class MainWindow(QMainWindow):
         self.file_path: str | None = file_path
         self.close_guards: list[Callable[[], bool]] = []
         self.startup_error: str | None = None
+        self.panels: Any = None   # designer.gui.panels.Panels, when installed
         self._restored = False
         self.context = DesignContext(design or _load_default(), self)
         self.undo_stack = QUndoStack(self)

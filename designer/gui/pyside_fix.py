@@ -12,9 +12,10 @@ these singletons immortal, which is what the bindings now assume.
 install() checks for the leak and, where it is present, gives None, True and
 False a refcount so large it can never reach zero (what 3.12 does). These
 objects are static and never freed, so this changes nothing else.
-Idempotent. It belongs at application start-up (designer/gui), but the
-training panel installs it on import so that it is never missing where
-training curves are drawn.
+Idempotent; designer/gui/__init__.py installs it, so every window, test and
+benchmark is covered. pyproject.toml keeps PySide6 below 6.12, where leaks()
+finds nothing and install() changes nothing: this guards users who force a
+newer PySide6 on Python 3.11.
 """
 from __future__ import annotations
 

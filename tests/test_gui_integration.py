@@ -1,0 +1,80 @@
+"""The app's window as users get it: designer, Training and Receptive-field panels
+working together (offscreen, synthetic data)."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from designer.core.training_config import TrainConfig
+from designer.gui.app import create_window
+
+RUN_TIMEOUT = 90_000
+
+
+def tiny_config(**kw: object) -> TrainConfig:
+    base = dict(dataset="synthetic", epochs=1, batch_size=32, train_limit=128, test_limit=64,
+                augment_crop=False, augment_flip=False, schedule="constant", lr=0.01,
+                device="cpu", precision="fp32", channels_last="off", threads=1)
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
+    win = create_window()
+    monkeypatch.setattr(win, "_ask_save_changes", lambda: "discard")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    if win.isVisible():
+        win.close()
+
+
+def test_window_has_training_and_receptive_field_panels(window):
+    panels = window.panels
+    assert panels.training_dock.windowTitle() == "Training"
+    assert panels.rf_dock.windowTitle() == "Receptive field"
+    assert panels.training_dock in window.tabifiedDockWidgets(window.summary_dock)
+    assert panels.rf_dock in window.tabifiedDockWidgets(window.formulas_dock)
+    assert window.dockWidgetArea(panels.training_dock) == Qt.BottomDockWidgetArea
+    menu_titles = [a.text() for a in window.view_menu.actions()]
+    assert "Training" in menu_titles and "Receptive field" in menu_titles
+    assert panels.training.context is window.context and panels.rf.context is window.context
+
+
+def test_trained_weights_reach_the_receptive_field_view_and_close_is_clean(qtbot, window):
+    panels = window.panels
+    panels.training_dock.raise_()
+    panels.rf_dock.raise_()
+    qtbot.waitUntil(lambda: panels.training_dock.height() >= 300, timeout=5000)
+    panels.training.form.set_config(tiny_config())
+    with qtbot.waitSignal(panels.training.run_finished, timeout=RUN_TIMEOUT) as done:
+        run = panels.training.start()
+        assert run is not None
+    assert done.args[0].state == "finished", panels.training.message_text()
+    assert window.context.weights is not None
+    with qtbot.waitSignal(panels.rf.erf_ready, timeout=30_000,
+                          check_params_cb=lambda r: r.weights_label == "trained weights"):
+        window.context.select("conv2")
+    window.close()
+    assert not window.isVisible()
+    assert panels.training.controller.thread is None
+    assert not panels.rf.runner.thread.isRunning()
+
+
+def test_closing_during_a_run_asks_and_stops_it(qtbot, window, monkeypatch):
+    training = window.panels.training
+    training.form.set_config(tiny_config(epochs=200, train_limit=2048))
+    run = training.start()
+    assert run is not None
+    qtbot.waitUntil(lambda: training.controller.thread is not None
+                    and training.controller.thread.isRunning(), timeout=RUN_TIMEOUT)
+    monkeypatch.setattr(training, "confirm_close", lambda: False)
+    window.close()
+    assert window.isVisible() and training.training   # the user said no: still training
+    monkeypatch.setattr(training, "confirm_close", lambda: True)
+    window.close()
+    assert not window.isVisible()
+    assert training.controller.thread is None and not training.training
