@@ -44,6 +44,24 @@ def test_window_has_training_and_receptive_field_panels(window):
     assert panels.training.context is window.context and panels.rf.context is window.context
 
 
+def test_panels_do_not_force_the_window_wider_than_a_laptop_screen(window):
+    minimum = window.minimumSizeHint()
+    assert minimum.width() <= 1280 and minimum.height() <= 720, minimum
+
+
+def test_training_plots_share_a_narrow_width(qtbot):
+    from designer.gui.training.plots import TrainingPlots
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(420, 320)
+    plots.show()
+    qtbot.waitExposed(plots)
+    widths = [p.geometry().width() for p in plots.plots()]
+    right_edges = [p.geometry().right() for p in plots.plots()]
+    assert min(widths) > 0.3 * plots.width(), widths
+    assert max(right_edges) <= plots.width() + 1, (right_edges, plots.width())
+
+
 def test_trained_weights_reach_the_receptive_field_view_and_close_is_clean(qtbot, window):
     panels = window.panels
     panels.training_dock.raise_()
@@ -78,3 +96,16 @@ def test_closing_during_a_run_asks_and_stops_it(qtbot, window, monkeypatch):
     window.close()
     assert not window.isVisible()
     assert training.controller.thread is None and not training.training
+
+
+def test_receptive_field_view_follows_the_training_data_folder(qtbot, window, tmp_path):
+    from test_data_helpers import write_cifar
+    root = tmp_path / "data"
+    write_cifar(root, test=10)
+    panels = window.panels
+    panels.rf_dock.raise_()
+    qtbot.waitUntil(lambda: panels.rf._started, timeout=10_000)
+    panels.training.form.dataset.set_data_dir(str(root))
+    qtbot.waitUntil(lambda: not panels.rf.images.synthetic, timeout=30_000)
+    assert len(panels.rf.images) == 10
+    assert str(root) in panels.rf.images.source

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 
 from designer.gui.main_window import MainWindow
 from designer.gui.rf.view import ReceptiveFieldView
@@ -25,20 +25,37 @@ class Panels:
 
 def install_panels(window: MainWindow) -> Panels:
     training = TrainingPanel(window.context, settings=window.settings)
-    training_dock = window.add_panel("Training", training, Qt.BottomDockWidgetArea,
-                                     tabify_with=window.summary_dock)
+    training_dock = window.add_panel("Training", _scrollable(training),
+                                     Qt.BottomDockWidgetArea, tabify_with=window.summary_dock)
     window.close_guards.append(training.close_guard)
 
     rf = ReceptiveFieldView(window.context, data_dir=training.form.dataset.data_dir)
-    rf_dock = window.add_panel("Receptive field", rf, Qt.RightDockWidgetArea,
+    rf_dock = window.add_panel("Receptive field", _scrollable(rf), Qt.RightDockWidgetArea,
                                tabify_with=window.formulas_dock)
     window.close_guards.append(rf.shutdown)   # last: after the user has agreed to close
+    dataset = training.form.dataset
+    dataset.status_known.connect(lambda found: found and rf.set_data_dir(dataset.data_dir))
 
-    def grow_when_shown(visible: bool) -> None:
-        # The training plots need more height than the summary table's tab gives.
-        if visible and training_dock.height() < TRAINING_DOCK_HEIGHT:
-            QTimer.singleShot(0, lambda: window.resizeDocks(
-                [training_dock], [TRAINING_DOCK_HEIGHT], Qt.Vertical))
-    training_dock.visibilityChanged.connect(grow_when_shown)
+    # Tabbed behind small panels, these two get room when their tab is chosen.
+    _grow_when_shown(window, training_dock, TRAINING_DOCK_HEIGHT, Qt.Vertical)
+    _grow_when_shown(window, rf_dock, rf.minimumSizeHint().width() + 24, Qt.Horizontal)
     window.panels = Panels(training, training_dock, rf, rf_dock)
     return window.panels
+
+
+def _scrollable(widget: QWidget) -> QScrollArea:
+    """A panel's minimum size must not force the window wider than the screen."""
+    scroll = QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    return scroll
+
+
+def _grow_when_shown(window: MainWindow, dock: QDockWidget, size: int,
+                     orientation: Qt.Orientation) -> None:
+    def grow(visible: bool) -> None:
+        now = dock.height() if orientation == Qt.Vertical else dock.width()
+        if visible and now < size:
+            QTimer.singleShot(0, lambda: window.resizeDocks([dock], [size], orientation))
+    dock.visibilityChanged.connect(grow)

@@ -102,7 +102,7 @@ class ReceptiveFieldView(QWidget):
         lay.addWidget(self.erf_label)
         lay.addWidget(self.tabs, 2)
 
-    def _image_controls(self) -> QHBoxLayout:
+    def _image_controls(self) -> QVBoxLayout:
         self.prev_button = QToolButton(text="◀")
         self.next_button = QToolButton(text="▶")
         self.index_spin = QSpinBox()
@@ -119,13 +119,18 @@ class ReceptiveFieldView(QWidget):
         self.average_box = QCheckBox(f"avg of {AVERAGE_OVER}")
         self.average_box.setToolTip(f"Average the effective field over {AVERAGE_OVER} images")
         self.average_box.toggled.connect(lambda _: self._submit())
-        row = QHBoxLayout()
+        browse = QHBoxLayout()
         for w in (self.prev_button, self.index_spin, self.next_button, self.image_label):
-            row.addWidget(w)
-        row.addStretch(1)
-        row.addWidget(self.heat_box)
-        row.addWidget(self.average_box)
-        return row
+            browse.addWidget(w)
+        browse.addStretch(1)
+        options = QHBoxLayout()   # a second row keeps the panel narrow enough for a side dock
+        options.addWidget(self.heat_box)
+        options.addWidget(self.average_box)
+        options.addStretch(1)
+        rows = QVBoxLayout()
+        rows.addLayout(browse)
+        rows.addLayout(options)
+        return rows
 
     # --- state ------------------------------------------------------------
 
@@ -181,6 +186,16 @@ class ReceptiveFieldView(QWidget):
             self.runner.submit(Job(self._request, -1, None, None, None, None, None,
                                    load_images=True, load_images_from=self._data_dir))
         self._submit()
+
+    def set_data_dir(self, data_dir: str | None) -> None:
+        """Show test images from this folder (the training panel's) when it holds CIFAR-10."""
+        if data_dir == self._data_dir:
+            return
+        self._data_dir = data_dir
+        if self._started and self._use_dataset:
+            self._request += 1
+            self.runner.submit(Job(self._request, -1, None, None, None, None, None,
+                                   load_images=True, load_images_from=data_dir))
 
     def select_unit(self, i: int, j: int) -> None:
         """Pick a unit of the selected layer's map, as a click on it does."""

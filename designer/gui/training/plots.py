@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from designer.gui.training.runs import Run
 
@@ -86,22 +86,46 @@ class RunCurves:
                 vb.removeItem(item)
 
 
+def _set_title(plot: pg.PlotItem, title: str, key: str = "") -> None:
+    """A title that may be cut rather than squeeze the neighbouring plot out of
+    view: pyqtgraph's LabelItem makes its text's width its minimum width on every
+    resize (updateMin), so that method is replaced on this label."""
+    label = plot.titleLabel
+    if not getattr(label, "_shrinkable", False):
+        original = label.updateMin
+
+        def update_min() -> None:
+            original()
+            label.setMinimumWidth(0)
+            label._sizeHint[Qt.SizeHint.MinimumSize] = (0, label.minimumHeight())
+
+        label.updateMin = update_min
+        label._shrinkable = True
+        label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True)
+    key_html = f"<br><span style='color:#888'>{key}</span>" if key else ""
+    plot.setTitle(f"{title}{key_html}", size="8pt")
+    plot.layout.setRowFixedHeight(0, 34)   # the same in every plot: their axes line up
+    label.setToolTip(f"{title} ({key})" if key else title)
+
+
 class TrainingPlots(pg.GraphicsLayoutWidget):
     """Loss per step, loss per epoch, accuracy per epoch, learning rate."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.step_loss = self._plot(0, 0, "Loss per step (faint: raw, bold: smoothed)",
+        self.step_loss = self._plot(0, 0, "Loss per step", "faint: raw · bold: smoothed",
                                     "step", "loss")
-        self.epoch_loss = self._plot(0, 1, "Loss per epoch (solid: train, dashed: test)",
+        self.epoch_loss = self._plot(0, 1, "Loss per epoch", "solid: train · dashed: test",
                                      "epoch", "loss")
-        self.accuracy = self._plot(1, 0, "Accuracy per epoch (solid: train, dashed: test)",
+        self.accuracy = self._plot(1, 0, "Accuracy per epoch", "solid: train · dashed: test",
                                    "epoch", "%")
-        self.lr = self._plot(1, 1, "Learning rate", "step", "lr")
+        self.lr = self._plot(1, 1, "Learning rate", "", "step", "lr")
         for plot in (self.step_loss, self.epoch_loss, self.lr):
             plot.setLimits(yMin=0)          # a flat curve otherwise auto-ranges below zero
         self.accuracy.setLimits(yMin=0, yMax=100)
+        for col in (0, 1):   # two equal columns however long the titles are
+            self.ci.layout.setColumnStretchFactor(col, 1)
         self.curves: dict[int, RunCurves] = {}
         self._readouts: dict[pg.PlotItem, tuple[pg.InfiniteLine, pg.TextItem]] = {}
         for plot in self.plots():
@@ -113,9 +137,11 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self._readouts[plot] = (line, text)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
-    def _plot(self, row: int, col: int, title: str, xlabel: str, ylabel: str) -> pg.PlotItem:
-        plot = self.addPlot(row=row, col=col, title=title,
+    def _plot(self, row: int, col: int, title: str, key: str, xlabel: str,
+              ylabel: str) -> pg.PlotItem:
+        plot = self.addPlot(row=row, col=col,
                             axisItems={"bottom": IntegerAxis(orientation="bottom")})
+        _set_title(plot, title, key)
         plot.setLabel("bottom", xlabel)
         plot.setLabel("left", ylabel)
         # no grid: its alpha-blended lines cost ~20 ms a frame in software rendering;
@@ -130,8 +156,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
 
     def set_eval_name(self, name: str) -> None:
         word = "validation" if name == "val" else "test"
-        self.epoch_loss.setTitle(f"Loss per epoch (solid: train, dashed: {word})")
-        self.accuracy.setTitle(f"Accuracy per epoch (solid: train, dashed: {word})")
+        _set_title(self.epoch_loss, "Loss per epoch", f"solid: train · dashed: {word}")
+        _set_title(self.accuracy, "Accuracy per epoch", f"solid: train · dashed: {word}")
 
     # --- runs ---------------------------------------------------------------
     def add_run(self, run: Run) -> RunCurves:
