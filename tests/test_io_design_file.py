@@ -75,7 +75,9 @@ def test_newer_schema_version_is_refused_clearly() -> None:
 def test_a_registered_migration_upgrades_old_files(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend the current schema is 2, where Conv2d's 'filters' became
     'out_channels'; a version-1 file is upgraded on load and saved as version 2."""
-    monkeypatch.setattr(design_file, "SCHEMA_VERSION", 2)
+    from designer.core import serialise
+    monkeypatch.setattr(design_file, "SCHEMA_VERSION", 2)   # the reader's copy
+    monkeypatch.setattr(serialise, "SCHEMA_VERSION", 2)     # and the writer's
     monkeypatch.setattr(design_file, "MIGRATIONS", {})
 
     @design_file.register_migration(1)

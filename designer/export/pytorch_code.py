@@ -16,7 +16,7 @@ from designer.core.model import INPUT_ID, Design, Layer
 from designer.core.naming import layer_names
 from designer.export.common import (INDENT, LINE_LENGTH, ExportError, check_exportable,
                                     class_name, comment_text, fmt_dims, literal, wrap)
-from designer.io.design_file import SCHEMA_VERSION
+from designer.core.serialise import SCHEMA_VERSION
 
 __all__ = ["ExportError", "generate_model_code", "model_class_name"]
 

@@ -17,7 +17,7 @@ from designer.export.common import (INDENT, ExportError, check_exportable, comme
                                     literal)
 from designer.export.pytorch_code import model_class_name
 from designer.export.train_template import TEMPLATE
-from designer.io.design_file import to_dict
+from designer.core.serialise import to_dict
 
 __all__ = ["ExportError", "generate_train_script", "cifar_mismatch"]
 
