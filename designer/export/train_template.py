@@ -23,6 +23,7 @@ weights, the settings and the metrics, and opens in CNN Designer.
 """
 $HEADER
 import argparse
+import gc
 import json
 import math
 import os
@@ -312,6 +313,11 @@ class Trainer:
             self.save(history)
         if self.world > 1:
             dist.barrier()
+            # Drop the DDP wrapper (its reducer holds the process group) before
+            # destroying the group: otherwise gloo threads can outlive it and
+            # abort the process at exit.
+            self.model = self.net
+            gc.collect()
             dist.destroy_process_group()
 
     def train_epoch(self, epoch, steps, batch, train_x, train_y, optimizer,
