@@ -109,3 +109,16 @@ def test_receptive_field_view_follows_the_training_data_folder(qtbot, window, tm
     qtbot.waitUntil(lambda: not panels.rf.images.synthetic, timeout=30_000)
     assert len(panels.rf.images) == 10
     assert str(root) in panels.rf.images.source
+
+
+def test_hidden_receptive_field_tab_waits_for_its_turn(qtbot, window):
+    rf = window.panels.rf
+    window.formulas_dock.raise_()
+    qtbot.wait(20)
+    window.context.design.set_param("conv1", "out_channels", 8)
+    assert rf._stale                       # no chart, overlay or torch work while tabbed away
+    window.context.design.set_param("conv1", "kernel_size", 3)
+    window.panels.rf_dock.raise_()
+    qtbot.waitUntil(lambda: not rf._stale, timeout=5000)
+    window.context.select("conv1")
+    qtbot.waitUntil(lambda: "conv1: RF 3×3" in rf.header.text(), timeout=5000)

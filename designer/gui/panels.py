@@ -33,6 +33,8 @@ def install_panels(window: MainWindow) -> Panels:
     rf_dock = window.add_panel("Receptive field", _scrollable(rf), Qt.RightDockWidgetArea,
                                tabify_with=window.formulas_dock)
     window.close_guards.append(rf.shutdown)   # last: after the user has agreed to close
+    rf.set_shown(False)                       # Formulas is the tab on top
+    rf_dock.visibilityChanged.connect(rf.set_shown)
     dataset = training.form.dataset
     dataset.status_known.connect(lambda found: found and rf.set_data_dir(dataset.data_dir))
 

@@ -55,6 +55,8 @@ class ReceptiveFieldView(QWidget):
         self._use_dataset, self._data_dir = use_dataset, data_dir
         self._started = False   # torch work waits until the panel is first shown
         self._dirty = True
+        self._shown = True      # set_shown(False) while a dock shows another tab
+        self._stale = False     # an analysis arrived while hidden
         self._refresh_chart()
         self._show_image()
         self.set_layer(context.selected_id if context.selected_id in context.analysis.layers
@@ -169,10 +171,26 @@ class ReceptiveFieldView(QWidget):
             self._update_overlay()
             self._submit()
 
+    def set_shown(self, shown: bool) -> None:
+        """For a dock: whether its tab is the one on screen. A tabbed-away dock stays
+        'visible' to Qt (it is only moved off screen), so the dock tells the view."""
+        self._shown = shown
+        if shown and self.isVisible():
+            self._catch_up()
+
+    def _on_screen(self) -> bool:
+        return self._shown and self.isVisible()
+
+    def _catch_up(self) -> None:
+        if self._stale:
+            self._on_analysis(self.context.analysis)
+        elif self._started and self._dirty:
+            self._submit()
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._started and self._dirty:
-            self._submit()
+        if self._shown:
+            self._catch_up()
         if not self._started:
             # after the window's first paint: importing torch competes for the GIL
             QTimer.singleShot(START_DELAY_MS, self._start)
@@ -209,6 +227,10 @@ class ReceptiveFieldView(QWidget):
     @Slot(object)
     def _on_analysis(self, analysis: Analysis) -> None:
         self._version += 1
+        if not self._on_screen():
+            self._stale = True   # caught up when shown: edits stay fast while hidden
+            return
+        self._stale = False
         self._refresh_chart()
         self._show_image()
         keep = self.layer_id if self.layer_id in analysis.layers else self._default_layer()
@@ -301,7 +323,7 @@ class ReceptiveFieldView(QWidget):
             self.maps.clear()
             self.filters.clear()
             return
-        if not self._started or not self.isVisible():
+        if not self._started or not self._on_screen():
             self._dirty = True   # a hidden panel catches up when shown
             return
         self._dirty = False
