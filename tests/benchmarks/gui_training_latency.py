@@ -18,15 +18,14 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("CNN_DESIGNER_STATE_DIR", "/tmp/cnn-bench-state")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from designer.core.training_config import TrainConfig  # noqa: E402
-from designer.gui.context import DesignContext  # noqa: E402
-from designer.gui.training import TrainingPanel  # noqa: E402
 from designer.io import load  # noqa: E402
 from designer.nn.events import Failed, Step  # noqa: E402
 
@@ -68,31 +67,17 @@ def headless(design, config: TrainConfig) -> float:
 
 def gui_run(app: QApplication, design_path: Path, config: TrainConfig,
             screenshot: str | None) -> tuple[float, list[float]]:
-    settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "bench.ini"),
-                         QSettings.Format.IniFormat)
-    try:  # the real window when it is there
-        from designer.gui.main_window import MainWindow
-        win = MainWindow(load(design_path), settings=settings)
-        ctx = win.context
-    except ImportError:
-        win, ctx = QMainWindow(), DesignContext(load(design_path))
-        win.setCentralWidget(QLabel("canvas"))
-    print(f"window: {type(win).__name__}")
-    panel = TrainingPanel(ctx, settings=settings)
-    if hasattr(win, "add_panel"):
-        dock = win.add_panel("Training", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        win.resizeDocks([dock], [480], Qt.Orientation.Vertical)
-    else:
-        dock = QDockWidget("Training")
-        dock.setWidget(panel)
-        win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    from designer.gui.app import create_window
+    win = create_window(str(design_path))   # the app's window, with every panel
+    panel, dock = win.panels.training, win.panels.training_dock
+    print(f"window: {type(win).__name__} with panels")
     win.resize(1600, 1000)
     win.show()
-    if hasattr(win, "add_panel"):   # after show: the window restores its saved layout first
-        for _ in range(5):
-            app.processEvents()
-        win.resizeDocks([dock], [520], Qt.Orientation.Vertical)
+    dock.raise_()
+    for _ in range(5):
         app.processEvents()
+    win.resizeDocks([dock], [520], Qt.Orientation.Vertical)
+    app.processEvents()
     panel.form.set_config(config)
 
     # the engine's Step events, timed in the worker thread as they are emitted
