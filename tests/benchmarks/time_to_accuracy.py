@@ -40,7 +40,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # airbench-like: big batches, label smoothing 0.2, crop + flip, short one-cycle.
     "fast_cifar": dict(epochs=12, batch_size=512, optimizer="sgd", lr=0.2, momentum=0.9,
                        nesterov=True, weight_decay=5e-4, schedule="onecycle", warmup_epochs=2,
-                       augment_crop=True, augment_flip=True, label_smoothing=0.2),
+                       augment_crop=True, augment_flip=True, label_smoothing=0.2,
+                       threads=os.cpu_count()),   # headless: every core (wide convs scale)
 }
 OPTIONS = ("epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "optimizer",
            "schedule", "warmup_epochs", "threads", "precision", "cutout")
