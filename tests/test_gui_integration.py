@@ -122,3 +122,38 @@ def test_hidden_receptive_field_tab_waits_for_its_turn(qtbot, window):
     qtbot.waitUntil(lambda: not rf._stale, timeout=5000)
     window.context.select("conv1")
     qtbot.waitUntil(lambda: "conv1: RF 3×3" in rf.header.text(), timeout=5000)
+
+
+STALE_TAB_PROBE = """
+import time
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QTabBar
+from designer.gui.app import create_window
+win = create_window()
+app = QApplication.instance()
+win.resize(1600, 1000)
+win.show()
+end = time.time() + 1.5
+while time.time() < end:
+    app.processEvents()
+    time.sleep(0.01)
+bars = [b for b in win.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly) if b.isVisible()]
+print(sorted(tuple(b.tabText(i) for i in range(b.count())) for b in bars))
+win.panels.training.shutdown()
+win.panels.rf.shutdown()
+"""
+
+
+def test_no_stale_tab_bars_are_left_on_screen(tmp_path):
+    # In a process of its own, as the app starts (pytest-qt's application hides it).
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               CNN_DESIGNER_STATE_DIR=str(tmp_path / "state"))
+    r = subprocess.run([sys.executable, "-c", STALE_TAB_PROBE], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == \
+        "[('Formulas', 'Receptive field'), ('Summary', 'Training')]", r.stdout

@@ -45,6 +45,7 @@ class MainWindow(QMainWindow):
         self.startup_error: str | None = None
         self.panels: Any = None   # designer.gui.panels.Panels, when installed
         self._restored = False
+        self._pending_tabs: list[tuple[QDockWidget, QDockWidget]] = []
         self.context = DesignContext(design or _load_default(), self)
         self.undo_stack = QUndoStack(self)
         self.files = FileActions(self)
@@ -96,8 +97,9 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(area, dock)
         if tabify_with is not None:
-            self.tabifyDockWidget(tabify_with, dock)
-            tabify_with.raise_()   # a new tab does not hide the panel already shown
+            self._pending_tabs.append((tabify_with, dock))
+            if self._restored:
+                self._apply_pending_tabs()
         if self._restored:   # added after the saved layout was applied: apply its part
             self.restoreDockWidget(dock)
         self.view_menu.addAction(dock.toggleViewAction())
@@ -328,9 +330,18 @@ class MainWindow(QMainWindow):
         self.status_message("Restored the autosaved design")
         return True
 
+    def _apply_pending_tabs(self) -> None:
+        # Tabified before the window is first shown, a second tab group leaves a
+        # stale, visible tab bar behind (Qt 6.11); so tabs are made at first show.
+        for first, dock in self._pending_tabs:
+            self.tabifyDockWidget(first, dock)
+            first.raise_()   # a new tab does not hide the panel already shown
+        self._pending_tabs.clear()
+
     def showEvent(self, event: QShowEvent) -> None:
         if not self._restored:
             self._restored = True
+            self._apply_pending_tabs()
             geometry = self.settings.value("window/geometry")
             state = self.settings.value("window/state")
             if geometry is not None:

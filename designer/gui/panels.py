@@ -56,8 +56,10 @@ def _scrollable(widget: QWidget) -> QScrollArea:
 
 def _grow_when_shown(window: MainWindow, dock: QDockWidget, size: int,
                      orientation: Qt.Orientation) -> None:
-    def grow(visible: bool) -> None:
+    def grow() -> None:
+        if dock.visibleRegion().isEmpty():   # only passed through while tabs were made
+            return
         now = dock.height() if orientation == Qt.Vertical else dock.width()
-        if visible and now < size:
-            QTimer.singleShot(0, lambda: window.resizeDocks([dock], [size], orientation))
-    dock.visibilityChanged.connect(grow)
+        if now < size:
+            window.resizeDocks([dock], [size], orientation)
+    dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, grow))
