@@ -4,6 +4,7 @@ designer window works, and its tests run, without them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
@@ -41,6 +42,8 @@ def install_panels(window: MainWindow) -> Panels:
     # Tabbed behind small panels, these two get room when their tab is chosen.
     _grow_when_shown(window, training_dock, TRAINING_DOCK_HEIGHT, Qt.Vertical)
     _grow_when_shown(window, rf_dock, rf.minimumSizeHint().width() + 24, Qt.Horizontal)
+    _grow_when_shown(window, rf_dock, rf.sizeHint().height(), Qt.Vertical,
+                     keep=lambda: window.height() - 330)   # Properties keeps some room
     window.panels = Panels(training, training_dock, rf, rf_dock)
     return window.panels
 
@@ -55,11 +58,15 @@ def _scrollable(widget: QWidget) -> QScrollArea:
 
 
 def _grow_when_shown(window: MainWindow, dock: QDockWidget, size: int,
-                     orientation: Qt.Orientation) -> None:
+                     orientation: Qt.Orientation,
+                     keep: Callable[[], int] | None = None) -> None:
+    """When the dock's tab comes on screen, make it at least `size` (capped by
+    `keep()`) along `orientation`."""
     def grow() -> None:
         if dock.visibleRegion().isEmpty():   # only passed through while tabs were made
             return
+        want = size if keep is None else min(size, keep())
         now = dock.height() if orientation == Qt.Vertical else dock.width()
-        if now < size:
-            window.resizeDocks([dock], [size], orientation)
+        if now < want:
+            window.resizeDocks([dock], [want], orientation)
     dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, grow))
