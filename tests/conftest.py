@@ -20,3 +20,17 @@ settings.load_profile("default")
 @pytest.fixture
 def samples_dir() -> Path:
     return ROOT / "samples"
+
+
+@pytest.fixture
+def app_window(qtbot, tmp_path, monkeypatch):
+    """The app's window (create_window, with its panels), shown; closing it never
+    asks to save."""
+    from designer.gui.app import create_window
+    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
+    win = create_window()
+    monkeypatch.setattr(win, "_ask_save_changes", lambda: "discard")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win

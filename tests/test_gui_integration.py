@@ -6,30 +6,20 @@ import pytest
 from PySide6.QtCore import Qt
 
 from designer.core.training_config import TrainConfig
-from designer.gui.app import create_window
+from test_gui_training import tiny_config as training_tiny_config
 
 RUN_TIMEOUT = 90_000
 
 
 def tiny_config(**kw: object) -> TrainConfig:
-    base = dict(dataset="synthetic", epochs=1, batch_size=32, train_limit=128, test_limit=64,
-                augment_crop=False, augment_flip=False, schedule="constant", lr=0.01,
-                device="cpu", precision="fp32", channels_last="off", threads=1)
-    base.update(kw)
-    return TrainConfig(**base)  # type: ignore[arg-type]
+    return training_tiny_config(**{"epochs": 1, "train_limit": 128, **kw})
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
-    win = create_window()
-    monkeypatch.setattr(win, "_ask_save_changes", lambda: "discard")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    if win.isVisible():
-        win.close()
+def window(app_window):
+    yield app_window
+    if app_window.isVisible():
+        app_window.close()
 
 
 def test_window_has_training_and_receptive_field_panels(window):

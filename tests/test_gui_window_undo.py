@@ -5,20 +5,13 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from designer.gui.app import create_window
 from designer.gui.commands import MoveLayersCommand, disconnect_command
 from designer.io import dumps
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
-    win = create_window()
-    monkeypatch.setattr(win, "_ask_save_changes", lambda: "discard")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
+def window(app_window):
+    return app_window
 
 
 def _edits(win, qtbot):
