@@ -82,11 +82,21 @@ class DesignModule(nn.Module):
             self._plan.append((names[lid], [INPUT_ID if s == INPUT_ID else names[s]
                                             for s in layer.inputs]))
         self._output = names[analysis.output_id]  # type: ignore[index]
+        # values no later layer reads are dropped at once: holding every layer's
+        # output to the end of forward kept even those backward does not need
+        last: dict[str, int] = {}
+        for n, (_, inputs) in enumerate(self._plan):
+            for s in inputs:
+                last[s] = n
+        self._drop = [[s for s in dict.fromkeys(inputs) if last[s] == n and s != self._output]
+                      for n, (_, inputs) in enumerate(self._plan)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values: dict[str, torch.Tensor] = {INPUT_ID: x}
-        for name, inputs in self._plan:
+        for (name, inputs), drop in zip(self._plan, self._drop):
             values[name] = getattr(self, name)(*[values[s] for s in inputs])
+            for s in drop:
+                del values[s]
         return values[self._output]
 
     def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
