@@ -15,7 +15,7 @@ from typing import Any, Callable
 FP32, LOWP, INT64 = 4, 2, 8
 
 
-@dataclass
+@dataclass(slots=True)
 class RuleCtx:
     type: str
     p: dict[str, Any]                # resolved parameters
@@ -36,7 +36,7 @@ class RuleCtx:
         return self.in_itemsizes[0] if self.in_itemsizes else FP32
 
 
-@dataclass
+@dataclass(slots=True)
 class Keep:
     """What one layer keeps. Extras are new storages owned by the layer:
     (label, bytes independent of the batch, bytes per sample)."""
@@ -113,7 +113,9 @@ def _max_pool(c: RuleCtx) -> Keep:
 
 def _batch_norm(c: RuleCtx) -> Keep:
     ch = c.out_shape[0] if c.out_shape else 1
-    return Keep(c.itemsize, keep_inputs=(0,), extras=[("mean, inverse std", 2 * ch * FP32, 0)])
+    # with running statistics the batch statistics are fp32; without, the input's dtype
+    stat = FP32 if c.p.get("track_running_stats", True) else c.itemsize
+    return Keep(c.itemsize, keep_inputs=(0,), extras=[("mean, inverse std", 2 * ch * stat, 0)])
 
 
 def _norm_stats(groups_per_sample: int) -> list[tuple[str, int, int]]:
@@ -184,6 +186,20 @@ def _max_unpool(c: RuleCtx) -> Keep:
     return Keep(c.itemsize, keep_inputs=(1,) if len(c.in_numels) > 1 else ())
 
 
+def _adaptive_avg(c: RuleCtx) -> Keep:
+    # to 1x1 torch takes a mean, which keeps nothing; other sizes keep the input
+    if c.out_shape and _prod(c.out_shape[1:]) == 1:
+        return _nothing(c)
+    return _keeps_input(c)
+
+
+def _prod(xs: tuple[int, ...]) -> int:
+    n = 1
+    for d in xs:
+        n *= d
+    return n
+
+
 def _fallback(c: RuleCtx) -> Keep:
     """An unknown type: assume it keeps every input and its output."""
     return Keep(_promoted(c), keep_inputs=tuple(range(len(c.in_numels))), keep_output=True)
@@ -196,7 +212,8 @@ RULES: dict[str, Rule] = {
     "MaxPool2d": _max_pool, "MaxPool1d": _max_pool, "MaxPool3d": _max_pool,
     "AdaptiveMaxPool2d": _max_pool, "AdaptiveMaxPool1d": _max_pool,
     "AvgPool2d": _keeps_input, "AvgPool1d": _keeps_input, "AvgPool3d": _keeps_input,
-    "AdaptiveAvgPool2d": _nothing, "AdaptiveAvgPool1d": _nothing, "AdaptiveAvgPool3d": _nothing,
+    "AdaptiveAvgPool2d": _adaptive_avg, "AdaptiveAvgPool1d": _adaptive_avg,
+    "AdaptiveAvgPool3d": _adaptive_avg,
     "BatchNorm2d": _batch_norm, "BatchNorm1d": _batch_norm, "BatchNorm3d": _batch_norm,
     "GroupNorm": _group_norm, "LayerNorm": _layer_norm,
     "Dropout": _dropout, "Dropout1d": _dropout2d, "Dropout2d": _dropout2d,

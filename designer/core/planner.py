@@ -55,7 +55,7 @@ class PlanSettings:
             raise PlanError(f"the batch size must be at least 1 (got {self.batch_size})")
 
 
-@dataclass
+@dataclass(slots=True)
 class LayerPlan:
     id: str
     type: str
@@ -75,6 +75,7 @@ class Plan:
     candidates: list[tuple[int, int, str]]           # (const, per sample, phase)
     layers: list[LayerPlan]
     data: int = 0
+    saved_affine: Affine = (0, 0)                    # only what backward keeps
 
     @property
     def batch_size(self) -> int:
@@ -83,6 +84,11 @@ class Plan:
     @property
     def fixed(self) -> int:
         return self.parameters + self.buffers + self.gradients + self.optimizer + self.data
+
+    @property
+    def saved(self) -> int:
+        a, b = self.saved_affine
+        return a + b * self.batch_size
 
     @property
     def activations(self) -> int:
@@ -127,12 +133,12 @@ class Plan:
     def at_batch(self, batch: int) -> "Plan":
         """The same plan at another batch size (no re-planning)."""
         settings = replace(self.settings, batch_size=batch)
-        layers = [replace(lp, saved_bytes=lp.saved[0] + lp.saved[1] * batch)
+        layers = [LayerPlan(lp.id, lp.type, lp.saved, lp.parts, lp.saved[0] + lp.saved[1] * batch)
                   for lp in self.layers]
         return replace(self, settings=settings, layers=layers)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tensor:
     storage: str
     numel: int                 # per sample
@@ -140,7 +146,7 @@ class _Tensor:
     grad: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class _Storage:
     size: Affine
     producer: str
@@ -193,6 +199,7 @@ class _Planner:
         self.storages: dict[str, _Storage] = {}
         self.keeps: dict[str, Any] = {}
         self.graph: set[str] = set()          # layers that record a backward node
+        self.inputs: dict[str, list[tuple[str, _Tensor]]] = {}   # (producer, tensor)
         self.layer_plans = {lid: LayerPlan(lid, analysis.layers[lid].type)
                             for lid in analysis.order}
 
@@ -242,6 +249,9 @@ class _Planner:
 
     # --- tensors ----------------------------------------------------------
     def _storage_of(self, ref: str) -> _Tensor:
+        found = self.tensors.get(ref)
+        if found is not None:
+            return found
         lid, port = split_ref(ref)
         key = lid if not port else f"{lid}:{port}"
         if key in self.tensors:
@@ -260,6 +270,8 @@ class _Planner:
         for index, lid in enumerate(a.order):
             layer, info = self.design.layer(lid), a.layers[lid]
             ins = [self._storage_of(r) for r in layer.inputs]
+            self.inputs[lid] = [(r if ":" not in r else split_ref(r)[0], t)
+                                for r, t in zip(layer.inputs, ins)]
             for t in ins:
                 st = self.storages[t.storage]
                 st.last_use = max(st.last_use, index)
@@ -337,6 +349,9 @@ class _Planner:
             if lp is not None:
                 lp.saved = _add(lp.saved, self.storages[key].size)
                 lp.parts.append((key, self.storages[key].size))
+        saved: Affine = (0, 0)
+        for key in kept:
+            saved = _add(saved, self.storages[key].size)
         act = _add(act, loss_kept)
         candidates: list[tuple[int, int, str]] = []
         self._forward_peaks(candidates, fixed + g_bytes, batch, kept, pinned, out_id)
@@ -351,14 +366,19 @@ class _Planner:
         layers = [self.layer_plans[lid] for lid in a.order]
         input_plan = LayerPlan(INPUT_ID, "Input", self.storages[INPUT_ID].size,
                                [(INPUT_ID, self.storages[INPUT_ID].size)])
-        result = Plan(s, p_bytes, buffers, g_bytes, state, act, _envelope(candidates),
-                      [input_plan] + layers, s.data_bytes)
-        return result.at_batch(s.batch_size)
+        b = s.batch_size
+        for lp in layers:
+            lp.saved_bytes = lp.saved[0] + lp.saved[1] * b
+        input_plan.saved_bytes = input_plan.saved[0] + input_plan.saved[1] * b
+        return Plan(s, p_bytes, buffers, g_bytes, state, act, _envelope(candidates),
+                    [input_plan] + layers, s.data_bytes, saved)
 
     def _forward_peaks(self, candidates: list[tuple[int, int, str]], fixed: int, batch: Affine,
                        kept: set[str], pinned: set[str], out_id: str) -> None:
         alive: Affine = _add(batch, (fixed, 0))
         alive = _add(alive, self.storages[INPUT_ID].size)
+        # images.float() and the normalised input exist together for a moment
+        candidates.append((*_add(alive, self.storages[INPUT_ID].size), "forward"))
         owned: dict[str, list[str]] = {}
         released: dict[int, list[str]] = {}
         for key, st in self.storages.items():
@@ -391,7 +411,6 @@ class _Planner:
             if lid not in self.graph:
                 continue
             info = self.analysis.layers[lid]
-            layer = self.design.layer(lid)
             keep = self.keeps[lid]
             g_out = pending.pop(lid, (0, 0))
             new: Affine = (0, 0)
@@ -400,18 +419,19 @@ class _Planner:
             if self.lowp and param_grads:
                 new = _add(new, (param_grads // 2, 0))   # the low-precision gradient, cast after
             arrivals: list[tuple[str, Affine]] = []
-            for i, ref in enumerate(layer.inputs):
-                t = self._storage_of(ref)
+            for i, (lid_in, t) in enumerate(self.inputs[lid]):
                 if not t.grad:
                     continue
                 size: Affine = (0, t.numel * t.itemsize)
-                lid_in = split_ref(ref)[0]
                 if not passes or lid_in in pending:
                     new = _add(new, size)
                 if t.itemsize == FP32 and any(c == i for c, _ in keep.casts):
                     new = _add(new, (0, t.numel * LOWP))
                 arrivals.append((lid_in, size))
-            now = _add(_add(alive, new), (grads + param_grads, 0))
+            # autocast: the low-precision weight gradient becomes fp32 only after
+            # this node has run and released what it kept
+            lowp_grads = self.lowp and param_grads > 0
+            now = _add(_add(alive, new), (grads + (0 if lowp_grads else param_grads), 0))
             candidates.append((*now, "backward"))
             grads += param_grads
             alive = _sub(alive, g_out)
@@ -426,6 +446,8 @@ class _Planner:
                 keepers.discard(lid)
                 if not keepers and key not in pinned:
                     alive = _sub(alive, storages[key].size)
+            if lowp_grads:
+                candidates.append((*_add(alive, (grads + param_grads // 2, 0)), "backward"))
 
 
 def _envelope(candidates: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
