@@ -4,6 +4,7 @@
     cnn-designer summary FILE [--json]       per-layer table; exit 0/1/2
     cnn-designer export FILE -o OUT.py [--train-script] [--onnx OUT.onnx]
     cnn-designer train FILE --dataset cifar10|synthetic ...
+    cnn-designer plan FILE [--batch-size B] [--optimizer NAME] [--memory SIZE] [--json]
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import importlib
 import sys
 
 COMMANDS = {"summary": "designer.commands.summary", "export": "designer.commands.export",
-            "train": "designer.commands.train"}
+            "train": "designer.commands.train", "plan": "designer.commands.plan"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cnn-designer",
         description="Design convolutional networks visually. Sub-commands: "
-                    "summary, export, train (cnn-designer COMMAND --help).")
+                    "summary, export, train, plan (cnn-designer COMMAND --help).")
     parser.add_argument("file", nargs="?", help="design file to open (default: LeNet-5 sample)")
     args = parser.parse_args(argv)
     from designer.gui.app import run_app

@@ -150,6 +150,7 @@ class _Tensor:
 class _Storage:
     size: Affine
     producer: str
+    label: str
     keepers: set[str] = field(default_factory=set)
     last_use: int = -1         # index in forward order of the last consumer
 
@@ -258,8 +259,8 @@ class _Planner:
             return self.tensors[key]
         return self.tensors[lid]     # an unknown port name: its first output
 
-    def _new_storage(self, key: str, size: Affine, producer: str) -> str:
-        self.storages[key] = _Storage(size, producer)
+    def _new_storage(self, key: str, size: Affine, producer: str, label: str = "output") -> str:
+        self.storages[key] = _Storage(size, producer, label)
         return key
 
     def _forward_rules(self) -> None:
@@ -298,7 +299,8 @@ class _Planner:
                     self.tensors[f"{lid}:{port}"] = _Tensor(key, out_numel, INT64, False)
             if not grad:
                 if keep.out_int64_port:   # indices are made even without a graph
-                    self._new_storage(f"{lid}#indices", (0, out_numel * INT64), lid)
+                    self._new_storage(f"{lid}#indices", (0, out_numel * INT64), lid,
+                                      "indices (int64)")
                 continue
             self.graph.add(lid)
             self._record_keeps(lid, keep, ins)
@@ -313,13 +315,15 @@ class _Planner:
             if ins[i].itemsize == itemsize:
                 self.storages[ins[i].storage].keepers.add(lid)
             else:
-                key = self._new_storage(f"{lid}#cast{i}", (0, ins[i].numel * itemsize), lid)
+                key = self._new_storage(f"{lid}#cast{i}", (0, ins[i].numel * itemsize), lid,
+                                        "low-precision input copy" if itemsize < FP32
+                                        else "fp32 input copy")
                 self.storages[key].keepers.add(lid)
         if keep.keep_output:
             self.storages[self.tensors[lid].storage].keepers.add(lid)
         for n, (label, const, per_sample) in enumerate(keep.extras):
             key = f"{lid}#indices" if label.startswith("indices") else f"{lid}#x{n}"
-            self._new_storage(key, (const, per_sample), lid)
+            self._new_storage(key, (const, per_sample), lid, label)
             self.storages[key].keepers.add(lid)
 
     # --- the step ---------------------------------------------------------
@@ -348,7 +352,7 @@ class _Planner:
             lp = self.layer_plans.get(self.storages[key].producer)
             if lp is not None:
                 lp.saved = _add(lp.saved, self.storages[key].size)
-                lp.parts.append((key, self.storages[key].size))
+                lp.parts.append((self.storages[key].label, self.storages[key].size))
         saved: Affine = (0, 0)
         for key in kept:
             saved = _add(saved, self.storages[key].size)
@@ -365,7 +369,7 @@ class _Planner:
         candidates.append((*step, "optimizer step"))
         layers = [self.layer_plans[lid] for lid in a.order]
         input_plan = LayerPlan(INPUT_ID, "Input", self.storages[INPUT_ID].size,
-                               [(INPUT_ID, self.storages[INPUT_ID].size)])
+                               [("output", self.storages[INPUT_ID].size)])
         b = s.batch_size
         for lp in layers:
             lp.saved_bytes = lp.saved[0] + lp.saved[1] * b
