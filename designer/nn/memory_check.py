@@ -79,8 +79,9 @@ def check(design: Design, config: TrainConfig, free: int | None = None) -> Memor
         cl = (config.channels_last or "auto").lower()
         channels_last = cl in ("on", "true", "yes") or (
             cl == "auto" and has_conv and device.type in ("cuda", "cpu"))
-        settings = settings_for(config, device.type, precision, channels_last,
-                                dataset_bytes(config))
+        # the trainer moves the dataset to a GPU; on the CPU it is loaded either way
+        data = dataset_bytes(config) if device.type == "cuda" else 0
+        settings = settings_for(config, device.type, precision, channels_last, data)
         p = plan(design, settings, analysis)
     except (setup.SetupError, PlanError, ValueError):
         return None
