@@ -66,15 +66,23 @@ def _time_train(module: nn.Module, x: torch.Tensor, device: torch.device, precis
     return times
 
 
+class Interrupted(Exception):
+    """The calibration gave way (a training run started)."""
+
+
 def measure(device: torch.device, precision: str = "fp32", channels_last: bool = False,
-            scale: float = 1.0, reps: int = 3) -> Calibration:
-    """Measure the throughputs now (scale < 1 shrinks the problems, for tests)."""
+            scale: float = 1.0, reps: int = 3,
+            should_stop: Callable[[], bool] | None = None) -> Calibration:
+    """Measure the throughputs now (scale < 1 shrinks the problems, for tests);
+    raises Interrupted as soon as should_stop() says so."""
     big = device.type == "cuda"
     b = max(1, int((64 if big else 8) * scale))
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     spreads: list[float] = []
 
     def rate(work: float, module: nn.Module, x: torch.Tensor) -> float:
+        if should_stop is not None and should_stop():
+            raise Interrupted()
         if x.dim() == 4:
             module = module.to(memory_format=fmt)
             x = x.contiguous(memory_format=fmt)
@@ -117,7 +125,8 @@ def device_label(device: torch.device) -> str:
 
 def cached(device: torch.device, precision: str = "fp32", channels_last: bool = False,
            cache_dir: Path | None = None,
-           measure_fn: Callable[..., Calibration] = measure) -> Calibration:
+           measure_fn: Callable[..., Calibration] | None = None,
+           should_stop: Callable[[], bool] | None = None) -> Calibration:
     """The calibration for this device from the cache, measured (and stored) if absent."""
     path = (cache_dir or default_cache_dir()) / CACHE_NAME
     key = device_key(device, precision, channels_last)
@@ -129,7 +138,7 @@ def cached(device: torch.device, precision: str = "fp32", channels_last: bool = 
         return Calibration.from_dict(data[key])
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    cal = measure_fn(device, precision, channels_last)
+    cal = (measure_fn or measure)(device, precision, channels_last, should_stop=should_stop)
     data[key] = cal.to_dict()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from designer.core.plan_report import PHASES, fmt_bytes, one_line, settings_for
@@ -23,6 +23,9 @@ from designer.gui.training.background import call_in_background
 WARN_STYLE = ("QLabel { background: #fff4d6; color: #5c4400; border: 1px solid #e8cf80;"
               " border-radius: 3px; padding: 4px; }")
 CIFAR_TRAIN, CIFAR_TEST, CIFAR_IMAGE_BYTES = 50000, 10000, 3 * 32 * 32 + 8
+# The first calibration of a device (1-3 s of full load) waits until the panel
+# has been idle this long, and gives way as soon as a run starts.
+CALIBRATE_DELAY_MS = 5000
 
 
 def _probe_machine() -> dict[str, Any]:
@@ -45,6 +48,7 @@ class PlanView(QWidget):
     def __init__(self, context: Any, form: Any, parent: QWidget | None = None,
                  cache_dir: Any = None) -> None:
         super().__init__(parent)
+        self._owner = parent          # the training panel (layouts re-parent this widget)
         self.context, self.form = context, form
         self.cache_dir = cache_dir
         self.machine: dict[str, Any] | None = None
@@ -159,12 +163,22 @@ class PlanView(QWidget):
                         self.plan.batch_size, max(0, train), test, precision,
                         self.plan.settings.optimizer, self.plan.gradients)
 
+    def _training(self) -> bool:
+        return bool(getattr(self._owner, "training", False))
+
     def _calibrate(self, key: tuple[Any, ...]) -> None:
-        if key in self._calibrating or getattr(self.parent(), "training", False):
+        if key in self._calibrating or self._training():
             return
         self._calibrating.add(key)
+        QTimer.singleShot(CALIBRATE_DELAY_MS, lambda: self._start_calibration(key))
+
+    def _start_calibration(self, key: tuple[Any, ...]) -> None:
+        if self._training():
+            self._calibrating.discard(key)   # tried again when the plan is next redone
+            return
         device, precision, cl, threads = key
         cache_dir = self.cache_dir
+        busy = self._training
 
         def job() -> Any:
             import torch
@@ -173,7 +187,7 @@ class PlanView(QWidget):
             from designer.nn.calibrate import cached
             if device == "cpu":
                 torch_threads.configure(threads)   # as the trainer will
-            return cached(torch.device(device), precision, cl, cache_dir)
+            return cached(torch.device(device), precision, cl, cache_dir, should_stop=busy)
 
         def done(cal: Any, error: BaseException | None) -> None:
             self._calibrating.discard(key)
