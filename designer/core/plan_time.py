@@ -38,6 +38,7 @@ class Calibration:
     layer_overhead_s: float      # fixed cost of one layer's forward + backward
     spread: float = 0.0          # relative spread of the repeated measurements
     small_conv_macs_per_s: float = 0.0   # a convolution with C_in·k·k = 72 (0: unknown)
+    step_overhead_s: float = 0.0         # a step's fixed cost beyond its layers
 
     def conv_seconds_per_mac(self, reduction: int) -> float:
         """Time per MAC as a + b/K for a reduction of K = C_in/groups·k_h·k_w,
@@ -123,10 +124,11 @@ def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, t
         step += _layer_seconds(info, batch, itemsize, cal, lid in first_layers)
     step *= NETWORK_FACTOR
     passes = 7 if optimizer in ("adam", "adamw") else 5    # tensors read/written per element
-    step += param_bytes * passes / cal.bytes_per_s
+    step += param_bytes * passes / cal.bytes_per_s + cal.step_overhead_s
     steps = max(1, train_images // max(1, batch))
     # evaluation runs the forward pass only: about a third of a training step
-    forward_per_image = (step - param_bytes * passes / cal.bytes_per_s) / 3 / max(1, batch)
+    layers = step - param_bytes * passes / cal.bytes_per_s - cal.step_overhead_s
+    forward_per_image = layers / 3 / max(1, batch)
     epoch = steps * step + eval_images * forward_per_image
     return TimeEstimate(step, epoch, steps, RELATIVE_UNCERTAINTY + cal.spread)
 

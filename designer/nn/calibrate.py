@@ -110,11 +110,37 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     itemsize = 2 if precision in ("bf16", "fp16") else 4
     ew = nn.Sequential(nn.BatchNorm2d(64), nn.ReLU())
     bytes_rate = rate(2 * 2 * elems * itemsize * 2.5, ew, torch.randn(eb, 64, side, side))
-    tiny = nn.Sequential(*[nn.ReLU() for _ in range(20)])
-    overhead = min(_time_train(tiny, torch.randn(2, 4), device, precision, reps)) / 20
+    # fixed costs: a layer (tiny convolutions and activations, in turn) and a
+    # whole step (loss, zero_grad, optimizer) beyond its layers
+    tiny = nn.Sequential(*[m for _ in range(10) for m in (nn.Conv2d(4, 4, 1), nn.ReLU())])
+    overhead = min(_time_train(tiny, torch.randn(2, 4, 4, 4), device, precision, reps)) / 20
+    step = _step_overhead(device, precision, reps) - 3 * overhead
     return Calibration(device_label(device), conv_rate, dw_rate, gemm_rate, bytes_rate,
                        overhead, min(0.5, statistics.median(spreads)) if spreads else 0.0,
-                       small_rate)
+                       small_rate, max(0.0, step))
+
+
+def _step_overhead(device: torch.device, precision: str, reps: int) -> float:
+    """A whole training step of a three-layer net, as the trainer takes it."""
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 10)).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True,
+                          weight_decay=5e-4)
+    x = torch.randn(2, 3, 8, 8, device=device)
+    y = torch.randint(0, 10, (2,), device=device)
+    times = []
+    for i in range(reps + 1):
+        _sync(device)
+        start = time.perf_counter()
+        with setup.autocast(device, precision):
+            out = model(x)
+        loss = nn.functional.cross_entropy(out.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        _sync(device)
+        if i:
+            times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def device_label(device: torch.device) -> str:
