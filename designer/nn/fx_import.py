@@ -21,7 +21,8 @@ from designer.core.serialise import FORMAT, SCHEMA_VERSION
 from designer.io.design_file import DesignFileError, from_dict
 from designer.nn.fx_layout import layout
 from designer.nn.fx_map import MISSING, Mapper
-from designer.nn.fx_report import ImportReport, first_line, locate, place_from_exception
+from designer.nn.fx_run import run_node
+from designer.nn.fx_report import ImportReport, first_line, place_from_exception, user_frame
 from designer.nn.fx_source import load_module
 
 SAMPLE_BATCH = 1  # a view that mixes images changes the batch size, which shows
@@ -48,10 +49,17 @@ def import_source(source: str, input_shape: tuple[int, ...] = (3, 224, 224)
     return module, import_module(module, input_shape, source)
 
 
-def _trace(module: nn.Module, report: ImportReport,
-           stacks: bool = False) -> fx.GraphModule | None:
-    tracer = fx.Tracer()
-    tracer.record_stack_traces = stacks
+class _Tracer(fx.Tracer):
+    """Records each node's line in the user's code."""
+
+    def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
+        node = super().create_node(*args, **kwargs)
+        node.meta["source"] = user_frame(2)
+        return node
+
+
+def _trace(module: nn.Module, report: ImportReport) -> fx.GraphModule | None:
+    tracer = _Tracer()
     try:
         graph = tracer.trace(module)
     except Exception as e:  # noqa: BLE001 - whatever the user's forward does
@@ -72,62 +80,6 @@ def _trace(module: nn.Module, report: ImportReport,
     return gm
 
 
-SAME_SHAPE = {nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.SiLU, nn.Sigmoid,
-              nn.Hardswish, nn.Hardsigmoid, nn.Tanh, nn.GELU, nn.Mish, nn.Dropout,
-              nn.Dropout2d, nn.Identity, nn.LeakyReLU, nn.ELU}
-
-
-def _fits(module: nn.Module, args: Any) -> bool:
-    if len(args) != 1 or not isinstance(args[0], torch.Tensor):
-        return False
-    if isinstance(module, nn.BatchNorm1d):
-        return args[0].dim() in (2, 3) and args[0].shape[1] == module.num_features
-    if isinstance(module, nn.BatchNorm2d):
-        return args[0].dim() == 4 and args[0].shape[1] == module.num_features
-    return True
-
-
-def _run(node: fx.Node, gm: fx.GraphModule, sample: torch.Tensor,
-         meta: dict[str, dict[str, torch.Tensor]] | None) -> tuple[Any, BaseException | None]:
-    """The node's value on the sample input, or the error it raised. With `meta`
-    (a cache of meta-device copies of module weights) nothing is computed but
-    shapes."""
-    inputs = node.all_input_nodes
-    if any(n.meta.get("value", MISSING) is MISSING for n in inputs):
-        return MISSING, None
-    load = lambda a: fx.node.map_arg(a, lambda n: n.meta["value"])  # noqa: E731
-    args, kwargs = load(node.args), load(node.kwargs)
-    try:
-        if node.op == "placeholder":
-            return sample, None
-        if node.op == "call_module":
-            module = gm.get_submodule(str(node.target))
-            if meta is None:
-                return module(*args, **kwargs), None
-            if type(module) in SAME_SHAPE and _fits(module, args):
-                return torch.empty_like(args[0]), None  # meta batch norm is slow
-            weights = meta.get(str(node.target))
-            if weights is None:
-                weights = {k: torch.empty_like(v, device="meta") for k, v in
-                           [*module.named_parameters(), *module.named_buffers()]}
-                meta[str(node.target)] = weights
-            return torch.func.functional_call(module, weights, tuple(args), dict(kwargs)), None
-        if node.op == "call_function":
-            return node.target(*args, **kwargs), None  # type: ignore[operator]
-        if node.op == "call_method":
-            return getattr(args[0], str(node.target))(*args[1:], **kwargs), None
-        if node.op == "get_attr":
-            obj: Any = gm
-            for part in str(node.target).split("."):
-                obj = getattr(obj, part)
-            if meta is not None and isinstance(obj, torch.Tensor):
-                obj = torch.empty_like(obj, device="meta")
-            return obj, None
-    except Exception as e:  # noqa: BLE001 - reported with the node's source line
-        return MISSING, e
-    return MISSING, None
-
-
 def import_module(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224),
                   source: str = "") -> ImportResult:
     report = ImportReport(source or type(module).__name__)
@@ -135,7 +87,7 @@ def import_module(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224
     was_training = module.training
     module.eval()  # the inference graph: training-only branches (aux heads) drop out
     try:
-        gm = _trace(module, report, stacks=False)
+        gm = _trace(module, report)
         if gm is None:
             return ImportResult(report)
         mapper = _propagate(gm, report, input_shape, fake=True)
@@ -143,12 +95,6 @@ def import_module(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224
             mapper = _propagate(gm, report, input_shape, fake=False)
         assert mapper is not None
         result = _finish(module, mapper, input_shape, report)
-        if not report.ok:
-            # recording stack traces doubles the tracing time: only for a report
-            again = _trace(module, ImportReport(""), stacks=True)
-            if again is not None:
-                locate([p.place for p in report.problems],
-                       {n.name: n.stack_trace for n in again.graph.nodes if n.stack_trace})
     finally:
         module.train(was_training)
     return result
@@ -169,7 +115,7 @@ def _propagate(gm: fx.GraphModule, report: ImportReport, input_shape: tuple[int,
             sample = torch.empty(SAMPLE_BATCH, *input_shape, device="meta") if fake \
                 else torch.randn(SAMPLE_BATCH, *input_shape)
             for node in gm.graph.nodes:
-                value, error = _run(node, gm, sample, weights)
+                value, error = run_node(node, gm, sample, weights)
                 if fake and error is not None and _meta_trouble(error):
                     del report.problems[problems:]
                     return None

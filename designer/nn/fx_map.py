@@ -18,7 +18,7 @@ from torch import fx
 from designer.core.catalogue import is_known
 from designer.core.model import INPUT_ID, MAX_ID_LENGTH
 from designer.nn.fx_params import bind, given_params, json_value, module_params
-from designer.nn.fx_report import ImportReport, Place, place_from_stack
+from designer.nn.fx_report import ImportReport, Place
 
 
 class _Missing:
@@ -121,9 +121,10 @@ class Mapper:
         stack = node.meta.get("nn_module_stack") or {}
         module = str(node.target) if node.op == "call_module" else (
             next(reversed(stack.values()))[0] if stack else "")
-        place = place_from_stack(node.stack_trace, module)
-        place.node = node.name
-        return place
+        source = node.meta.get("source")
+        if source is None:
+            return Place(module, node=node.name)
+        return Place(module, source[0], source[1], source[2], node.name)
 
     def base_id(self, node: fx.Node, suffix: str = "") -> str:
         if node.op == "call_module":

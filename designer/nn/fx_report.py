@@ -1,14 +1,17 @@
 """The import report: what could not be represented, where, and what to do."""
 from __future__ import annotations
 
+import linecache
 import os
 import re
+import sys
 import traceback
 from dataclasses import dataclass, field
 
 import torch
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__))
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)\n(?P<code>[^\n]*)')
 
 
@@ -73,6 +76,20 @@ class ImportReport:
         lines = [head] + [p.text() for p in self.problems]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def user_frame(depth: int = 1) -> tuple[str, int, str] | None:
+    """The innermost caller outside torch and this package (cheap: no
+    traceback objects, unlike fx's record_stack_traces)."""
+    frame = sys._getframe(depth)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith(_TORCH_DIR) and not name.startswith(_OWN_DIR) \
+                and not name.startswith("<"):
+            line = frame.f_lineno
+            return name, line, linecache.getline(name, line).strip()
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
 
 
 def locate(places: list[Place], stacks: dict[str, str]) -> None:
