@@ -480,9 +480,7 @@ class Mapper:
                       "split along dim 1")
             return
         sizes = [int(t.shape[1]) for t in value]
-        sections: Any = sizes[0] if len(set(sizes[:-1])) <= 1 and sizes[-1] <= sizes[0] \
-            and sum(sizes) == sizes[0] * (len(sizes) - 1) + sizes[-1] else sizes
-        params = {"split_size_or_sections": sections}
+        params = {"split_size_or_sections": sizes}  # a list names every output port
         inputs = self.tensor_refs([args[0]])
         lid = None if inputs is None else self.emit(node, "Split", params, inputs, None)
         self.ref[node] = UNKNOWN if lid is None else Group([f"{lid}:{n}" for n in range(len(sizes))])
