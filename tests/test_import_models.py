@@ -37,6 +37,16 @@ PUBLISHED = {
 ROUND_TRIP = [name for name in PUBLISHED if name != "VGG16"] + ["SimpleCNNFixed"]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small convolutions on a shared 2-core machine: one thread avoids
+    OpenMP spin-waiting against other processes."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @functools.lru_cache(maxsize=None)
 def model(name: str) -> nn.Module:
     torch.manual_seed(0)
@@ -79,7 +89,7 @@ def _exported(design, analysis) -> nn.Module:
 @pytest.mark.parametrize("name", ROUND_TRIP)
 def test_round_trip_reproduces_the_module(name: str) -> None:
     module = model(name)
-    shape = (3, 32, 32) if name == "SimpleCNNFixed" else (3, 64, 64)
+    shape = (3, 32, 32)  # every family works at CIFAR size; 224 is tested above
     result = import_module(module, shape)
     assert result.ok, result.report.text()
     state = import_weights(module, result)
@@ -115,7 +125,7 @@ def test_layer_ids_keep_module_names() -> None:
 
 
 def test_shufflenet_split_and_shuffle_become_layers() -> None:
-    result = import_module(model("ShuffleNetV2"), (3, 64, 64))
+    result = import_module(model("ShuffleNetV2"), (3, 32, 32))
     types = {lay.type for lay in result.design.layers}
     assert {"Split", "ChannelShuffle", "Concat"} <= types
     split = next(lay for lay in result.design.layers if lay.type == "Split")
@@ -125,7 +135,7 @@ def test_shufflenet_split_and_shuffle_become_layers() -> None:
 
 
 def test_squeeze_excitation_gate_is_a_mul() -> None:
-    result = import_module(model("MobileNetV3Small"), (3, 64, 64))
+    result = import_module(model("MobileNetV3Small"), (3, 32, 32))
     muls = [lay for lay in result.design.layers if lay.type == "Mul"]
     assert len(muls) == 9  # one SE block in 9 of the 11 bottlenecks
     gate = result.design.layer(muls[0].inputs[0])

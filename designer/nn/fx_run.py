@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from designer.nn.fx_map import ACTIVATIONS, ADD, CAT, MISSING, MUL
+from designer.nn.fx_map import ACTIVATIONS, ADD, CAT, MEAN, MISSING, MUL
 
 SAME_SHAPE = {nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.SiLU, nn.Sigmoid,
               nn.Hardswish, nn.Hardsigmoid, nn.Tanh, nn.GELU, nn.Mish, nn.Dropout,
@@ -35,6 +35,8 @@ def _meta_shortcut(target: Any, args: Any, kwargs: Any) -> torch.Tensor | None:
         return _adaptive_shape(args[0], args[1])
     if is_merge and len(args) == 2 and len(tensors) == 2 and not kwargs:
         return torch.empty(torch.broadcast_shapes(args[0].shape, args[1].shape), device="meta")
+    if target in MEAN and tensors and args[0] is tensors[0] and len(args) <= 3:
+        return _mean_shape(args[0], *args[1:], **kwargs)
     if target in CAT and len(args) >= 1 and isinstance(args[0], (list, tuple)) \
             and all(isinstance(t, torch.Tensor) for t in args[0]) and args[0]:
         dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
@@ -63,6 +65,18 @@ def _adaptive_shape(x: torch.Tensor, size: Any) -> torch.Tensor | None:
     return torch.empty(*x.shape[:-2], *hw, device="meta")
 
 
+def _mean_shape(x: torch.Tensor, dim: Any = None, keepdim: bool = False,
+                **other: Any) -> torch.Tensor | None:
+    if other or dim is None:
+        return None
+    dims = [dim] if isinstance(dim, int) else list(dim)
+    if not all(isinstance(d, int) and -x.dim() <= d < x.dim() for d in dims):
+        return None
+    dims = {d % x.dim() for d in dims}
+    shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keepdim or i not in dims]
+    return torch.empty(shape, device="meta")
+
+
 def _linear_shape(module: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     if x.dim() < 1 or x.shape[-1] != module.in_features:
         rows = x.numel() // max(1, x.shape[-1]) if x.dim() else 1
@@ -70,6 +84,28 @@ def _linear_shape(module: nn.Linear, x: torch.Tensor) -> torch.Tensor:
                            f"{x.shape[-1] if x.dim() else 1} and {module.in_features}x"
                            f"{module.out_features})")
     return torch.empty(*x.shape[:-1], module.out_features, device="meta")
+
+
+def _conv_shape(module: nn.Conv2d, x: torch.Tensor) -> torch.Tensor | None:
+    """Conv2d's output shape (meta convolution is slow); None leaves it to torch
+    (which raises its own message for a wrong input)."""
+    if x.dim() != 4 or x.shape[1] != module.in_channels:
+        return None
+    out = []
+    for i, size in enumerate(x.shape[2:]):
+        k, s, d = module.kernel_size[i], module.stride[i], module.dilation[i]
+        if isinstance(module.padding, str):
+            if module.padding == "same":
+                out.append(size)
+                continue
+            p = 0
+        else:
+            p = module.padding[i]
+        n = (size + 2 * p - d * (k - 1) - 1) // s + 1
+        if n < 1:
+            return None
+        out.append(n)
+    return torch.empty(x.shape[0], module.out_channels, *out, device="meta")
 
 
 def _fits(module: nn.Module, args: Any) -> bool:
@@ -83,7 +119,7 @@ def _fits(module: nn.Module, args: Any) -> bool:
 
 
 def run_node(node: fx.Node, gm: fx.GraphModule, sample: torch.Tensor,
-         meta: dict[str, dict[str, torch.Tensor]] | None) -> tuple[Any, BaseException | None]:
+             meta: dict[str, dict[str, torch.Tensor]] | None) -> tuple[Any, BaseException | None]:
     """The node's value on the sample input, or the error it raised. With `meta`
     (a cache of meta-device copies of module weights) nothing is computed but
     shapes."""
@@ -101,6 +137,10 @@ def run_node(node: fx.Node, gm: fx.GraphModule, sample: torch.Tensor,
                 return module(*args, **kwargs), None
             if type(module) in SAME_SHAPE and _fits(module, args):
                 return torch.empty_like(args[0]), None  # meta batch norm is slow
+            if type(module) is nn.Conv2d and len(args) == 1 and not kwargs:
+                shape = _conv_shape(module, args[0])
+                if shape is not None:
+                    return shape, None
             if type(module) is nn.Linear and len(args) == 1:
                 return _linear_shape(module, args[0]), None
             if type(module) in (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d) and len(args) == 1 \
