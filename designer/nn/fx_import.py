@@ -115,7 +115,8 @@ def _propagate(gm: fx.GraphModule, report: ImportReport, input_shape: tuple[int,
             sample = torch.empty(SAMPLE_BATCH, *input_shape, device="meta") if fake \
                 else torch.randn(SAMPLE_BATCH, *input_shape)
             for node in gm.graph.nodes:
-                value, error = run_node(node, gm, sample, weights)
+                value, error = (MISSING, None) if mapper.rejects(node) \
+                    else run_node(node, gm, sample, weights)
                 if fake and error is not None and _meta_trouble(error):
                     del report.problems[problems:]
                     return None
@@ -197,5 +198,5 @@ def import_weights(module: nn.Module, result: ImportResult) -> dict[str, torch.T
     state: dict[str, torch.Tensor] = {}
     for lid, path in result.module_of.items():
         for key, value in module.get_submodule(path).state_dict().items():
-            state[f"{names[lid]}.{key}"] = value.detach().clone()
+            state[f"{names[lid]}.{key}"] = value.detach()
     return state

@@ -94,6 +94,7 @@ SPLIT = {torch.split, "split", torch.chunk, "chunk"}
 TRANSPOSE = {torch.transpose, "transpose"}
 MEAN = {torch.mean, "mean"}
 PASS = {"contiguous"}
+SHAPE_OPS = {"size", "dim", "numel", getattr, operator.getitem}
 
 
 def legal_id(text: str) -> str:
@@ -257,6 +258,20 @@ class Mapper:
                       "express it with supported layers (see the user guide's list)")
             return
         handler(node, args, kwargs, value, error)
+
+    def rejects(self, node: fx.Node) -> bool:
+        """True for a node that will be reported as unsupported whatever its
+        value: it is not run (an unsupported op may be slow, or fail, on the
+        sample)."""
+        if node.op == "call_module":
+            module = self.gm.get_submodule(str(node.target))
+            return not type(module).__module__.startswith("torch.nn") \
+                or not is_known(type(module).__name__)
+        if node.op not in ("call_function", "call_method") or node.target in SHAPE_OPS \
+                or self._handler(node.target) is not None:
+            return False
+        refs = _flat(self.resolve((node.args, node.kwargs)))
+        return any(isinstance(a, (str, Group, Shuffle)) for a in refs)
 
     def _handler(self, target: Any) -> Callable[..., None] | None:
         try:
