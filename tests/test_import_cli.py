@@ -56,19 +56,16 @@ def test_import_then_export_reproduces_the_module(tmp_path, capsys) -> None:
     data = json.loads(design_path.read_text())
     assert data["schema_version"] >= 2
     assert [lay["id"] for lay in data["design"]["layers"]][:2] == ["conv1", "relu"]
-    assert main(["export", str(design_path), "-o", str(tmp_path / "model.py")]) == 0
-    capsys.readouterr()
+    assert main(["export", str(design_path), "-o", str(tmp_path / "model.py"),
+                 "--weights", str(weights)]) == 0
+    assert "model_weights.pt" in capsys.readouterr().out
     namespace: dict = {"__name__": "exported"}
     exec(compile((tmp_path / "model.py").read_text(), "model.py", "exec"), namespace)
     cls = next(v for v in namespace.values() if isinstance(v, type)
                and issubclass(v, torch.nn.Module) and v.__module__ == "exported")
     rebuilt = cls().eval()
-    state = load_checkpoint(weights)["state_dict"]
-    rebuilt.load_state_dict(state)
-    # the layer ids are the module's attribute names, so the source module takes the
-    # same checkpoint: that is the module the import ran (its random initial weights)
-    original = zoo.SimpleCNNFixed().eval()
-    original.load_state_dict(state)
+    rebuilt.load_state_dict(torch.load(tmp_path / "model_weights.pt", weights_only=True))
+    original = zoo.simple_cnn_factory().eval()  # seeded: the module the import ran
     x = torch.randn(3, 3, 32, 32)
     with torch.no_grad():
         want = original(x)
