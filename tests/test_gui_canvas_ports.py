@@ -64,3 +64,16 @@ def test_pool_indices_port_appears_with_return_indices_and_keeps_its_edges(qtbot
     assert scene_edges(canvas) == model_edges(design)
     design.remove_layer("p1")
     assert scene_edges(canvas) == model_edges(design) == set()
+
+
+def test_copy_paste_keeps_port_references_inside_the_selection():
+    from designer.gui.edit_actions import layers_json, parse_layers, prepare_paste
+    design = split_design()
+    layers, external = parse_layers(layers_json(design, ["split", "r"]))
+    assert layers[1].inputs == ["split:2"] and external == {"split": ["input"], "r": []}
+    pasted = prepare_paste(design, layers, external, None)
+    assert [lay.id for lay in pasted] == ["split1", "r1"]
+    assert pasted[1].inputs == ["split1:2"]
+    only_relu, external = parse_layers(layers_json(design, ["r"]))
+    assert external == {"r": ["split:2"]}
+    assert prepare_paste(design, only_relu, external, None)[0].inputs == ["split:2"]
