@@ -501,3 +501,33 @@ class NeedsArguments(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()
         self.fc = nn.Linear(width, 2)
+
+
+# --- a bit of everything the importer maps from functions and ports ---------------
+
+class Mixed(nn.Module):
+    """Pooling indices into an unpool (SegNet), PReLU, functional activations,
+    interpolate, a list split, a reshape flatten and a global mean."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 12, 3, padding=1)
+        self.act1 = nn.PReLU(12)
+        self.pool = nn.MaxPool2d(2, 2, return_indices=True)
+        self.unpool = nn.MaxUnpool2d(2, 2)
+        self.conv2 = nn.Conv2d(12, 12, 3, padding=1)
+        self.conv3 = nn.Conv2d(4, 8, 1)
+        self.head = nn.Linear(32, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, idx = self.pool(self.act1(self.conv1(x)))
+        y = F.hardswish(self.conv2(y))
+        y = self.unpool(y, idx)
+        y = F.max_pool2d(F.relu6(y), 2)
+        a, b = torch.split(y, [4, 8], dim=1)
+        y = torch.cat([torch.sigmoid(self.conv3(a)), F.mish(b)], dim=1)
+        y = F.interpolate(y, scale_factor=2.0, mode="nearest")
+        y = F.avg_pool2d(y, 2) * torch.tanh(y.mean((2, 3), keepdim=True))
+        y = F.adaptive_max_pool2d(y, 1)
+        y = y.reshape(y.shape[0], -1)
+        return self.head(F.dropout(torch.cat([y, y], 1), 0.1, self.training))

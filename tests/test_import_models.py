@@ -141,3 +141,22 @@ def test_squeeze_excitation_gate_is_a_mul() -> None:
     gate = result.design.layer(muls[0].inputs[0])
     assert gate.type == "Hardsigmoid"
     assert all(lay.position is not None for lay in result.design.layers)
+
+
+def test_ports_and_functional_ops_round_trip() -> None:
+    module = model("Mixed")
+    result = import_module(module, (3, 16, 16))
+    assert result.ok, result.report.text()
+    types = [lay.type for lay in result.design.layers]
+    for t in ("PReLU", "MaxUnpool2d", "Hardswish", "ReLU6", "Split", "Mish", "Upsample",
+              "Mul", "AdaptiveMaxPool2d", "Flatten", "Dropout"):
+        assert t in types, t
+    unpool = result.design.layer("unpool")
+    assert unpool.inputs == ["hardswish", "pool:indices"]
+    assert result.design.layer("pool").params["return_indices"] is True
+    state = import_weights(module, result)
+    rebuilt = _exported(result.design, result.analysis).eval()
+    rebuilt.load_state_dict(state)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), module(x), atol=1e-5, rtol=1e-5)
