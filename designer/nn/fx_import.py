@@ -20,7 +20,8 @@ from designer.core.naming import layer_names
 from designer.core.serialise import FORMAT, SCHEMA_VERSION
 from designer.io.design_file import DesignFileError, from_dict
 from designer.nn.fx_layout import layout
-from designer.nn.fx_map import MISSING, Mapper
+from designer.nn.fx_map import Mapper
+from designer.nn.fx_ops import MISSING
 from designer.nn.fx_run import run_node
 from designer.nn.fx_report import ImportReport, first_line, place_from_exception, user_frame
 from designer.nn.fx_source import load_module

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import linecache
 import os
-import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -12,7 +11,6 @@ import torch
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__))
-_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)\n(?P<code>[^\n]*)')
 
 
 @dataclass
@@ -92,29 +90,8 @@ def user_frame(depth: int = 1) -> tuple[str, int, str] | None:
     return None
 
 
-def locate(places: list[Place], stacks: dict[str, str]) -> None:
-    """Fill in file and line of places that name an fx node, from its recorded stack."""
-    for place in places:
-        if place.node and not place.file and place.node in stacks:
-            found = place_from_stack(stacks[place.node], place.module)
-            place.file, place.line, place.code = found.file, found.line, found.code
-
-
 def _user_frames(frames: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
     return [f for f in frames if not f[0].startswith(_TORCH_DIR) and "<" not in f[0][:1]]
-
-
-def place_from_stack(stack_trace: str | None, module: str = "") -> Place:
-    """The innermost frame of the user's code in an fx node's recorded stack."""
-    if not stack_trace:
-        return Place(module)
-    frames = [(m["file"], int(m["line"]), m["code"].strip())
-              for m in _FRAME.finditer(stack_trace)]
-    user = _user_frames(frames)
-    if not user:
-        return Place(module)
-    file, line, code = user[-1]
-    return Place(module, file, line, code)
 
 
 def place_from_exception(exc: BaseException, module: str = "") -> Place:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from designer.nn.fx_map import ACTIVATIONS, ADD, CAT, MEAN, MISSING, MUL
+from designer.nn.fx_ops import ACTIVATIONS, ADD, CAT, MEAN, MISSING, MUL
 
 SAME_SHAPE = {nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.SiLU, nn.Sigmoid,
               nn.Hardswish, nn.Hardsigmoid, nn.Tanh, nn.GELU, nn.Mish, nn.Dropout,
