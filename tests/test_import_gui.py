@@ -72,3 +72,18 @@ def test_missing_file_is_a_message_not_a_crash(app_window, qtbot, tmp_path) -> N
 def test_file_menu_has_the_import_action(app_window) -> None:
     texts = [a.text() for a in app_window.menuBar().actions()[0].menu().actions()]
     assert "&Import PyTorch Model…" in texts
+
+
+def test_model_with_errors_opens_on_request_with_the_error_marked(app_window, qtbot,
+                                                                  monkeypatch) -> None:
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.Yes)
+    controller = controller_of(app_window)
+    with qtbot.waitSignal(controller.done, timeout=60000) as blocker:
+        controller.start(f"{ZOO}:SimpleCNN", "3x32x32")
+    assert not blocker.args[0].ok
+    assert "2,048 values per image" in asked[0]
+    design = app_window.context.design
+    assert design.name == "SimpleCNN" and design.layer("fc1").params["in_features"] == 8192
+    assert app_window.context.analysis.layers["fc1"].errors
