@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
+from designer.gui.canvas.layout import design_layout
+
 if TYPE_CHECKING:
     from designer.gui.main_window import MainWindow
 
@@ -188,7 +190,11 @@ class ImportController(QObject):
     def _open(self, outcome: ImportOutcome) -> None:
         if not self.window.files.may_discard():
             return
-        self.window.set_design(outcome.design, None)   # a new, untitled document
+        design = outcome.design
+        for lid, position in design_layout(design).items():  # the canvas's own layout
+            if lid in design:
+                design.layer(lid).position = position
+        self.window.set_design(design, None)   # a new, untitled document
         self.window.undo_stack.resetClean()           # imported work is unsaved work
         self.window.update_title()
         name = outcome.source.rpartition(":")[2]
