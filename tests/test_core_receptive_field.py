@@ -9,6 +9,12 @@ pooling likewise by adaptive average pooling. The unit checked is the first one
 whose field lies inside the input (a clipped field is smaller by design), and
 jump is checked with its right/lower neighbour.
 
+Split sections go on through their ports (a height/width split is checked
+beyond its cut, where fields are not clipped); Mul's field is the union of
+its inputs'. MaxUnpool2d is not checked here: which pixels reach an unpooled
+unit depends on where the maxima were (its field is the transposed-window
+bound, like ConvTranspose2d's).
+
 Upsampling (ConvTranspose2d, Upsample) and adaptive pooling with sizes that do
 not divide give fields that differ from unit to unit; the analysis' triple is
 an approximation there, checked only loosely (see the last test).
