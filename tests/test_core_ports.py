@@ -195,3 +195,17 @@ def test_summary_lists_every_port_of_multi_output_layers() -> None:
     assert pool["ports"][1]["output_shape"] == [4, 4, 3]
     assert all("ports" not in lay for lay in data["layers"] if lay["id"] != "pool")
     assert "4×4×3 / 4×4×3" in summary_table(d, a)
+
+
+def test_the_complete_examples_in_the_format_doc_load_and_analyse() -> None:
+    import re
+    from conftest import ROOT
+    text = (ROOT / "docs" / "file-format.md").read_text(encoding="utf-8")
+    examples = [block for block in re.findall(r"```json\n(.*?)```", text, re.S)
+                if '"format"' in block]
+    assert len(examples) >= 2
+    for block in examples:
+        design = loads(block)
+        a = analyse(design)
+        assert a.ok, a.all_errors
+    assert analyse(loads(examples[-1])).layers["split"].port_names == ["0", "1"]

@@ -77,3 +77,27 @@ def test_copy_paste_keeps_port_references_inside_the_selection():
     only_relu, external = parse_layers(layers_json(design, ["r"]))
     assert external == {"r": ["split:2"]}
     assert prepare_paste(design, only_relu, external, None)[0].inputs == ["split:2"]
+
+
+def test_property_editor_edits_split_sections_and_pool_indices(qtbot):
+    from PySide6.QtGui import QUndoStack
+    from designer.gui.context import DesignContext
+    from designer.gui.property_editor import PropertyEditor
+    design = split_design()
+    design.add_layer("MaxPool2d", {"kernel_size": 2}, inputs=["input"], layer_id="pool")
+    context = DesignContext(design)
+    editor = PropertyEditor(context, QUndoStack())
+    qtbot.addWidget(editor)
+    context.select("split")
+    sections = editor.editors["split_size_or_sections"]
+    assert sections.edit.text() == "4, 4, 4"
+    sections.edit.setText("6, 6")
+    sections.edit.editingFinished.emit()
+    assert design.layer("split").params["split_size_or_sections"] == [6, 6]
+    assert design.layer("r").inputs == ["split:2"]          # now an error, not a crash
+    assert "has no output '2'" in context.analysis.layers["r"].errors[0].message
+    context.select("pool")
+    box = editor.editors["return_indices"]
+    box.box.setChecked(True)
+    assert design.layer("pool").params["return_indices"] is True
+    assert context.analysis.layers["pool"].port_names == ["out", "indices"]

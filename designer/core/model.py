@@ -152,7 +152,8 @@ class Design:
     def default_id(self, type_name: str) -> str:
         stem = {"Conv2d": "conv", "ConvTranspose2d": "deconv", "Linear": "fc",
                 "MaxPool2d": "pool", "AvgPool2d": "avgpool", "Flatten": "flatten",
-                "BatchNorm2d": "bn", "BatchNorm1d": "bn"}.get(type_name, type_name.lower())
+                "BatchNorm2d": "bn", "BatchNorm1d": "bn",
+                "MaxUnpool2d": "unpool"}.get(type_name, type_name.lower())
         n = 1
         while f"{stem}{n}" in self._index:
             n += 1

@@ -164,8 +164,17 @@ def detail_text(type_name: str, p: dict[str, Any], n_inputs: int = 1) -> str:
             if p.get("scale_factor") is not None:
                 return f"×{_num(p['scale_factor'])}, {p.get('mode', 'nearest')}"
             return ""
-        if type_name in ("Add", "Concat"):
+        if type_name in ("Add", "Concat", "Mul"):
             return f"{n_inputs} inputs"
+        if type_name == "Split":
+            sections = p.get("split_size_or_sections")
+            size = (" + ".join(_num(v) for v in sections) if isinstance(sections, list)
+                    else f"by {_num(sections)}")
+            return f"{size}, dim {_num(p.get('dim', 1))}"
+        if type_name == "MaxUnpool2d":
+            return _pool_detail(p)
+        if type_name == "PReLU":
+            return f"{_num(p.get('num_parameters', 1))} slope(s)"
     except (TypeError, KeyError, ValueError, AttributeError):
         return ""
     return ""
