@@ -29,12 +29,13 @@ def _meta_shortcut(target: Any, args: Any, kwargs: Any) -> torch.Tensor | None:
         return None
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     if kind is not None and kind[0] in SAME_SHAPE_TYPES and tensors and args[0] is tensors[0]:
-        return torch.empty_like(args[0])
+        return _like(args[0])
     if target in (F.adaptive_avg_pool2d, F.adaptive_max_pool2d) and len(args) == 2 \
             and not kwargs and tensors and args[0] is tensors[0]:
         return _adaptive_shape(args[0], args[1])
     if is_merge and len(args) == 2 and len(tensors) == 2 and not kwargs:
-        return torch.empty(torch.broadcast_shapes(args[0].shape, args[1].shape), device="meta")
+        return torch.empty(_broadcast(tuple(args[0].shape), tuple(args[1].shape)),
+                           device="meta")
     if target in MEAN and tensors and args[0] is tensors[0] and len(args) <= 3:
         return _mean_shape(args[0], *args[1:], **kwargs)
     if target in CAT and len(args) >= 1 and isinstance(args[0], (list, tuple)) \
@@ -108,6 +109,24 @@ def _conv_shape(module: nn.Conv2d, x: torch.Tensor) -> torch.Tensor | None:
     return torch.empty(x.shape[0], module.out_channels, *out, device="meta")
 
 
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """torch's broadcasting rule (torch.broadcast_shapes is slow on first use)."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x != y and 1 not in (x, y):
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                               f"({y}): shapes {list(a)} and {list(b)} do not broadcast")
+        out.append(y if x == 1 else x)
+    return tuple(out)
+
+
+def _like(x: torch.Tensor) -> torch.Tensor:
+    """A meta tensor of x's shape (torch.empty_like on meta is a slow Python ref)."""
+    return torch.empty(tuple(x.shape), dtype=x.dtype, device="meta")
+
+
 def _fits(module: nn.Module, args: Any) -> bool:
     if len(args) != 1 or not isinstance(args[0], torch.Tensor):
         return False
@@ -136,7 +155,7 @@ def run_node(node: fx.Node, gm: fx.GraphModule, sample: torch.Tensor,
             if meta is None:
                 return module(*args, **kwargs), None
             if type(module) in SAME_SHAPE and _fits(module, args):
-                return torch.empty_like(args[0]), None  # meta batch norm is slow
+                return _like(args[0]), None  # meta batch norm is slow
             if type(module) is nn.Conv2d and len(args) == 1 and not kwargs:
                 shape = _conv_shape(module, args[0])
                 if shape is not None:
@@ -148,7 +167,7 @@ def run_node(node: fx.Node, gm: fx.GraphModule, sample: torch.Tensor,
                 return _adaptive_shape(args[0], module.output_size), None
             weights = meta.get(str(node.target))
             if weights is None:
-                weights = {k: torch.empty_like(v, device="meta") for k, v in
+                weights = {k: _like(v) for k, v in
                            [*module.named_parameters(), *module.named_buffers()]}
                 meta[str(node.target)] = weights
             return torch.func.functional_call(module, weights, tuple(args), dict(kwargs)), None
@@ -165,7 +184,7 @@ def run_node(node: fx.Node, gm: fx.GraphModule, sample: torch.Tensor,
             for part in str(node.target).split("."):
                 obj = getattr(obj, part)
             if meta is not None and isinstance(obj, torch.Tensor):
-                obj = torch.empty_like(obj, device="meta")
+                obj = _like(obj)
             return obj, None
     except Exception as e:  # noqa: BLE001 - reported with the node's source line
         return MISSING, e
