@@ -122,7 +122,13 @@ def _propagate(gm: fx.GraphModule, report: ImportReport, input_shape: tuple[int,
                     del report.problems[problems:]
                     return None
                 node.meta["value"] = value
-                mapper.map(node, value, error)
+                try:
+                    mapper.map(node, value, error)
+                except Exception as e:  # noqa: BLE001 - a report, never a traceback
+                    mapper.fail(node, mapper.describe(node) if node.op != "output"
+                                else "the module's output",
+                                f"the importer could not map it ({first_line(e)})",
+                                "report this as a bug, with the module")
     finally:
         for node in gm.graph.nodes:
             node.meta.pop("value", None)  # let the sample's activations go
