@@ -91,9 +91,9 @@ def import_module(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224
         gm = _trace(module, report)
         if gm is None:
             return ImportResult(report)
-        mapper = _propagate(gm, report, input_shape, fake=True)
+        mapper = _propagate(gm, report, input_shape, on_meta=True)
         if mapper is None:  # an op the meta device cannot run: compute for real
-            mapper = _propagate(gm, report, input_shape, fake=False)
+            mapper = _propagate(gm, report, input_shape, on_meta=False)
         assert mapper is not None
         result = _finish(module, mapper, input_shape, report)
     finally:
@@ -102,23 +102,23 @@ def import_module(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224
 
 
 def _propagate(gm: fx.GraphModule, report: ImportReport, input_shape: tuple[int, ...],
-               fake: bool) -> Mapper | None:
+               on_meta: bool) -> Mapper | None:
     """Run the graph on a sample input node by node, mapping each node.
 
-    With `fake`, on the meta device: only shapes are computed (no arithmetic),
+    With `on_meta`, on the meta device: only shapes are computed (no arithmetic),
     so a large network's sample pass costs milliseconds instead of seconds.
     None when an op has no meta implementation (then run it for real)."""
     problems = len(report.problems)
     mapper = Mapper(gm, report)
-    weights: dict[str, dict[str, torch.Tensor]] | None = {} if fake else None
+    weights: dict[str, dict[str, torch.Tensor]] | None = {} if on_meta else None
     try:
         with torch.no_grad():
-            sample = torch.empty(SAMPLE_BATCH, *input_shape, device="meta") if fake \
+            sample = torch.empty(SAMPLE_BATCH, *input_shape, device="meta") if on_meta \
                 else torch.randn(SAMPLE_BATCH, *input_shape)
             for node in gm.graph.nodes:
                 value, error = (MISSING, None) if mapper.rejects(node) \
                     else run_node(node, gm, sample, weights)
-                if fake and error is not None and _meta_trouble(error):
+                if on_meta and error is not None and _meta_trouble(error):
                     del report.problems[problems:]
                     return None
                 node.meta["value"] = value
