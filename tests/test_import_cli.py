@@ -123,3 +123,15 @@ def test_bad_input_shape_exits_2(tmp_path, capsys) -> None:
     code, _, err = run(capsys, f"{ZOO}:SimpleCNN", "-o", str(tmp_path / "x.json"),
                        "--input", "3xbig")
     assert code == 2 and "CxHxW" in err
+
+
+def test_summary_of_an_imported_resnet18_shows_the_published_figures(tmp_path, capsys) -> None:
+    out = tmp_path / "resnet18.json"
+    code, _, _ = run(capsys, f"{ZOO}:ResNet18", "-o", str(out))  # --input 3x224x224
+    assert code == 0
+    assert main(["summary", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["input_shape"] == [3, 224, 224] and summary["output_shape"] == [1000]
+    # torchvision resnet18: 11,689,512 parameters, 1.814 GMACs ("_ops")
+    assert summary["total_params"] == 11_689_512
+    assert round(summary["total_macs"] / 1e9, 3) == 1.814
