@@ -145,26 +145,35 @@ def test_stop_from_another_thread_while_paused() -> None:
     assert rec.of(Finished)[0].stopped
 
 
+def _wait_for(condition: Any, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.001)
+
+
 def test_pause_and_resume_from_another_thread() -> None:
+    """The checks run on the test's thread with deadlines (an assert in a helper
+    thread would be lost, and a wait without a deadline hangs)."""
     rec = Recorder()
     t = Trainer(small_net(), tiny(epochs=2), rec)
-    worker = threading.Thread(target=t.run)
-
-    def control() -> None:
-        while not rec.of(Step):
-            time.sleep(0.001)
+    worker = threading.Thread(target=t.run, daemon=True)
+    worker.start()
+    try:
+        _wait_for(lambda: rec.of(Step), "the first step")
         t.pause()
-        while not rec.of(Paused):
-            time.sleep(0.001)
+        _wait_for(lambda: rec.of(Paused), "the trainer to report the pause")
         count = len(rec.of(Step))
         time.sleep(0.3)
         assert len(rec.of(Step)) == count  # no step while paused
         t.resume()
-    controller = threading.Thread(target=control)
-    controller.start()
-    worker.start()
-    controller.join(30)
-    worker.join(30)
+        worker.join(60)
+        assert not worker.is_alive(), "training did not finish after resume"
+    finally:
+        if worker.is_alive():
+            t.stop(now=True)
+            worker.join(10)
     paused = [e.paused for e in rec.of(Paused)]
     assert paused == [True, False]
     assert len(rec.of(Step)) == 2 * 8 and not rec.of(Finished)[0].stopped

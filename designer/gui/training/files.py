@@ -74,7 +74,8 @@ def _loaded(panel: "TrainingPanel", path: str, design: Design, ckpt: Any,
         panel.checkpoint_done.emit(False)
         return
     from designer.core.training_config import TrainConfig
-    panel.context.set_weights(ckpt["state_dict"], design)
+    # everything is read before the weights are applied: a load that fails
+    # leaves the model as it was (load_checkpoint has validated the values)
     number = panel.next_run_number()
     run = Run(number, TrainConfig.from_dict(ckpt.get("training") or {}), design,
               PALETTE[(number - 1) % len(PALETTE)], state="loaded",
@@ -85,6 +86,7 @@ def _loaded(panel: "TrainingPanel", path: str, design: Design, ckpt: Any,
                             per_class_acc=list(metrics.get("per_class_acc") or []),
                             confusion=confusion if isinstance(confusion, list) else [],
                             class_names=list(metrics.get("class_names") or []))
+    panel.context.set_weights(ckpt["state_dict"], design)
     panel.add_loaded_run(run)
     panel.clear_error()
     panel.checkpoint_done.emit(True)
