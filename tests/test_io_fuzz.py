@@ -177,7 +177,7 @@ def test_app_made_designs_round_trip(design: Design) -> None:
 
 SETTING_NAMES = [f.name for f in fields(TrainConfig)] + ["future_setting"]
 SETTING_VALUES = st.one_of(
-    ODD_VALUES, st.integers(-10, 10 ** 6), st.sampled_from([10 ** 20, 2 ** 63, -5, 100_000]),
+    ODD_VALUES, st.integers(-10, 10 ** 6), st.sampled_from([10 ** 20, 2 ** 63, -5, 100_000, 10 ** 400, -(10 ** 400)]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(["sgd", "adam", "cosine", "onecycle", "cpu", "cuda:0", "cuda:x", "bf16",
                      "synthetic", "cifar10", "on", "auto", "rmsprop"]))

@@ -35,7 +35,9 @@ class TrainConfigError(ValueError):
 
 
 def _number(x: float) -> str:
-    return f"{x:,}".replace(",", " ") if isinstance(x, int) else f"{x:g}"
+    if isinstance(x, int):
+        return f"{x:,}".replace(",", " ")
+    return repr(x) if x.is_integer() and abs(x) < 1e16 else f"{x:g}"
 
 
 def allowed(name: str) -> str:
@@ -43,7 +45,8 @@ def allowed(name: str) -> str:
     if name in RANGES:
         lo, hi = RANGES[name]
         kind = "a whole number" if isinstance(lo, int) else "a number"
-        return f"{kind} from {_number(lo)} to {_number(hi)}"
+        bound = _number if isinstance(lo, int) else "{:g}".format
+        return f"{kind} from {bound(lo)} to {bound(hi)}"
     if name in CHOICES:
         return "one of " + ", ".join(CHOICES[name])
     if name == "device":
@@ -60,9 +63,9 @@ def setting_problem(name: str, value: Any) -> str | None:
     if name in RANGES:
         lo, hi = RANGES[name]
         whole = isinstance(lo, int)
-        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
-              and (not whole or isinstance(value, int) or float(value).is_integer())
-              and math.isfinite(value) and lo <= value <= hi)
+        ok = (isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi) \
+            or (not whole and isinstance(value, float) and math.isfinite(value)
+                and lo <= value <= hi)
     elif name in CHOICES:
         ok = value in CHOICES[name]
     elif name == "device":

@@ -173,7 +173,7 @@ def atomic_path(path: str | os.PathLike[str], make_parents: bool = False) -> Ite
         tmp = None
         _fsync_folder(folder)
     except OSError as e:
-        if isinstance(e, NotRegularFileError) or e.filename == shown:
+        if isinstance(e, NotRegularFileError) or e.filename == shown or e.errno is None:
             raise
         raise type(e)(e.errno, e.strerror or str(e), shown) from None
     finally:

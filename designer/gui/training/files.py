@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from designer.core.model import Design
 from designer.gui.training.background import call_in_background
 from designer.gui.training.runs import PALETTE, Run, export_csv as write_csv
+from designer.io.files import atomic_path
 from designer.nn.events import Finished
 
 if TYPE_CHECKING:
@@ -116,7 +117,11 @@ def export_png(panel: "TrainingPanel") -> bool:
     if not path:
         return False
     panel.plots.refresh(panel.runs)
-    if not panel.plots.grab().save(path, "PNG"):
-        panel.show_error(f"Could not write the image {path}")
+    try:
+        with atomic_path(path) as tmp:
+            if not panel.plots.grab().save(str(tmp), "PNG"):
+                raise OSError(f"could not write the image {path}")
+    except OSError as e:
+        panel.show_error(f"Could not write the image {path}: {e.strerror or e}")
         return False
     return True
