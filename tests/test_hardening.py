@@ -371,3 +371,16 @@ def test_loads_of_the_same_setting_inside_a_string_is_untouched() -> None:
     data = json.loads(Path(LENET).read_text())
     data["design"]["notes"] = {"threads": 100_000}
     assert loads(json.dumps(data)).extra["notes"] == {"threads": 100_000}
+
+
+def test_saving_onto_a_device_or_fifo_never_replaces_it(tmp_path: Path) -> None:
+    targets = [Path("/dev/null")] if Path("/dev/null").exists() else []
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.json")
+        targets.append(tmp_path / "pipe.json")
+    for target in targets:
+        kind = target.stat().st_mode
+        with pytest.raises(files.NotRegularFileError):
+            save(load(LENET), target)
+        assert target.stat().st_mode == kind
+    assert not list(tmp_path.glob(".*.tmp"))

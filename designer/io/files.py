@@ -151,24 +151,28 @@ def atomic_path(path: str | os.PathLike[str], make_parents: bool = False) -> Ite
     folder = target.parent if str(target.parent) else Path(".")
     tmp: str | None = None
     try:
-        if target.is_dir():
-            raise IsADirectoryError(errno.EISDIR, "this is a folder", shown)
+        try:
+            st = os.stat(target)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        else:
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(errno.EISDIR, "this is a folder", shown)
+            if not stat.S_ISREG(st.st_mode):  # never replace /dev/null by a file
+                raise NotRegularFileError(st.st_mode, shown)
+            mode = stat.S_IMODE(st.st_mode)
         if make_parents:
             folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(target)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
         os.close(fd)
-        try:
-            mode = stat.S_IMODE(os.stat(target).st_mode)
-        except FileNotFoundError:
-            mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)
         yield Path(tmp)
-        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+        os.chmod(tmp, mode)  # after writing: a read-only mode would stop the writer
         os.replace(tmp, target)
         tmp = None
         _fsync_folder(folder)
