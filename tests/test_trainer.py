@@ -133,7 +133,7 @@ def test_stop_from_another_thread_while_paused() -> None:
     rec = Recorder()
     t = Trainer(small_net(), tiny(epochs=50), rec)
     t.pause()
-    worker = threading.Thread(target=t.run)
+    worker = threading.Thread(target=t.run, daemon=True)  # a stuck one cannot block exit
     worker.start()
     deadline = time.time() + 20
     while not rec.of(Paused) and time.time() < deadline:
