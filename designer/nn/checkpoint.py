@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import torch
