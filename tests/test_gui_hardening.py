@@ -80,3 +80,17 @@ def test_the_settings_form_offers_exactly_the_allowed_ranges(panel: TrainingPane
             spin.setValue(getattr(spin, end)())
         form.config().check()  # every value the form can hold is allowed
     TrainConfig.from_dict(form.design_dict()).check()
+
+
+def test_dataset_status_names_the_missing_batch_file(qtbot, panel: TrainingPanel,
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_data_helpers import write_cifar
+    folder = write_cifar(tmp_path / "data")
+    (folder / "data_batch_4").unlink()
+    box = panel.form.dataset
+    box.set_dataset("cifar10")
+    monkeypatch.setattr(box, "ask_folder", lambda: str(tmp_path / "data"))
+    box.locate()
+    qtbot.waitUntil(lambda: "data_batch_4" in box.status.text(), timeout=20_000)
+    assert "incomplete" in box.status.text() and box.found is False
