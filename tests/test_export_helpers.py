@@ -199,6 +199,12 @@ def import_code(directory: Path, code: str, stem: str | None = None) -> ModuleTy
     return module
 
 
+def torch_layers(module: torch.nn.Module) -> list[tuple[str, str]]:
+    """(class, constructor arguments as torch prints them) of each torch.nn layer."""
+    return [(type(m).__name__, m.extra_repr()) for m in module.modules()
+            if type(m).__module__.startswith("torch.nn.") and not list(m.children())]
+
+
 def check_export_matches_build(design: Design, directory: Path) -> None:
     """The exported class has the built module's state_dict (keys, shapes, order),
     parameter count and frozen flags, and computes the same outputs."""
@@ -219,6 +225,9 @@ def check_export_matches_build(design: Design, directory: Path) -> None:
         {k: p.requires_grad for k, p in params_built.items()}
     assert sum(p.numel() for p in exported.parameters()) == analysis.total_params
     assert tuple(module.INPUT_SHAPE) == analysis.input_shape
+    # constructor arguments that eval-mode outputs do not show (BatchNorm's
+    # momentum, Dropout's p): every torch layer is configured alike
+    assert torch_layers(exported) == torch_layers(built)
     with torch.no_grad():
         for p in built.parameters():   # non-trivial weights, e.g. BatchNorm's
             p.add_(torch.rand_like(p) * 0.1)
