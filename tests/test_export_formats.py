@@ -37,8 +37,9 @@ def _branched() -> Design:
     return d
 
 
-@pytest.mark.parametrize("design", [load(ROOT / "samples" / "lenet5.json"), _branched()],
-                         ids=["lenet5", "branched"])
+@pytest.mark.parametrize("design", [load(ROOT / "samples" / "lenet5.json"), _branched(),
+                                    load(ROOT / "samples" / "shufflenetv2.json")],
+                         ids=["lenet5", "branched", "split-ports"])
 @needs_onnx
 def test_onnx_file_checks_and_computes_the_same(design: Design, tmp_path: Path) -> None:
     from onnx.reference import ReferenceEvaluator
@@ -114,4 +115,11 @@ def test_designs_onnx_cannot_express_give_the_reason(tmp_path: Path) -> None:
         export_onnx(d, tmp_path / "m.onnx")
     assert "adaptive_max_pool2d" in str(info.value)
     assert "\x1b[" not in str(info.value) and "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_torchscript_says_why_maxunpool_cannot_be_traced(tmp_path: Path) -> None:
+    design = load(ROOT / "samples" / "segnet.json")
+    with pytest.raises(FormatExportError, match="cannot trace MaxUnpool2d; use --onnx"):
+        export_torchscript(design, tmp_path / "model.pt")
     assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,4 @@
-"""Design files (schema version 1): load with clear errors, migrate, save atomically.
+"""Design files (schema version 2): load with clear errors, migrate, save atomically.
 
 A design file is data: loading one only parses JSON and checks it; nothing in
 it is ever executed.
@@ -17,7 +17,7 @@ from typing import Any, Callable
 from designer import __version__
 from designer.core.catalogue import all_types, is_known
 from designer.core.analysis import topological_order
-from designer.core.model import INPUT_ID, MAX_ID_LENGTH, Design, InputSpec, Layer
+from designer.core.model import INPUT_ID, MAX_ID_LENGTH, Design, InputSpec, Layer, split_ref
 from designer.core.training_config import check_training_dict
 from designer.core.serialise import FORMAT, SCHEMA_VERSION, to_dict
 from designer.io.files import (FileTooLargeError, NotRegularFileError, read_limited,
@@ -101,6 +101,15 @@ def register_migration(from_version: int) -> Callable[[Migration], Migration]:
     return register
 
 
+@register_migration(1)
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds output ports ("id:port" inputs) and inputs of other ranks;
+    a v1 file means the same in v2. A v1 layer id containing ':' still works:
+    a reference that is a whole id is never read as "id:port"."""
+    data["schema_version"] = 2
+    return data
+
+
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("format") != FORMAT:
         raise _fail("format", f"this is not a CNN Designer file (\"format\" must be "
@@ -180,6 +189,11 @@ def _input_spec(raw: Any) -> InputSpec:
     if not isinstance(raw, dict):
         raise _fail("design.input", f"must be an object with channels, height and width; "
                                     f"got {_json_type(raw)}")
+    for key, rank in (("length", "1-D"), ("depth", "3-D")):
+        if key in raw:
+            raise _fail(f"design.input.{key}", f"{rank} inputs (\"{key}\") are not supported "
+                                               f"yet by this version ({__version__}): only "
+                                               f"channels, height and width")
     values = []
     for key in ("channels", "height", "width"):
         v = raw.get(key)
@@ -242,10 +256,11 @@ def _check_references(layers: list[Layer]) -> None:
             raise _fail(f"design.layers[{n}].id", f"the id '{lay.id}' is used twice")
         ids.add(lay.id)
     for n, lay in enumerate(layers):
-        for src in lay.inputs:
+        for ref in lay.inputs:
+            src, _ = split_ref(ref, ids)
             if src != INPUT_ID and src not in ids:
                 raise _fail(f"design.layers[{n}] ('{lay.id}').inputs",
-                            f"'{src}' is not a layer id (nor \"input\")")
+                            f"'{ref}' is not a layer id (nor \"input\"), nor \"id:port\"")
 
 
 def _check_cycles(design: Design) -> None:

@@ -175,6 +175,10 @@ def export_torchscript(design: Design, path: str | os.PathLike[str],
                 traced = torch.jit.trace(module, example)
                 torch.jit.save(traced, str(tmp))
         except Exception as e:  # noqa: BLE001 - tracing errors come in many types
+            hint = ""
+            if any(lay.type == "MaxUnpool2d" for lay in design.layers):
+                # torch's own MaxUnpool2d size check cannot be traced (torch 2.13)
+                hint = " (PyTorch cannot trace MaxUnpool2d; use --onnx for this design)"
             raise FormatExportError(f"TorchScript export failed: {type(e).__name__}: "
-                                    f"{str(e).splitlines()[0] if str(e) else ''}") from None
+                                    f"{str(e).splitlines()[0] if str(e) else ''}{hint}") from None
     return Path(path)
