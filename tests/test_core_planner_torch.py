@@ -170,3 +170,21 @@ def test_planned_peak_matches_a_real_training_step(sample: str, batch: int, opti
     p = plan(design, PlanSettings(batch_size=batch, optimizer=optimizer, momentum=momentum,
                                   precision=precision, channels_last=channels_last))
     assert abs(p.peak - measured) <= 0.03 * measured, (p.peak, measured, p.phase)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_ports_split_mul_and_unpooling_keep_what_torch_keeps(precision: str) -> None:
+    if not all(is_known(t) for t in ("Split", "Mul", "MaxUnpool2d")):
+        pytest.skip("no ports in this catalogue")
+    layers = [CONV, {"id": "split", "type": "Split", "params": {"split_size_or_sections": 4}},
+              {"id": "a", "type": "ReLU", "inputs": ["split:0"]},
+              {"id": "gate", "type": "Sigmoid", "inputs": ["split:1"]},
+              {"id": "mul", "type": "Mul", "inputs": ["a", "gate"]},
+              {"id": "pool", "type": "MaxPool2d",
+               "params": {"kernel_size": 2, "return_indices": True}},
+              {"id": "unpool", "type": "MaxUnpool2d", "params": {"kernel_size": 2},
+               "inputs": ["pool", "pool:indices"]}] + HEAD
+    design = from_dict({"format": "cnn-designer", "schema_version": 2, "design": {
+        "name": "t", "input": {"channels": 4, "height": 8, "width": 8}, "layers": layers}})
+    p = plan(design, PlanSettings(batch_size=3, precision=precision))
+    assert p.saved == _saved_by_torch(design, precision)
