@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(geometry)
             if state is not None:
                 self.restoreState(state)
-            QTimer.singleShot(0, self.show_whole_design)   # once the docks have their sizes
+            QTimer.singleShot(0, self, self.show_whole_design)   # once the docks have their sizes
         super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -69,4 +69,5 @@ def _grow_when_shown(window: MainWindow, dock: QDockWidget, size: int,
         now = dock.height() if orientation == Qt.Vertical else dock.width()
         if now < want:
             window.resizeDocks([dock], [want], orientation)
-    dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, grow))
+    # with the dock as context: a window closed meanwhile cancels it
+    dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, dock, grow))

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from designer.core.model import Design
+from designer.gui.lifetimes import keep_until_finished
 
 
 @dataclass
@@ -105,9 +106,6 @@ class TorchWorker(QObject):
         return result
 
 
-_running: set[QThread] = set()   # keeps threads alive until they have stopped
-
-
 class TorchRunner(QObject):
     """Owns the worker thread. submit() never blocks: a job sent while one runs
     waits, and only the newest waiting job is kept."""
@@ -122,8 +120,8 @@ class TorchRunner(QObject):
         self.worker.moveToThread(self.thread)
         self._post.connect(self.worker.run)
         self.worker.done.connect(self._on_done)
-        _running.add(self.thread)
-        self.thread.finished.connect(lambda t=self.thread: _running.discard(t))
+        # the thread and the worker it emits on outlive this runner if it is deleted
+        keep_until_finished(self.thread, self.worker)
         self.thread.start()
         self.destroyed.connect(self.thread.quit)   # a panel closed without shutdown()
         self.busy = False

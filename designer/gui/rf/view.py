@@ -193,7 +193,7 @@ class ReceptiveFieldView(QWidget):
             self._catch_up()
         if not self._started:
             # after the window's first paint: importing torch competes for the GIL
-            QTimer.singleShot(START_DELAY_MS, self._start)
+            QTimer.singleShot(START_DELAY_MS, self, self._start)
 
     def _start(self) -> None:
         if self._started:

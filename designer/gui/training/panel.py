@@ -177,7 +177,7 @@ class TrainingPanel(QWidget):
         super().showEvent(event)
         if not self._devices_probed:
             self._devices_probed = True
-            QTimer.singleShot(STARTUP_DELAY_MS, self._probe)
+            QTimer.singleShot(STARTUP_DELAY_MS, self, self._probe)
 
     def _probe(self) -> None:
         self.form.dataset.activate()
