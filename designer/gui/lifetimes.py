@@ -7,24 +7,28 @@ are held here, independent of any owner, and let go in the GUI thread once
 they have finished."""
 from __future__ import annotations
 
-from typing import Any
+import atexit
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Slot
+
+EXIT_WAIT_MS = 20_000   # per thread, when the interpreter exits
 
 
 class _Keeper(QObject):
     def __init__(self) -> None:
         super().__init__(None)
-        self.kept: dict[int, tuple[QThread, tuple[Any, ...]]] = {}
+        self.kept: dict[int, tuple[QThread, tuple[Any, ...], Callable[[], None] | None]] = {}
 
-    def keep(self, thread: QThread, objects: tuple[Any, ...]) -> None:
-        self.kept[id(thread)] = (thread, objects)
+    def keep(self, thread: QThread, objects: tuple[Any, ...],
+             stop: Callable[[], None] | None) -> None:
+        self.kept[id(thread)] = (thread, objects, stop)
         # queued: the sweep runs in the GUI thread, never inside the ending thread
         thread.finished.connect(self.sweep, Qt.ConnectionType.QueuedConnection)
 
     @Slot()
     def sweep(self) -> None:
-        for key, (thread, _objects) in list(self.kept.items()):
+        for key, (thread, _objects, _stop) in list(self.kept.items()):
             if thread.isFinished():
                 thread.wait()
                 del self.kept[key]
@@ -33,12 +37,29 @@ class _Keeper(QObject):
 _keeper: _Keeper | None = None
 
 
-def keep_until_finished(thread: QThread, *objects: Any) -> None:
-    """Call in the GUI thread before thread.start()."""
+def keep_until_finished(thread: QThread, *objects: Any,
+                        stop: Callable[[], None] | None = None) -> None:
+    """Call in the GUI thread before thread.start(). `stop` asks the work to
+    end (called, with thread.quit(), if the thread still runs at exit)."""
     global _keeper
     if _keeper is None:
         _keeper = _Keeper()
-    _keeper.keep(thread, objects)
+        atexit.register(_join_all)
+    _keeper.keep(thread, objects, stop)
+
+
+def _join_all() -> None:
+    """At exit a QThread destroyed while it runs aborts the process: end them first."""
+    if _keeper is None:
+        return
+    for thread, _objects, stop in list(_keeper.kept.values()):
+        try:
+            if stop is not None:
+                stop()
+            thread.quit()
+            thread.wait(EXIT_WAIT_MS)
+        except RuntimeError:   # already deleted by Qt
+            pass
 
 
 def running_count() -> int:

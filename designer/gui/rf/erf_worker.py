@@ -151,6 +151,13 @@ class TorchRunner(QObject):
             self.submit(nxt)
         self.finished.emit(result)
 
+    def release(self) -> bool:
+        """Ask the thread to end without waiting for a job in progress (a window
+        closing must not block on torch); lifetimes keeps it until it ends."""
+        self._waiting, self._waiting_loads = None, []
+        self.thread.quit()
+        return True
+
     @Slot()
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         self._waiting, self._waiting_loads = None, []

@@ -391,6 +391,10 @@ class ReceptiveFieldView(QWidget):
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         return self.runner.shutdown(timeout_ms)
 
+    def release(self) -> bool:
+        """For window.close_guards: end the worker without blocking; always True."""
+        return self.runner.release()
+
 
 def _unit_text(ov: Overlay) -> str:
     top, left, bottom, right = ov.box

@@ -234,7 +234,7 @@ class DatasetBox(QWidget):
         self.progress.setRange(0, 0)
         self._show_downloading(True)
         self._set_status(f"Downloading CIFAR-10 into {folder}…", "#555")
-        keep_until_finished(thread, worker)   # outlives this box if it is deleted
+        keep_until_finished(thread, worker, stop=worker.cancel)   # outlives this box
         thread.start()
 
     def cancel_download(self) -> None:

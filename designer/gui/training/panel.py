@@ -55,6 +55,7 @@ def _fmt_eta(seconds: float) -> str:
 class TrainingPanel(QWidget):
     run_finished = Signal(object)     # Run, once its result is in and its thread has ended
     checkpoint_done = Signal(bool)    # after Load weights…: True when loaded
+    run_starting = Signal()           # a run is about to start (the window autosaves)
 
     def __init__(self, context: DesignContext, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
@@ -241,6 +242,7 @@ class TrainingPanel(QWidget):
                             f"trained. First: {where + ': ' if where else ''}{issue.message}")
             return None
         config = self.form.config()
+        self.run_starting.emit()
         number = max((r.number for r in self.runs), default=0) + 1
         run = Run(number, config, self.context.design.copy(),
                   PALETTE[(number - 1) % len(PALETTE)])

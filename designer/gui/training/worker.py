@@ -167,7 +167,7 @@ class RunController(QObject):
         worker.event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
         worker.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         self._thread, self._worker = thread, worker
-        keep_until_finished(thread, worker)   # outlives this controller if it is deleted
+        keep_until_finished(thread, worker, stop=worker.stop)   # outlives this controller
         thread.start()
 
     def pause(self) -> None:
