@@ -207,7 +207,10 @@ class DesignScene(QGraphicsScene):
         """Only blocks whose text changed are repainted (a 100-block edit stays cheap):
         a cheap key of what the text depends on skips most blocks."""
         design = self.context.design
-        for lid, item in self.blocks.items():
+        changed = self.context.changed_ids   # after a parameter edit: those layers only
+        blocks = self.blocks.items() if changed is None or analysis is not \
+            self.context.analysis else [(i, self.blocks[i]) for i in changed if i in self.blocks]
+        for lid, item in blocks:
             if lid == INPUT_ID:
                 item.set_text(input_text(analysis))
             elif lid in design:

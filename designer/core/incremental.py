@@ -1,0 +1,92 @@
+"""Re-analysis after a parameter edit in time proportional to what changed.
+
+A full analysis of a 10,000-layer design takes seconds in Python; an edit of
+one layer's parameters usually changes that layer and its direct consumers
+only (a new channel count changes the next layer's parameters, not its
+output). reanalyse() recomputes the edited layer, then walks downstream in
+topological order and recomputes a layer only while something it reads (an
+input's shape or receptive field) has changed. The result equals
+analyse(design) exactly (tests compare both on random edits)."""
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+
+from designer.core.analysis import (INPUT_RF, Analysis, Issue, LayerInfo, _analyse_layer,
+                                    _check_outputs, analyse)
+from designer.core.catalogue import RF, Shape
+from designer.core.model import INPUT_ID, Design
+
+STRUCTURE_SAFE = ("params_changed", "frozen_changed")   # events that keep ids and edges
+
+
+def reanalyse(design: Design, previous: Analysis, layer_id: str
+              ) -> tuple[Analysis, set[str]] | None:
+    """(the new analysis, ids whose LayerInfo was recomputed) after the params
+    or frozen flag of `layer_id` changed; None when the previous analysis does
+    not fit the design's structure (then run analyse())."""
+    if layer_id not in previous.layers or layer_id not in design or \
+            len(previous.layers) != len(design.layers):
+        return None
+    position = {lid: n for n, lid in enumerate(previous.order)}
+    if layer_id not in position:   # in a cycle: its own error only, nothing flows on
+        return None
+    layers = dict(previous.layers)
+    consumers: dict[str, list[str]] = {}
+    for lay in design.layers:
+        if lay.id not in layers:
+            return None
+        for src in lay.inputs:
+            consumers.setdefault(src, []).append(lay.id)
+    shapes: dict[str, Shape | None] = {INPUT_ID: previous.input_shape
+                                       if _input_ok(previous) else None}
+    fields: dict[str, RF | None] = {INPUT_ID: INPUT_RF}
+    outputs = _extra_outputs(design, previous)
+    dirty = {layer_id}
+    heap = [(position[layer_id], layer_id)]
+    changed: set[str] = set()
+    while heap:
+        _, lid = heapq.heappop(heap)
+        layer = design.layer(lid)
+        for src in layer.inputs:   # what this layer reads, from the current results
+            if src != INPUT_ID and src in layers:
+                shapes[src] = layers[src].output_shape
+                fields[src] = layers[src].rf
+        old = layers[lid]
+        info = LayerInfo(lid, layer.type)
+        _analyse_layer(layer, info, shapes, fields)
+        info.errors.extend(outputs.get(lid, ()))
+        layers[lid] = info
+        changed.add(lid)
+        if info.output_shape != old.output_shape or info.rf != old.rf:
+            for c in consumers.get(lid, ()):
+                if c not in dirty and c in position:
+                    dirty.add(c)
+                    heapq.heappush(heap, (position[c], c))
+    result = Analysis(previous.input_shape, layers, previous.order, previous.output_id,
+                      list(previous.errors))
+    return result, changed
+
+
+def _input_ok(previous: Analysis) -> bool:
+    return all(isinstance(d, int) and d >= 1 for d in previous.input_shape)
+
+
+def _extra_outputs(design: Design, previous: Analysis) -> dict[str, list[Issue]]:
+    """The per-layer errors analyse() adds after the layers (extra outputs), by layer."""
+    probe = Analysis(previous.input_shape,
+                     defaultdict(lambda: LayerInfo("", "")),   # type: ignore[arg-type]
+                     previous.order, None)
+    _check_outputs(design, probe)
+    return {lid: info.errors for lid, info in probe.layers.items()}
+
+
+def analyse_after(design: Design, previous: Analysis | None, kind: str,
+                  layer_id: str | None) -> tuple[Analysis, set[str] | None]:
+    """The analysis after a model event: incremental when the event allows it.
+    The second item lists the recomputed layers, or None for all of them."""
+    if previous is not None and kind in STRUCTURE_SAFE and layer_id is not None:
+        done = reanalyse(design, previous, layer_id)
+        if done is not None:
+            return done
+    return analyse(design), None
