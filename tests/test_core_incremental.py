@@ -68,3 +68,16 @@ def test_structure_changes_fall_back_to_full_analysis():
     assert reanalyse(design, analysis, design.layers[1].id) is None
     result, changed = analyse_after(design, analysis, "layer_removed", lid)
     assert changed is None and result == analyse(design)
+
+
+def test_an_extra_output_keeps_its_error_when_edited():
+    design = Design("two ends", InputSpec(3, 16, 16))
+    design.add_layer("Conv2d", {"out_channels": 4, "kernel_size": 3}, [INPUT_ID], "a")
+    design.add_layer("Conv2d", {"out_channels": 4, "kernel_size": 3}, [INPUT_ID], "dangling")
+    design.add_layer("Conv2d", {"out_channels": 4, "kernel_size": 3}, ["a"], "end")
+    analysis = analyse(design)
+    assert analysis.layers["dangling"].errors
+    for lid in ("dangling", "end", "a"):
+        design.set_param(lid, "out_channels", 7)
+        analysis, _ = reanalyse(design, analysis, lid)
+        assert analysis == analyse(design)

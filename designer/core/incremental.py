@@ -41,7 +41,7 @@ def reanalyse(design: Design, previous: Analysis, layer_id: str
     shapes: dict[str, Shape | None] = {INPUT_ID: previous.input_shape
                                        if _input_ok(previous) else None}
     fields: dict[str, RF | None] = {INPUT_ID: INPUT_RF}
-    outputs = _extra_outputs(design, previous)
+    outputs: dict[str, list[Issue]] | None = None   # made only if a recomputed layer is one
     dirty = {layer_id}
     heap = [(position[layer_id], layer_id)]
     changed: set[str] = set()
@@ -55,7 +55,10 @@ def reanalyse(design: Design, previous: Analysis, layer_id: str
         old = layers[lid]
         info = LayerInfo(lid, layer.type)
         _analyse_layer(layer, info, shapes, fields)
-        info.errors.extend(outputs.get(lid, ()))
+        if lid not in consumers and design.output is None:   # may be an extra output
+            if outputs is None:
+                outputs = _extra_outputs(design, previous)
+            info.errors.extend(outputs.get(lid, ()))
         layers[lid] = info
         changed.add(lid)
         if info.output_shape != old.output_shape or info.rf != old.rf:

@@ -10,9 +10,11 @@ files whose owner is gone are offered (see orphaned_recoveries), so a second
 window or instance never takes, offers or deletes a live one."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ PERIOD_MS = 30_000
 DEBOUNCE_MS = 1_500
 HEARTBEAT_MS = 10_000
 STALE_S = 600.0   # an owner silent this long is gone, even if its pid is in use again
+ASYNC_LAYERS = 1000   # larger designs are written by a thread (timer saves only)
 
 _live_tokens: set[str] = set()   # autosavers of this process that have not stopped
 
@@ -172,6 +175,9 @@ class Autosaver(QObject):
         token = self.token
         self.destroyed.connect(lambda *_: _live_tokens.discard(token))
         self.writes = 0
+        self._seq = 0            # saves started; a write older than the last one is dropped
+        self._written_seq = 0
+        self._write_lock = threading.Lock()
         self.dirty = False   # edited since the last write
         self.last_error: str | None = None
         self.period = QTimer(self)
@@ -181,12 +187,12 @@ class Autosaver(QObject):
         self.debounce = QTimer(self)
         self.debounce.setSingleShot(True)
         self.debounce.setInterval(DEBOUNCE_MS)
-        self.debounce.timeout.connect(self.save_now)
+        self.debounce.timeout.connect(self._timed_save)
         # edits that never pause are still saved DEBOUNCE_MS after the first of them
         self.deadline = QTimer(self)
         self.deadline.setSingleShot(True)
         self.deadline.setInterval(DEBOUNCE_MS)
-        self.deadline.timeout.connect(self.save_now)
+        self.deadline.timeout.connect(self._timed_save)
         self.heartbeat = QTimer(self)
         self.heartbeat.setInterval(HEARTBEAT_MS)
         self.heartbeat.timeout.connect(self._beat)
@@ -208,34 +214,55 @@ class Autosaver(QObject):
             return False
         return self.save_now()
 
-    def save_now(self) -> bool:
+    def save_now(self, wait: bool = True) -> bool:
+        """Write now; with wait=False a large design is serialised and written by
+        a thread from a snapshot (the GUI thread only copies the layer list)."""
         self.debounce.stop()
         self.deadline.stop()
         if not self.needs_save():
             self.dirty = False
             return False
-        payload: dict[str, Any] = {
-            "original_path": self.original(),
-            "saved_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-            "file": to_dict(self.design),
-        }
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._write_lock()   # before the file: it must never look orphaned
-            write_text_atomic(self.path, json.dumps(payload, ensure_ascii=False))
-        except OSError as e:  # autosave must never interrupt editing
-            self.last_error = str(e)
-            return False
         self.dirty = False
-        self.writes += 1
+        self._seq += 1
+        seq, original = self._seq, self.original()
+        saved_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        if wait or len(self.design.layers) < ASYNC_LAYERS:
+            return self._write(to_dict(self.design), original, saved_at, seq)
+        snapshot = _snapshot(self.design)
+        threading.Thread(target=lambda: self._write(to_dict(snapshot), original, saved_at, seq),
+                         daemon=True, name="designer-autosave").start()
         return True
+
+    def _write(self, file: dict[str, Any], original: str | None, saved_at: str,
+               seq: int) -> bool:
+        text = json.dumps({"original_path": original, "saved_at": saved_at, "file": file},
+                          ensure_ascii=False)
+        with self._write_lock:
+            if seq <= self._written_seq:   # a newer save or a discard came first
+                return False
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._write_lock_file()   # before the file: it must never look orphaned
+                write_text_atomic(self.path, text)
+            except OSError as e:  # autosave must never interrupt editing
+                self.last_error = str(e)
+                self.dirty = True
+                return False
+            self._written_seq = seq
+            self.writes += 1
+        return True
+
+    def _timed_save(self) -> None:
+        self.save_now(wait=False)
 
     def discard(self) -> None:
         """Delete this window's recovery file (saved or closed cleanly)."""
         self.dirty = False
         self.debounce.stop()
         self.deadline.stop()
-        discard_recovery_file(self.path)
+        with self._write_lock:   # a write still in flight must not bring it back
+            self._written_seq = self._seq
+            discard_recovery_file(self.path)
 
     def stop(self) -> None:
         self.period.stop()
@@ -246,9 +273,9 @@ class Autosaver(QObject):
 
     def _periodic(self) -> None:
         if self.dirty or (self.needs_save() and not self.path.exists()):
-            self.save_now()
+            self.save_now(wait=False)
 
-    def _write_lock(self) -> None:
+    def _write_lock_file(self) -> None:
         write_text_atomic(self.lock_path, json.dumps({
             "pid": os.getpid(), "host": socket.gethostname(), "token": self.token,
             "heartbeat": time.time()}))
@@ -256,10 +283,21 @@ class Autosaver(QObject):
     def _beat(self) -> None:
         if self.path.exists():
             try:
-                self._write_lock()
+                self._write_lock_file()
             except OSError as e:
                 self.last_error = str(e)
 
     def _on_app_state(self, state: Qt.ApplicationState) -> None:
         if state != Qt.ApplicationState.ApplicationActive:
             self.flush()
+
+
+def _snapshot(design: Design) -> Design:
+    """A copy to_dict() can read while the design is edited: new layer objects
+    and parameter dicts (values are replaced on edit, never changed in place)."""
+    snap = copy.copy(design)
+    snap.layers = [copy.copy(lay) for lay in design.layers]
+    for lay in snap.layers:
+        lay.params, lay.inputs = dict(lay.params), list(lay.inputs)
+    snap.training = copy.deepcopy(design.training)
+    return snap

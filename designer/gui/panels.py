@@ -31,7 +31,8 @@ def install_panels(window: MainWindow) -> Panels:
     window.close_guards.append(training.close_guard)
     training.run_starting.connect(window.before_long_operation)
 
-    rf = ReceptiveFieldView(window.context, data_dir=training.form.dataset.data_dir)
+    rf = ReceptiveFieldView(window.context, data_dir=training.form.dataset.data_dir,
+                            shown=False)
     rf_dock = window.add_panel("Receptive field", _scrollable(rf), Qt.RightDockWidgetArea,
                                tabify_with=window.formulas_dock)
     window.close_guards.append(rf.release)   # last: after the user has agreed to close

@@ -86,7 +86,7 @@ class DesignScene(QGraphicsScene):
         for layer in design.layers:
             self._add_block(layer.id, auto.get(layer.id))
         for src, dst in design.edges():
-            self._add_edge(src, dst)
+            self._add_edge(src, dst, route_now=False)   # flush() routes them all
         if self.context.selected_id in self.blocks:
             self._on_context_selection(self.context.selected_id)
         self.flush()
@@ -112,13 +112,14 @@ class DesignScene(QGraphicsScene):
             self._pending_place.append(layer_id)
         return item
 
-    def _add_edge(self, src: str, dst: str) -> None:
+    def _add_edge(self, src: str, dst: str, route_now: bool = True) -> None:
         if (src, dst) in self.edges or src not in self.blocks or dst not in self.blocks:
             return
         edge = EdgeItem(src, dst)
         self.addItem(edge)
         self.edges[(src, dst)] = edge
-        self._route_edge(edge, [])
+        if route_now:
+            self._route_edge(edge, [])
 
     def _remove_edge(self, key: tuple[str, str]) -> None:
         edge = self.edges.pop(key, None)

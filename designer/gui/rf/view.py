@@ -36,7 +36,8 @@ class ReceptiveFieldView(QWidget):
     erf_ready = Signal(object)   # Result, after the panel has shown it
 
     def __init__(self, context: DesignContext, parent: QWidget | None = None, *,
-                 use_dataset: bool = True, data_dir: str | None = None) -> None:
+                 use_dataset: bool = True, data_dir: str | None = None,
+                 shown: bool = True) -> None:
         super().__init__(parent)
         self.context = context
         self.images: ImageSet = synthetic_set()
@@ -55,9 +56,10 @@ class ReceptiveFieldView(QWidget):
         self._use_dataset, self._data_dir = use_dataset, data_dir
         self._started = False   # torch work waits until the panel is first shown
         self._dirty = True
-        self._shown = True      # set_shown(False) while a dock shows another tab
-        self._stale = False     # an analysis arrived while hidden
-        self._refresh_chart()
+        self._shown = shown     # set_shown(False) while a dock shows another tab
+        self._stale = not shown   # an analysis arrived while hidden (or none drawn yet)
+        if shown:   # a hidden panel draws its chart when first shown (large designs)
+            self._refresh_chart()
         self._show_image()
         self.set_layer(context.selected_id if context.selected_id in context.analysis.layers
                        else self._default_layer())
