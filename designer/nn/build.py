@@ -82,11 +82,23 @@ class DesignModule(nn.Module):
             self._plan.append((names[lid], [INPUT_ID if s == INPUT_ID else names[s]
                                             for s in layer.inputs]))
         self._output = names[analysis.output_id]  # type: ignore[index]
+        # after step i, the outputs no later step reads: dropped, so that a long
+        # design keeps only what autograd itself saves (not every output)
+        last: dict[str, int] = {}
+        for step, (_, inputs) in enumerate(self._plan):
+            for src in inputs:
+                last[src] = step
+        self._release: list[list[str]] = [[] for _ in self._plan]
+        for src, step in last.items():
+            if src != self._output:
+                self._release[step].append(src)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values: dict[str, torch.Tensor] = {INPUT_ID: x}
-        for name, inputs in self._plan:
+        for (name, inputs), done in zip(self._plan, self._release):
             values[name] = getattr(self, name)(*[values[s] for s in inputs])
+            for src in done:
+                del values[src]
         return values[self._output]
 
     def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
