@@ -179,6 +179,8 @@ class ReceptiveFieldView(QWidget):
         self._shown = shown
         if shown and self.isVisible():
             self._catch_up()
+            if not self._started:
+                QTimer.singleShot(START_DELAY_MS, self, self._start)
 
     def _on_screen(self) -> bool:
         return self._shown and self.isVisible()
@@ -198,7 +200,7 @@ class ReceptiveFieldView(QWidget):
             QTimer.singleShot(START_DELAY_MS, self, self._start)
 
     def _start(self) -> None:
-        if self._started:
+        if self._started or not self._on_screen():   # tabbed away: starts when shown
             return
         self._started = True
         if self._use_dataset:
