@@ -8,11 +8,12 @@ they have finished."""
 from __future__ import annotations
 
 import atexit
+import time
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Slot
 
-EXIT_WAIT_MS = 20_000   # per thread, when the interpreter exits
+EXIT_WAIT_S = 30.0   # in all, when the interpreter exits
 
 
 class _Keeper(QObject):
@@ -52,13 +53,19 @@ def _join_all() -> None:
     """At exit a QThread destroyed while it runs aborts the process: end them first."""
     if _keeper is None:
         return
-    for thread, _objects, stop in list(_keeper.kept.values()):
+    kept = list(_keeper.kept.values())
+    for thread, _objects, stop in kept:   # ask them all first, then wait
         try:
             if stop is not None:
                 stop()
             thread.quit()
-            thread.wait(EXIT_WAIT_MS)
         except RuntimeError:   # already deleted by Qt
+            pass
+    deadline = time.monotonic() + EXIT_WAIT_S
+    for thread, _objects, _stop in kept:
+        try:
+            thread.wait(max(0, int((deadline - time.monotonic()) * 1000)))
+        except RuntimeError:
             pass
 
 
