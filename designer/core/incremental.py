@@ -9,6 +9,7 @@ input's shape or receptive field) has changed. The result equals
 analyse(design) exactly (tests compare both on random edits)."""
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections import defaultdict
 
@@ -66,9 +67,8 @@ def reanalyse(design: Design, previous: Analysis, layer_id: str
                 if c not in dirty and c in position:
                     dirty.add(c)
                     heapq.heappush(heap, (position[c], c))
-    result = Analysis(previous.input_shape, layers, previous.order, previous.output_id,
-                      list(previous.errors))
-    return result, changed
+    # replace(): any other whole-design field is kept as the structure is unchanged
+    return dataclasses.replace(previous, layers=layers, errors=list(previous.errors)), changed
 
 
 def _input_ok(previous: Analysis) -> bool:
