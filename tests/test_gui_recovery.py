@@ -220,3 +220,27 @@ def test_damaged_orphan_is_dropped(state):
     (folder / "123-abc.json").write_text("{not json")
     assert orphaned_recoveries() == []
     assert not (folder / "123-abc.json").exists()
+
+
+def test_large_designs_are_written_by_a_thread_from_a_snapshot(state, qtbot):
+    import threading
+
+    from designer.core.model import INPUT_ID, Design, InputSpec, Layer
+    from designer.core.serialise import to_dict
+    from designer.gui.autosave import ASYNC_LAYERS, Autosaver
+    design = Design("big", InputSpec(3, 16, 16))
+    design.set_layers([Layer(f"c{i + 1}", "Conv2d", {"out_channels": 4, "kernel_size": 1},
+                             [f"c{i}" if i else INPUT_ID]) for i in range(ASYNC_LAYERS + 5)])
+    saver = Autosaver(design, lambda: True, lambda: None)
+    expected = to_dict(design)
+    assert saver.save_now(wait=False)
+    design.set_param("c1", "out_channels", 99)   # an edit while the thread writes
+    qtbot.waitUntil(lambda: saver.writes == 1, timeout=20_000)
+    assert json.loads(saver.path.read_text())["file"] == expected
+    saver.save_now(wait=False)
+    saver.discard()   # wins over the write still in flight
+    for t in threading.enumerate():
+        if t.name == "designer-autosave":
+            t.join(20)
+    assert not saver.path.exists()
+    saver.stop()

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 
-from designer.core.model import Design
+from designer.core.model import Design, Layer
 from designer.io.design_file import DesignFileError, from_dict, to_dict, write_text_atomic
 
 STATE_ENV = "CNN_DESIGNER_STATE_DIR"
@@ -229,7 +229,8 @@ class Autosaver(QObject):
         if wait or len(self.design.layers) < ASYNC_LAYERS:
             return self._write(to_dict(self.design), original, saved_at, seq)
         snapshot = _snapshot(self.design)
-        threading.Thread(target=lambda: self._write(to_dict(snapshot), original, saved_at, seq),
+        threading.Thread(target=lambda: self._write(to_dict(_design_of(snapshot)), original,
+                                                    saved_at, seq),
                          daemon=True, name="designer-autosave").start()
         return True
 
@@ -292,12 +293,20 @@ class Autosaver(QObject):
             self.flush()
 
 
-def _snapshot(design: Design) -> Design:
-    """A copy to_dict() can read while the design is edited: new layer objects
-    and parameter dicts (values are replaced on edit, never changed in place)."""
-    snap = copy.copy(design)
-    snap.layers = [copy.copy(lay) for lay in design.layers]
-    for lay in snap.layers:
-        lay.params, lay.inputs = dict(lay.params), list(lay.inputs)
-    snap.training = copy.deepcopy(design.training)
-    return snap
+def _snapshot(design: Design) -> tuple[Design, list[tuple[Any, ...]]]:
+    """What to_dict() reads, taken in the GUI thread as cheaply as possible: the
+    layers' fields by reference. The model never changes a params dict or an
+    inputs list in place (edits assign new ones), so the references stay valid
+    while editing goes on."""
+    shell = copy.copy(design)
+    shell.training = copy.deepcopy(design.training)
+    rows = [(lay.id, lay.type, lay.params, lay.inputs, lay.position, lay.frozen, lay.extra)
+            for lay in design.layers]
+    return shell, rows
+
+
+def _design_of(snapshot: tuple[Design, list[tuple[Any, ...]]]) -> Design:
+    """The snapshot as a design again (in the writing thread)."""
+    shell, rows = snapshot
+    shell.layers = [Layer(*row) for row in rows]
+    return shell

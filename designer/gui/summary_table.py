@@ -75,7 +75,6 @@ class SummaryModel(QAbstractTableModel):
     def refresh(self, analysis: Analysis) -> None:
         changed = self.context.changed_ids if analysis is self.context.analysis else None
         self.analysis = analysis
-        self.total_errors = analysis.error_count
         if changed is not None and len(self.ids) == len(analysis.layers) + 1 and \
                 all(lid in self.positions for lid in changed):
             # a parameter edit: same rows, a few of them (and the totals) redrawn
