@@ -29,16 +29,13 @@ def reanalyse(design: Design, previous: Analysis, layer_id: str
     if layer_id not in previous.layers or layer_id not in design or \
             len(previous.layers) != len(design.layers):
         return None
-    position = {lid: n for n, lid in enumerate(previous.order)}
+    structure = _structure(design, previous)
+    if structure is None:
+        return None
+    position, consumers = structure
     if layer_id not in position:   # in a cycle: its own error only, nothing flows on
         return None
     layers = dict(previous.layers)
-    consumers: dict[str, list[str]] = {}
-    for lay in design.layers:
-        if lay.id not in layers:
-            return None
-        for src in lay.inputs:
-            consumers.setdefault(src, []).append(lay.id)
     shapes: dict[str, Shape | None] = {INPUT_ID: previous.input_shape
                                        if _input_ok(previous) else None}
     fields: dict[str, RF | None] = {INPUT_ID: INPUT_RF}
@@ -69,6 +66,28 @@ def reanalyse(design: Design, previous: Analysis, layer_id: str
                     heapq.heappush(heap, (position[c], c))
     # replace(): any other whole-design field is kept as the structure is unchanged
     return dataclasses.replace(previous, layers=layers, errors=list(previous.errors)), changed
+
+
+_last: tuple[list[str], Design, dict[str, int], dict[str, list[str]]] | None = None
+
+
+def _structure(design: Design, previous: Analysis
+               ) -> tuple[dict[str, int], dict[str, list[str]]] | None:
+    """(topological position, consumers) of each layer. Incremental results pass
+    the same order list on, and any structural edit makes a new one through
+    analyse(), so the maps of the last call are reused while that list is."""
+    global _last
+    if _last is not None and _last[0] is previous.order and _last[1] is design:
+        return _last[2], _last[3]
+    position = {lid: n for n, lid in enumerate(previous.order)}
+    consumers: dict[str, list[str]] = {}
+    for lay in design.layers:
+        if lay.id not in previous.layers:
+            return None
+        for src in lay.inputs:
+            consumers.setdefault(src, []).append(lay.id)
+    _last = (previous.order, design, position, consumers)
+    return position, consumers
 
 
 def _input_ok(previous: Analysis) -> bool:
