@@ -122,3 +122,39 @@ def test_window_closes_while_background_jobs_report(qtbot, tmp_path, monkeypatch
         shiboken6.delete(win)
         QApplication.processEvents()
     qtbot.waitUntil(lambda: pending_count() == 0, timeout=5000)
+
+
+def test_garbage_is_collected_only_in_the_gui_thread(qtbot):
+    import gc
+    import weakref
+
+    from designer.gui.lifetimes import collect_in_gui_thread
+    collect_in_gui_thread()
+    assert not gc.isenabled()
+    threads: list[str] = []
+    gc.callbacks.append(lambda phase, info: phase == "start"
+                        and threads.append(threading.current_thread().name))
+    try:
+        def churn() -> None:
+            junk = []
+            for _ in range(50_000):   # far past gc's thresholds
+                a: list = []
+                a.append(a)
+                junk.append(a)
+                if len(junk) > 100:
+                    junk.clear()
+        worker = threading.Thread(target=churn, name="churn")
+        worker.start()
+        worker.join()
+        assert "churn" not in threads
+
+        class Node:
+            pass
+        node = Node()
+        node.me = node   # a cycle: only the collector frees it
+        gone = weakref.ref(node)
+        del node
+        qtbot.waitUntil(lambda: gone() is None, timeout=5000)   # the GUI-thread timer did
+        assert threads and set(threads) == {threading.main_thread().name}
+    finally:
+        gc.callbacks.pop()

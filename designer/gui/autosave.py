@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 
 from designer.core.model import Design, Layer
+from designer.gui.lifetimes import collect_in_gui_thread
 from designer.io.design_file import DesignFileError, from_dict, to_dict, write_text_atomic
 
 STATE_ENV = "CNN_DESIGNER_STATE_DIR"
@@ -229,6 +230,7 @@ class Autosaver(QObject):
         if wait or len(self.design.layers) < ASYNC_LAYERS:
             return self._write(to_dict(self.design), original, saved_at, seq)
         snapshot = _snapshot(self.design)
+        collect_in_gui_thread()   # no cyclic GC in the writing thread
         threading.Thread(target=lambda: self._write(to_dict(_design_of(snapshot)), original,
                                                     saved_at, seq),
                          daemon=True, name="designer-autosave").start()

@@ -8,10 +8,11 @@ they have finished."""
 from __future__ import annotations
 
 import atexit
+import gc
 import time
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Slot
 
 EXIT_WAIT_S = 30.0   # in all, when the interpreter exits
 
@@ -43,6 +44,7 @@ def keep_until_finished(thread: QThread, *objects: Any,
     """Call in the GUI thread before thread.start(). `stop` asks the work to
     end (called, with thread.quit(), if the thread still runs at exit)."""
     global _keeper
+    collect_in_gui_thread()
     if _keeper is None:
         _keeper = _Keeper()
         atexit.register(_join_all)
@@ -72,3 +74,40 @@ def _join_all() -> None:
 def running_count() -> int:
     """Threads held here that have not been let go yet (tests)."""
     return 0 if _keeper is None else len(_keeper.kept)
+
+
+# --- garbage collection only in the GUI thread ---------------------------------
+
+GC_INTERVAL_MS = 500
+_gc_timer: QTimer | None = None
+
+
+def collect_in_gui_thread() -> None:
+    """Python's cyclic garbage collector runs in whichever thread happens to
+    allocate. When it frees a Qt wrapper there (a closed window in a reference
+    cycle), the widget is destroyed in a worker thread, which crashes Qt
+    ("Timers cannot be started from another thread", then a segfault). So once
+    worker threads exist, automatic collection is off and a GUI-thread timer
+    collects instead (what pyqtgraph's GarbageCollector does). Idempotent;
+    call it in the GUI thread."""
+    global _gc_timer
+    app = QCoreApplication.instance()
+    if _gc_timer is not None or app is None or QThread.currentThread() is not app.thread():
+        return
+    _gc_timer = QTimer(app)
+    _gc_timer.setInterval(GC_INTERVAL_MS)
+    _gc_timer.timeout.connect(_collect)
+    _gc_timer.start()
+    gc.disable()
+
+
+def _collect() -> None:
+    """gc's own generational thresholds, checked from the GUI thread."""
+    c0, c1, c2 = gc.get_count()
+    t0, t1, t2 = gc.get_threshold()
+    if c0 > t0:
+        gc.collect(0)
+        if c1 > t1:
+            gc.collect(1)
+            if c2 > t2:
+                gc.collect(2)

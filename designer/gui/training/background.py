@@ -13,6 +13,8 @@ from typing import Any, Callable
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from designer.gui.lifetimes import collect_in_gui_thread
+
 Done = Callable[[Any, BaseException | None], None]
 
 
@@ -61,6 +63,7 @@ def call_in_background(fn: Callable[[], Any], on_done: Done,
                        parent: QObject | None = None) -> threading.Thread:
     """fn runs in a daemon thread; on_done(result, error) runs later in the GUI
     thread, unless `parent` (the asker) has been deleted by then."""
+    collect_in_gui_thread()   # no cyclic GC in the worker thread
     relay = _Relay(on_done, parent)
     _pending.add(relay)
 
