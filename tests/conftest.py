@@ -49,6 +49,4 @@ def pytest_runtest_teardown(item):
         if QCoreApplication.instance() is not None:
             QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
             QCoreApplication.processEvents()
-            import gc
-            gc.collect()
     return result
