@@ -47,11 +47,9 @@ def test_same_result_and_gradients_as_keeping_everything():
     x = torch.randn(2, 3, 8, 8, requires_grad=True)
     out = module(x)
     out.sum().backward()
-    # the same layers run by hand, keeping every output
-    values = {INPUT_ID: x.detach().requires_grad_(True)}
-    for name, inputs in module._plan:
-        values[name] = getattr(module, name)(*[values[s] for s in inputs])
-    ref = values[module._output]
+    # the same layers, keeping every output
+    x2 = x.detach().requires_grad_(True)
+    ref = module._run(x2, keep_all=True)[module._output]
     assert torch.equal(ref, out)
-    grad_x = torch.autograd.grad(ref.sum(), values[INPUT_ID])[0]
+    grad_x = torch.autograd.grad(ref.sum(), x2)[0]
     assert torch.allclose(grad_x, x.grad)

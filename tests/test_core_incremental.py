@@ -53,7 +53,9 @@ def test_a_channel_edit_in_a_long_chain_recomputes_two_layers():
     analysis = analyse(design)
     design.set_param("c100", "out_channels", 9)
     analysis, changed = reanalyse(design, analysis, "c100")
-    assert changed == {"c100", "c101"}   # c101's output shape is unchanged: the walk stops
+    # c101's output is unchanged; c102 still reads c101's input shape (what feeds
+    # its source), then the walk stops
+    assert changed == {"c100", "c101", "c102"}
     assert analysis == analyse(design)
     design.set_param("c100", "padding", 0)   # now every shape downstream changes
     analysis, changed = reanalyse(design, analysis, "c100")

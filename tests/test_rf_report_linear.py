@@ -13,20 +13,21 @@ from designer.core.rf_report import _taps, _upstream_rf, coverage, rf_warnings
 def reference_coverage(design, analysis):
     """Explicit pixel sets, layer by layer, no shortcuts (quadratic in depth)."""
     sets = {INPUT_ID: (frozenset([0]), frozenset([0]))}
-    starts = {INPUT_ID: (0.0, 0.0)}
+    starts = {(INPUT_ID, 0): (0.0, 0.0)}
     for lid in analysis.order:
         info = analysis.layers[lid]
         rf = info.rf
         if rf is None or rf.whole:
             continue
-        inputs = design.layer(lid).inputs
-        if not inputs or not all(s in sets for s in inputs):
+        sources = info.sources
+        if not sources or not all(s in sets for s, _ in sources):
             continue
-        up = _upstream_rf(analysis, inputs)
+        up = _upstream_rf(analysis, sources)
         taps = _taps(info.type, info.resolved)
         out = []
         for ax in range(2):
-            absolute = {p + round(2 * starts[s][ax]) for s in inputs for p in sets[s][ax]}
+            absolute = {p + round(2 * starts[src][ax]) for src in sources
+                        for p in sets[src[0]][ax]}
             if taps is None and rf.size[ax] == up.size[ax] and rf.jump[ax] == up.jump[ax]:
                 pts = frozenset(p - round(2 * rf.start[ax]) for p in absolute)
             elif taps is not None and float(up.jump[ax]).is_integer():
@@ -38,7 +39,8 @@ def reference_coverage(design, analysis):
                 pts = frozenset(2 * t - (n - 1) for t in range(n))
             out.append(pts)
         sets[lid] = (out[0], out[1])
-        starts[lid] = rf.start
+        for port, port_rf in enumerate(info.port_rfs):
+            starts[(lid, port)] = rf.start if port_rf is None else port_rf.start
     sets.pop(INPUT_ID)
     return sets
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 import heapq
 from collections import defaultdict
+from typing import Any
 
-from designer.core.analysis import (INPUT_RF, Analysis, Issue, LayerInfo, _analyse_layer,
-                                    _check_outputs, analyse)
-from designer.core.catalogue import RF, Shape
+from designer.core.analysis import (Analysis, Issue, LayerInfo, _analyse_layer, _check_outputs,
+                                    analyse)
+from designer.core.catalogue import Shape
 from designer.core.model import INPUT_ID, Design
 
 STRUCTURE_SAFE = ("params_changed", "frozen_changed")   # events that keep ids and edges
@@ -36,9 +37,7 @@ def reanalyse(design: Design, previous: Analysis, layer_id: str
     if layer_id not in position:   # in a cycle: its own error only, nothing flows on
         return None
     layers = dict(previous.layers)
-    shapes: dict[str, Shape | None] = {INPUT_ID: previous.input_shape
-                                       if _input_ok(previous) else None}
-    fields: dict[str, RF | None] = {INPUT_ID: INPUT_RF}
+    input_shape: Shape | None = previous.input_shape if _input_ok(previous) else None
     outputs: dict[str, list[Issue]] | None = None   # made only if a recomputed layer is one
     dirty = {layer_id}
     heap = [(position[layer_id], layer_id)]
@@ -46,20 +45,17 @@ def reanalyse(design: Design, previous: Analysis, layer_id: str
     while heap:
         _, lid = heapq.heappop(heap)
         layer = design.layer(lid)
-        for src in layer.inputs:   # what this layer reads, from the current results
-            if src != INPUT_ID and src in layers:
-                shapes[src] = layers[src].output_shape
-                fields[src] = layers[src].rf
         old = layers[lid]
         info = LayerInfo(lid, layer.type)
-        _analyse_layer(layer, info, shapes, fields)
+        layers[lid] = info   # _analyse_layer reads the upstream infos from `layers`
+        _analyse_layer(design, layer, info, layers, input_shape)
         if lid not in consumers and design.output is None:   # may be an extra output
             if outputs is None:
                 outputs = _extra_outputs(design, previous)
             info.errors.extend(outputs.get(lid, ()))
         layers[lid] = info
         changed.add(lid)
-        if info.output_shape != old.output_shape or info.rf != old.rf:
+        if _interface(info) != _interface(old):
             for c in consumers.get(lid, ()):
                 if c not in dirty and c in position:
                     dirty.add(c)
@@ -84,10 +80,17 @@ def _structure(design: Design, previous: Analysis
     for lay in design.layers:
         if lay.id not in previous.layers:
             return None
-        for src in lay.inputs:
-            consumers.setdefault(src, []).append(lay.id)
+        for ref in lay.inputs:
+            consumers.setdefault(design.source_of(ref), []).append(lay.id)
     _last = (previous.order, design, position, consumers)
     return position, consumers
+
+
+def _interface(info: LayerInfo) -> tuple[Any, ...]:
+    """What a consumer's analysis reads of this layer: when it is unchanged, the
+    consumers need no re-analysis."""
+    return (info.type, info.output_shape, info.rf, info.port_names, info.port_shapes,
+            info.port_rfs, info.resolved, info.input_shapes[:1])
 
 
 def _input_ok(previous: Analysis) -> bool:

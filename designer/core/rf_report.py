@@ -204,45 +204,49 @@ def _coverage(design: Design, analysis: Analysis
               ) -> dict[str, tuple["_Span | frozenset[int]", "_Span | frozenset[int]"]]:
     """coverage() in compact form: O(1) per layer while fields have no holes."""
     sets: dict[str, tuple[Any, Any]] = {INPUT_ID: (_Span(0, 0), _Span(0, 0))}
-    starts: dict[str, tuple[float, float]] = {INPUT_ID: (0.0, 0.0)}
+    # starts per output port: a spatial Split's sections start at different places
+    starts: dict[tuple[str, int], tuple[float, float]] = {(INPUT_ID, 0): (0.0, 0.0)}
     for lid in analysis.order:
         info = analysis.layers[lid]
         rf = info.rf
         if rf is None or rf.whole or lid not in design:
             continue
-        inputs = design.layer(lid).inputs
-        if not inputs or not all(s in sets for s in inputs):
+        sources = info.sources
+        if not sources or not all(s in sets for s, _ in sources):
             continue
-        up = _upstream_rf(analysis, inputs)
+        up = _upstream_rf(analysis, sources)
         taps = _taps(info.type, info.resolved)
         result: list[Any] = []
         for ax in range(2):
             centre2 = int(round(2 * rf.start[ax]))
             pts: Any = None
             if taps is None and rf.size[ax] == up.size[ax] and rf.jump[ax] == up.jump[ax]:
-                absolute = _union([_shift(sets[s][ax], int(round(2 * starts[s][ax])))
-                                   for s in inputs])
+                # doubled absolute positions of the upstream unit 0 (union over branches)
+                absolute = _union([_shift(sets[src[0]][ax], int(round(2 * starts[src][ax])))
+                                   for src in sources])
                 pts = None if absolute is None else _shift(absolute, -centre2)
             elif taps is not None and float(up.jump[ax]).is_integer():
                 k, d = taps[0][ax], taps[1][ax]
                 j = int(up.jump[ax])
                 up2 = int(round(2 * up.start[ax]))
-                rel = _union([_shift(sets[s][ax], int(round(2 * starts[s][ax])) - up2)
-                              for s in inputs])
+                rel = _union([_shift(sets[src[0]][ax], int(round(2 * starts[src][ax])) - up2)
+                              for src in sources])
                 half = d * (k - 1) * j   # doubled (k_eff − 1)/2 · jump
                 pts = None if rel is None else _taps_sum(rel, 2 * d * j, k, half)
             if pts is None or len(pts) > MAX_TRACKED:
                 pts = _solid(rf.size[ax])
             result.append(pts)
         sets[lid] = (result[0], result[1])
-        starts[lid] = rf.start
+        for port, port_rf in enumerate(info.port_rfs):
+            starts[(lid, port)] = rf.start if port_rf is None else port_rf.start
     sets.pop(INPUT_ID)
     return sets
 
 
-def _upstream_rf(analysis: Analysis, inputs: list[str]) -> RF:
+def _upstream_rf(analysis: Analysis, sources: list[tuple[str, int]]) -> RF:
     from designer.core.analysis import INPUT_RF, merge_rf
-    fields = [INPUT_RF if s == INPUT_ID else analysis.layers[s].rf for s in inputs]
+    fields = [INPUT_RF if s == INPUT_ID else analysis.layers[s].port_rfs[port]
+              for s, port in sources]
     return merge_rf([f for f in fields if f is not None])
 
 
@@ -258,7 +262,7 @@ def _dilations_on_path(design: Design, analysis: Analysis, lid: str) -> list[int
         inputs = design.layer(cur).inputs
         if not inputs:
             break
-        cur = inputs[0]
+        cur = design.source_of(inputs[0])
     return list(reversed(out))
 
 
@@ -274,7 +278,7 @@ def gridding_warnings(design: Design, analysis: Analysis) -> list[RFWarning]:
     for lid in analysis.order:
         if lid not in holed:
             continue
-        ups = design.layer(lid).inputs
+        ups = design.sources(lid)
         if any(u in holed for u in ups):
             continue   # inherited: reported where it started
         h, w = sets[lid]

@@ -102,7 +102,9 @@ class SummaryModel(QAbstractTableModel):
             return (cells, "\n".join(f"✗ {i.message}" for i in analysis.errors),
                     "error" if analysis.errors else "")
         info = analysis.layers[lid]
-        cells = (lid, info.type, fmt_shape(info.output_shape), f"{info.params:,}",
+        shape = (" / ".join(fmt_shape(s) for s in info.port_shapes) if info.multi_output
+                 else fmt_shape(info.output_shape))   # every output port's shape
+        cells = (lid, info.type, shape, f"{info.params:,}",
                  human(info.macs) if info.macs else "",
                  _bytes(info.memory) if info.memory else "", rf_text(info.rf))
         tip = "\n".join(("✗ " if i.severity == "error" else "! ") + i.message
