@@ -29,11 +29,13 @@ def install_panels(window: MainWindow) -> Panels:
     training_dock = window.add_panel("Training", _scrollable(training),
                                      Qt.BottomDockWidgetArea, tabify_with=window.summary_dock)
     window.close_guards.append(training.close_guard)
+    training.run_starting.connect(window.before_long_operation)
 
-    rf = ReceptiveFieldView(window.context, data_dir=training.form.dataset.data_dir)
+    rf = ReceptiveFieldView(window.context, data_dir=training.form.dataset.data_dir,
+                            shown=False)
     rf_dock = window.add_panel("Receptive field", _scrollable(rf), Qt.RightDockWidgetArea,
                                tabify_with=window.formulas_dock)
-    window.close_guards.append(rf.shutdown)   # last: after the user has agreed to close
+    window.close_guards.append(rf.release)   # last: after the user has agreed to close
     rf.set_shown(False)                       # Formulas is the tab on top
     rf_dock.visibilityChanged.connect(rf.set_shown)
     dataset = training.form.dataset
@@ -69,4 +71,5 @@ def _grow_when_shown(window: MainWindow, dock: QDockWidget, size: int,
         now = dock.height() if orientation == Qt.Vertical else dock.width()
         if now < want:
             window.resizeDocks([dock], [want], orientation)
-    dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, grow))
+    # with the dock as context: a window closed meanwhile cancels it
+    dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, dock, grow))

@@ -85,6 +85,7 @@ class EdgeItem(QGraphicsPathItem):
         self.drop_target = False
         self._hover = False
         self._arrow = QPolygonF()
+        self._bounds = QRectF()   # cached: the scene asks for it very often
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0.0)
@@ -102,6 +103,8 @@ class EdgeItem(QGraphicsPathItem):
         right = QPointF(end.x() - ARROW * math.cos(angle + 0.45),
                         end.y() - ARROW * math.sin(angle + 0.45))
         self._arrow = QPolygonF([tip, left, right])
+        self.prepareGeometryChange()
+        self._bounds = path.boundingRect().adjusted(-ARROW - 4, -ARROW - 4, ARROW + 4, ARROW + 4)
         self.setPath(path)
 
     def rename(self, src: str, dst: str, source: str | None = None) -> None:
@@ -120,7 +123,7 @@ class EdgeItem(QGraphicsPathItem):
         return stroker.createStroke(self.path())
 
     def boundingRect(self) -> QRectF:
-        return self.path().boundingRect().adjusted(-ARROW - 4, -ARROW - 4, ARROW + 4, ARROW + 4)
+        return QRectF(self._bounds)
 
     def hoverEnterEvent(self, event: object) -> None:  # noqa: D401 - Qt override
         self._hover = True

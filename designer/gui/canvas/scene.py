@@ -87,7 +87,7 @@ class DesignScene(QGraphicsScene):
         for layer in design.layers:
             self._add_block(layer.id, auto.get(layer.id))
         for src, dst in design.edges():
-            self._add_edge(src, dst)
+            self._add_edge(src, dst, route_now=False)   # flush() routes them all
         if self.context.selected_id in self.blocks:
             self._on_context_selection(self.context.selected_id)
         self.flush()
@@ -113,14 +113,15 @@ class DesignScene(QGraphicsScene):
             self._pending_place.append(layer_id)
         return item
 
-    def _add_edge(self, src: str, dst: str) -> None:
+    def _add_edge(self, src: str, dst: str, route_now: bool = True) -> None:
         source = self.context.design.source_of(src)
         if (src, dst) in self.edges or source not in self.blocks or dst not in self.blocks:
             return
         edge = EdgeItem(src, dst, source, self._port_index(src))
         self.addItem(edge)
         self.edges[(src, dst)] = edge
-        self._route_edge(edge, [])
+        if route_now:
+            self._route_edge(edge, [])
 
     def _port_index(self, ref: str) -> int:
         """The output port a reference leaves from (0 when not known yet)."""
@@ -228,8 +229,11 @@ class DesignScene(QGraphicsScene):
         """Only blocks whose text changed are repainted (a 100-block edit stays cheap):
         a cheap key of what the text depends on skips most blocks."""
         design = self.context.design
+        changed = self.context.changed_ids   # after a parameter edit: those layers only
+        blocks = self.blocks.items() if changed is None or analysis is not \
+            self.context.analysis else [(i, self.blocks[i]) for i in changed if i in self.blocks]
         ports_changed = False
-        for lid, item in self.blocks.items():
+        for lid, item in blocks:
             if lid == INPUT_ID:
                 item.set_text(input_text(analysis))
             elif lid in design:

@@ -61,6 +61,7 @@ def _fmt_eta(seconds: float) -> str:
 class TrainingPanel(QWidget):
     run_finished = Signal(object)     # Run, once its result is in and its thread has ended
     checkpoint_done = Signal(bool)    # after Load weights…: True when loaded
+    run_starting = Signal()           # a run is about to start (the window autosaves)
 
     def __init__(self, context: DesignContext, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
@@ -185,7 +186,7 @@ class TrainingPanel(QWidget):
         super().showEvent(event)
         if not self._devices_probed:
             self._devices_probed = True
-            QTimer.singleShot(STARTUP_DELAY_MS, self._probe)
+            QTimer.singleShot(STARTUP_DELAY_MS, self, self._probe)
 
     def _probe(self) -> None:
         self.form.dataset.activate()
@@ -252,6 +253,7 @@ class TrainingPanel(QWidget):
         config = self.form.config()
         if not self.plan_view.confirm_start():
             return None
+        self.run_starting.emit()
         number = max((r.number for r in self.runs), default=0) + 1
         run = Run(number, config, self.context.design.copy(),
                   PALETTE[(number - 1) % len(PALETTE)])
