@@ -61,6 +61,14 @@ def _padding_fix(k_eff: tuple[int, ...], pad: tuple[int, ...], sizes: tuple[int,
     return Fix(f"set padding = {value}", {"padding": value})
 
 
+def _skipped(n: int, total_pad: int, k_eff: int, stride: int, right_pad: int) -> int:
+    """Real input pixels at the end of an axis that no filter position reaches: the
+    padded positions left over after the last window, less the right padding (a
+    3x3 stride-2 conv with padding 1 on an even input only skips padding)."""
+    leftover = (n + total_pad - k_eff) % stride
+    return max(0, leftover - right_pad)
+
+
 def _conv2d(ctx: Ctx) -> Outcome:
     c, h, w = ctx.image()
     p = ctx.p
@@ -112,8 +120,8 @@ def _conv2d(ctx: Ctx) -> Outcome:
         f"MACs = {c_out}·{ho}·{wo}·{c // groups}·{k[0]}·{k[1]} = {macs:,}",
     ]
     warnings = []
-    if padding != "same" and any(ke > 1 and (n + t - ke) % st for n, t, ke, st in
-                                  zip(sizes, totals, k_eff, s)):
+    if padding != "same" and any(ke > 1 and _skipped(n, t, ke, st, r) for n, t, ke, st, r in
+                                 zip(sizes, totals, k_eff, s, right)):
         warnings.append("the last input rows/columns are not covered by any filter "
                         "position (the stride does not fit the input evenly)")
     return Outcome(shape=(c_out, ho, wo), params=params, macs=macs,
