@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 
 from designer.core.analysis import Analysis
 from designer.core.catalogue import fmt_shape
-from designer.core.report import human, rf_text
+from designer.core.report import flow_order, human, rf_text
 from designer.gui.context import DesignContext
 from designer.gui.style import ERROR_BG, WARNING_BG
 
@@ -50,7 +50,7 @@ class SummaryModel(QAbstractTableModel):
     def refresh(self, analysis: Analysis) -> None:
         self.beginResetModel()
         self.rows, self.ids, self.tips, self.severity = [], [], [], []
-        for layer in self.context.design.layers:
+        for layer in flow_order(self.context.design, analysis):
             info = analysis.layers.get(layer.id)
             if info is None:
                 continue
