@@ -88,6 +88,7 @@ class BlockItem(QGraphicsItem):
         self.text = text
         self.text_key: tuple[Any, ...] | None = None   # see block_text.text_key
         self._lines: dict[str, Any] = {}
+        self._shape: QPainterPath | None = None
         flags = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                  | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         if not is_input:
@@ -142,12 +143,18 @@ class BlockItem(QGraphicsItem):
         return self.rect().adjusted(-4, -PORT_R - 3, 4, PORT_R + 3)
 
     def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addRoundedRect(self.rect(), RADIUS, RADIUS)
-        path.addEllipse(self.output_port_local(), PORT_HIT, PORT_HIT)
-        if not self.is_input:
-            path.addEllipse(self.input_port_local(), PORT_HIT, PORT_HIT)
-        return path
+        # A union, not subpaths: with the default odd-even fill the half of each port
+        # circle that lies on the block would be a hole (presses there missed).
+        if self._shape is None:
+            path = QPainterPath()
+            path.addRoundedRect(self.rect(), RADIUS, RADIUS)
+            ports = QPainterPath()
+            ports.addEllipse(self.output_port_local(), PORT_HIT, PORT_HIT)
+            if not self.is_input:
+                ports.addEllipse(self.input_port_local(), PORT_HIT, PORT_HIT)
+            ports.setFillRule(Qt.FillRule.WindingFill)
+            self._shape = path.united(ports)
+        return self._shape
 
     @staticmethod
     def output_port_local() -> QPointF:
