@@ -35,3 +35,129 @@ def test_press_on_the_upper_half_of_an_output_port_and_drop_on_the_lower_half_of
     send_mouse(canvas, QEvent.Type.MouseButtonRelease, release, Qt.MouseButton.NoButton)
     assert design.layer(new).inputs == ["conv1"]
     assert src.pos() == canvas.block_item("conv1").pos()   # a connect, not a move
+
+
+# --- paste, duplicate and drops land in free space, after the selection -----------
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    from designer.gui.main_window import MainWindow
+    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
+    design = chain("Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear")
+    win = MainWindow(design, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    monkeypatch.setattr(win, "_ask_save_changes", lambda: "discard")
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    win.canvas.auto_layout()
+    win.undo_stack.clear()
+    return win
+
+
+def no_block_overlaps(win) -> bool:
+    blocks = list(win.canvas.design_scene().blocks.values())
+    rects = [b.scene_rect() for b in blocks]
+    return not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+
+
+def chain_ids(design) -> list[str]:
+    """Follow the single chain from the input; fails on branches."""
+    order, cur = [], "input"
+    while True:
+        nxt = [lay.id for lay in design.layers if cur in lay.inputs]
+        if not nxt:
+            return order
+        assert len(nxt) == 1, f"{cur} feeds {nxt}"
+        cur = nxt[0]
+        order.append(cur)
+
+
+def test_duplicate_inserts_the_copy_after_the_original_in_free_space(window):
+    design = window.context.design
+    window.context.select("relu1")
+    window.duplicate()
+    new = window.context.selected_id
+    assert new not in ("relu1", None) and design.layer(new).type == "ReLU"
+    assert chain_ids(design) == ["conv1", "relu1", new, "pool1", "flatten1", "fc1"]
+    assert window.context.analysis.ok, window.context.analysis.all_errors
+    assert no_block_overlaps(window)
+    window.undo_stack.undo()   # one step
+    assert chain_ids(design) == ["conv1", "relu1", "pool1", "flatten1", "fc1"]
+
+
+def test_paste_goes_after_the_selected_block_and_keeps_one_output(window):
+    design = window.context.design
+    window.context.select("conv1")
+    window.copy()
+    window.context.select("pool1")
+    window.paste()
+    new = window.context.selected_id
+    assert design.layer(new).type == "Conv2d"
+    assert chain_ids(design) == ["conv1", "relu1", "pool1", new, "flatten1", "fc1"]
+    assert design.output_ids() == ["fc1"]
+    assert no_block_overlaps(window)
+
+
+def test_paste_without_a_selection_goes_after_the_output(window):
+    design = window.context.design
+    window.context.select("relu1")
+    window.copy()
+    window.canvas.design_scene().clearSelection()
+    window.context.select(None)
+    window.paste()
+    assert chain_ids(design)[-1] != "fc1" and chain_ids(design)[-2] == "fc1"
+    assert no_block_overlaps(window)
+
+
+def test_a_layer_dropped_on_a_block_goes_after_it_not_on_top(window):
+    design = window.context.design
+    pool = window.canvas.block_item("pool1")
+    new = window.canvas.add_layer_at("Dropout", pool.pos() + QPointF(30, 10))
+    assert chain_ids(design) == ["conv1", "relu1", "pool1", new, "flatten1", "fc1"]
+    assert no_block_overlaps(window)
+
+
+def test_a_layer_dropped_beside_a_block_never_overlaps_it(window):
+    pool = window.canvas.block_item("pool1")
+    new = window.canvas.add_layer_at("ReLU", pool.pos() + QPointF(pool.rect().width() * 0.6, 0))
+    assert new is not None and window.context.design.layer(new).inputs == []
+    assert no_block_overlaps(window)
+
+
+# --- deleting a middle layer reconnects its neighbours ----------------------------
+
+def test_deleting_a_middle_layer_reconnects_its_neighbours_in_one_step(window):
+    design = window.context.design
+    before = [list(lay.inputs) for lay in design.layers]
+    window.context.select("relu1")
+    window.delete_selected()
+    assert chain_ids(design) == ["conv1", "pool1", "flatten1", "fc1"]
+    assert window.context.analysis.ok
+    window.undo_stack.undo()
+    assert [list(lay.inputs) for lay in design.layers] == before
+
+
+def test_deleting_a_chain_of_layers_closes_the_gap(window):
+    design = window.context.design
+    scene = window.canvas.design_scene()
+    for lid in ("relu1", "pool1"):
+        scene.blocks[lid].setSelected(True)
+    window.delete_selected()
+    assert chain_ids(design) == ["conv1", "flatten1", "fc1"]
+
+
+def test_no_reconnection_where_the_shapes_do_not_allow_it(window):
+    design = window.context.design
+    window.context.select("flatten1")   # conv output into a Linear: not allowed
+    window.delete_selected()
+    assert design.layer("fc1").inputs == []
+
+
+def test_cut_also_closes_the_gap(window):
+    design = window.context.design
+    window.context.select("pool1")
+    window.cut()
+    assert chain_ids(design) == ["conv1", "relu1", "flatten1", "fc1"]

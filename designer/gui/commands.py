@@ -259,3 +259,55 @@ def apply_fix_command(design: Design, layer_id: str, fix: Fix) -> QUndoCommand:
         cmd = SetParamsCommand(design, layer_id, params, f"Fix {layer_id}: {fix.label}")
     cmd.setText(f"Fix {layer_id}: {fix.label}")
     return cmd
+
+
+def _bridges(design: Design, ids: list[str]) -> dict[str, list[str]]:
+    """New inputs for the layers that read a deleted one: each deleted layer is
+    replaced by what fed it (a deleted chain collapses), only where that source has
+    one input to follow and the reader then analyses without errors."""
+    from designer.core.analysis import analyse
+    gone = set(ids)
+
+    def source(lid: str) -> str | None:
+        seen: set[str] = set()
+        while lid in gone and lid not in seen:
+            seen.add(lid)
+            inputs = design.layer(lid).inputs
+            if len(inputs) != 1:
+                return None
+            lid = inputs[0]
+        return None if lid in gone else lid
+
+    wanted: dict[str, list[str]] = {}
+    for lay in design.layers:
+        if lay.id in gone or not gone.intersection(lay.inputs):
+            continue
+        new: list[str] = []
+        for s in lay.inputs:
+            s2 = source(s) if s in gone else s
+            if s2 is not None and s2 not in new:
+                new.append(s2)
+        if new != [s for s in lay.inputs if s not in gone]:
+            wanted[lay.id] = new
+    if not wanted:
+        return {}
+    trial = design.copy()
+    for lid in ids:
+        trial.remove_layer(lid)
+    for lid, inputs in wanted.items():
+        trial.set_inputs(lid, inputs)
+    analysis = analyse(trial)
+    return {lid: inputs for lid, inputs in wanted.items() if not analysis.layers[lid].errors}
+
+
+def push_remove_layers(stack: Any, design: Design, ids: list[str]) -> None:
+    """Delete layers as one undo step, reconnecting their neighbours when the
+    shapes allow (deleting the middle of a chain leaves no gap)."""
+    bridges = _bridges(design, ids)
+    stack.beginMacro("Delete" if len(ids) != 1 else f"Delete {ids[0]}")
+    try:
+        stack.push(RemoveLayersCommand(design, ids))
+        for lid, inputs in bridges.items():
+            stack.push(SetInputsCommand(design, lid, inputs, f"Reconnect {lid}"))
+    finally:
+        stack.endMacro()

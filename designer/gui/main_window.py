@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
 
         self.canvas = DesignCanvas(self.context, self.undo_stack, self)
         self.setCentralWidget(self.canvas)
+        self.clipboard.insert = self.canvas.insert_layers_after
         self.palette = Palette()
         self.properties = PropertyEditor(self.context, self.undo_stack)
         self.formulas = FormulaView(self.context)
@@ -170,9 +171,7 @@ class MainWindow(QMainWindow):
             self.status_message("Select layers to cut")
 
     def paste(self) -> None:
-        sid = self.context.selected_id
-        anchor = sid if sid is not None and (sid == "input" or sid in self.context.design) \
-            else None
+        anchor = self.canvas.paste_anchor()   # the selected block, else the output
         try:
             ids = self.clipboard.paste(anchor=anchor)
         except ClipboardError as e:

@@ -8,14 +8,15 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF
 
 from designer.core.catalogue import get_type, is_known
-from designer.core.model import INPUT_ID, DesignError
+from designer.core.model import INPUT_ID, DesignError, Layer
 from designer.core.templates import TEMPLATES
-from designer.gui.canvas.layout import (ROW, Position, design_layout, overlaps,
-                                        subgraph_layout)
+from designer.gui.canvas.layout import (BLOCK_H, BLOCK_W, GAP_X, ROW, Position, design_layout,
+                                        layout_graph, overlaps, subgraph_layout)
 from designer.gui.canvas.scene import DesignScene
-from designer.gui.commands import (AddLayerCommand, InsertOnEdgeCommand, InsertTemplateCommand,
-                                   MoveLayersCommand, RemoveLayersCommand, SetInputsCommand,
-                                   disconnect_command)
+from designer.gui.commands import (AddLayerCommand, InsertLayersCommand, InsertOnEdgeCommand,
+                                   InsertTemplateCommand,
+                                   MoveLayersCommand, SetInputsCommand, disconnect_command,
+                                   push_remove_layers)
 
 Moves = dict[str, tuple[tuple[float, float] | None, tuple[float, float] | None]]
 EPS = 1.0
@@ -42,8 +43,15 @@ def add_layer_at(scene: DesignScene, type_name: str, pos: QPointF) -> str | None
     edge = scene.edge_at(pos) if t.max_inputs == 1 else None
     if edge is not None:
         return _insert_on_edge(scene, type_name, edge.src, edge.dst)
+    block = scene.block_at(pos)
+    if block is not None:   # dropped on a block: it goes after that block, not on top
+        return append_layer(scene, type_name, block.layer_id)
+    x, y = round(pos.x()), round(pos.y())
+    taken = [(b.x(), b.y()) for b in scene.blocks.values()]
+    while any(overlaps((x, y), b, 10.0) for b in taken):   # never half over a block
+        x += 10
     cmd = AddLayerCommand(scene.context.design, type_name, t.new_params(), inputs=[],
-                          position=(round(pos.x()), round(pos.y())))
+                          position=(x, y))
     scene.undo_stack.push(cmd)
     scene.context.select(cmd.layer_id)
     scene.status(f"Added {cmd.layer_id}: drag from another block's output port (bottom) "
@@ -64,14 +72,14 @@ def append_anchor(scene: DesignScene) -> str:
     return design.layers[-1].id if design.layers else INPUT_ID
 
 
-def append_layer(scene: DesignScene, type_name: str) -> str | None:
-    """Add a layer after the anchor block, taking over its consumers, directly
-    below it (blocks further down move to make room): one undo step."""
+def append_layer(scene: DesignScene, type_name: str, anchor: str | None = None) -> str | None:
+    """Add a layer after the anchor block (default: append_anchor), taking over its
+    consumers, directly below it (blocks further down move to make room): one undo step."""
     if not is_known(type_name):
         scene.status(f"Unknown layer type '{type_name}'.")
         return None
     design = scene.context.design
-    anchor = append_anchor(scene)
+    anchor = anchor or append_anchor(scene)
     a = scene.blocks[anchor]
     pos: Position = (a.x(), a.y() + ROW)
     taken = any(overlaps(pos, (b.x(), b.y()), 10.0) for b in scene.blocks.values())
@@ -180,7 +188,7 @@ def delete_selected(scene: DesignScene) -> None:
         for src, dst in edges:
             stack.push(disconnect_command(design, src, dst))
         if ids:
-            stack.push(RemoveLayersCommand(design, ids))
+            push_remove_layers(stack, design, ids)
     finally:
         stack.endMacro()
 
@@ -198,3 +206,52 @@ def auto_layout(scene: DesignScene) -> None:
         cmd.setText("Auto layout")
         scene.undo_stack.push(cmd)
     scene.flush()
+
+
+def insert_layers_after(scene: DesignScene, layers: list[Layer], anchor: str | None,
+                        label: str) -> None:
+    """Paste / duplicate: the layers go below `anchor` (which feeds them) and take
+    over its consumers when they end in one layer; blocks further down move to make
+    room. Without an anchor they land in free space right of the design. One step."""
+    design = scene.context.design
+    ids = [lay.id for lay in layers]
+    fed = {s for lay in layers for s in lay.inputs}
+    sinks = [i for i in ids if i not in fed]
+    root = scene.blocks.get(anchor) if anchor is not None else None
+    consumers = design.consumers(anchor) if root is not None and len(sinks) == 1 else []
+    moves: Moves = {}
+    if root is not None:
+        inputs = {lay.id: lay.inputs for lay in layers}
+        placed, depth = subgraph_layout(anchor, ids, inputs, (root.x(), root.y()))
+        blocked = any(overlaps(p, (b.x(), b.y()), 10.0)
+                      for p in placed.values() for b in scene.blocks.values())
+        if blocked:
+            moves = _shift_below(scene, root.y() + ROW / 2, max(depth, 1) * ROW, set())
+    else:
+        rect = scene.blocks_rect()
+        placed = layout_graph(ids, {lay.id: lay.inputs for lay in layers},
+                              (rect.right() + GAP_X + BLOCK_W, rect.top() + BLOCK_H / 2))
+    taken = [moves[lid][1] if lid in moves else (b.x(), b.y())
+             for lid, b in scene.blocks.items()]
+    for lay in layers:   # whatever still lands on a block moves right, into free space
+        x, y = placed.get(lay.id, (0.0, 0.0))
+        while any(overlaps((x, y), t, 10.0) for t in taken):  # type: ignore[arg-type]
+            x += BLOCK_W + GAP_X
+        lay.position = (x, y)
+        taken.append((x, y))
+    stack = scene.undo_stack
+    stack.beginMacro(label)
+    scene.autoplace = False
+    try:
+        stack.push(InsertLayersCommand(design, layers, label))
+        for c in consumers:
+            if c.id not in ids:
+                stack.push(SetInputsCommand(design, c.id,
+                                            [sinks[0] if s == anchor else s for s in c.inputs],
+                                            f"Connect {sinks[0]} → {c.id}"))
+        if moves:
+            stack.push(MoveLayersCommand(design, moves))
+    finally:
+        stack.endMacro()
+        scene.autoplace = True
+        scene.flush()

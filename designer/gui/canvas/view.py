@@ -13,6 +13,7 @@ from PySide6.QtGui import (QContextMenuEvent, QDragEnterEvent, QDragLeaveEvent, 
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsView, QMenu, QWidget
 
 from designer.core.catalogue import get_type, is_known
+from designer.core.model import Layer
 from designer.gui.canvas import edits
 from designer.gui.canvas.block_item import BlockItem
 from designer.gui.canvas.edge_item import EdgeItem
@@ -83,6 +84,13 @@ class DesignCanvas(QGraphicsView):
         """Palette double-click: the layer goes right after the selected block
         (else the output) and takes over its consumers; returns the new id."""
         return edits.append_layer(self._scene, type_name)
+
+    def insert_layers_after(self, layers: list[Layer], anchor: str | None, label: str) -> None:
+        """Paste / duplicate: below `anchor`, taking over its consumers (one undo step)."""
+        edits.insert_layers_after(self._scene, layers, anchor, label)
+
+    def paste_anchor(self) -> str:
+        return edits.append_anchor(self._scene)
 
     def auto_layout(self) -> None:
         edits.auto_layout(self._scene)
