@@ -69,6 +69,12 @@ def _skipped(n: int, total_pad: int, k_eff: int, stride: int, right_pad: int) ->
     return max(0, leftover - right_pad)
 
 
+def _pad_term(left: int, right: int) -> str:
+    """Padding in a size formula, written as pooling writes it: 2·p (or both sides
+    when "same" pads unevenly)."""
+    return f"2·{left}" if left == right else f"({left}+{right})"
+
+
 def _conv2d(ctx: Ctx) -> Outcome:
     c, h, w = ctx.image()
     p = ctx.p
@@ -114,8 +120,10 @@ def _conv2d(ctx: Ctx) -> Outcome:
                                     f"({c}/{groups})" if groups > 1 else f"{c}")
     macs = c_out * ho * wo * (c // groups) * k[0] * k[1]
     formulas = [
-        f"H_out = ⌊({h} + {totals[0]} − {d[0]}·({k[0]}−1) − 1)/{s[0]}⌋ + 1 = {ho}",
-        f"W_out = ⌊({w} + {totals[1]} − {d[1]}·({k[1]}−1) − 1)/{s[1]}⌋ + 1 = {wo}",
+        f"H_out = ⌊({h} + {_pad_term(left[0], right[0])} − {d[0]}·({k[0]}−1) − 1)/{s[0]}⌋ + 1"
+        f" = {ho}",
+        f"W_out = ⌊({w} + {_pad_term(left[1], right[1])} − {d[1]}·({k[1]}−1) − 1)/{s[1]}⌋ + 1"
+        f" = {wo}",
         pformula,
         f"MACs = {c_out}·{ho}·{wo}·{c // groups}·{k[0]}·{k[1]} = {macs:,}",
     ]

@@ -18,6 +18,7 @@ from designer import __version__
 from designer.core.analysis import Analysis
 from designer.core.model import Design, Event
 from designer.core.report import human
+from designer.gui import wheel_guard
 from designer.gui.autosave import Autosaver, Recovery, discard_recovery, read_recovery
 from designer.gui.canvas.view import DesignCanvas
 from designer.gui.context import DesignContext
@@ -39,6 +40,7 @@ class MainWindow(QMainWindow):
     def __init__(self, design: Design | None = None, file_path: str | None = None,
                  settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        wheel_guard.install()   # the wheel changes only a focused box, app-wide
         self.settings = settings or make_settings()
         self.file_path: str | None = file_path
         self.close_guards: list[Callable[[], bool]] = []
@@ -121,6 +123,7 @@ class MainWindow(QMainWindow):
     def set_design(self, design: Design, file_path: str | None) -> None:
         """Show another design in place (views keep their subscriptions)."""
         self.context.select(None)
+        self.context.set_weights(None, None)   # they belong to the design being closed
         self.context.design.replace_with(design)
         self.undo_stack.clear()
         self.file_path = file_path
