@@ -161,3 +161,27 @@ def test_cut_also_closes_the_gap(window):
     window.context.select("pool1")
     window.cut()
     assert chain_ids(design) == ["conv1", "relu1", "flatten1", "fc1"]
+
+
+def test_redoing_a_template_replays_it_as_inserted_not_as_later_edited(window):
+    """Found by the monkey test: a template's redo replayed the design's live layer
+    objects, so later edits (undone on restored copies) leaked into the replay."""
+    from designer.core.templates import TEMPLATES
+    from designer.gui.commands import SetParamCommand
+    from designer.io import dumps
+    design, stack = window.context.design, window.undo_stack
+    window.context.select("relu1")
+    window.append_entry("template", sorted(TEMPLATES)[0])
+    states = [dumps(design)]
+    inserted = [lay for lay in design.layers if lay.id not in
+                ("conv1", "relu1", "pool1", "flatten1", "fc1")]
+    target = next(lay for lay in inserted if lay.type in ("Conv2d", "BatchNorm2d", "ReLU"))
+    name = {"Conv2d": "out_channels", "BatchNorm2d": "eps", "ReLU": "inplace"}[target.type]
+    value = {"Conv2d": 5, "BatchNorm2d": 0.5, "ReLU": True}[target.type]
+    stack.push(SetParamCommand(design, target.id, name, value))
+    window.context.select(target.id)
+    window.delete_selected()
+    while stack.canUndo():
+        stack.undo()
+    stack.redo()
+    assert dumps(design) == states[0]

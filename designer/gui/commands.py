@@ -196,7 +196,11 @@ class InsertTemplateCommand(QUndoCommand):
 
     def redo(self) -> None:
         if self.insertion is None:
-            self.insertion = templates.insert(self.design, self.name, self.upstream, self.params)
+            done = templates.insert(self.design, self.name, self.upstream, self.params)
+            # copies: the design's own layer objects change with later edits, and a
+            # redo must replay the layers as they were inserted
+            self.insertion = templates.Insertion([lay.clone() for lay in done.layers],
+                                                 copy.deepcopy(done.rewired))
         else:  # replay exactly the same ids
             ins = self.insertion
             index = 0 if self.upstream == "input" else self.design.index_of(self.upstream) + 1

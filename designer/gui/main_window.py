@@ -40,7 +40,6 @@ class MainWindow(QMainWindow):
     def __init__(self, design: Design | None = None, file_path: str | None = None,
                  settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        wheel_guard.install()   # the wheel changes only a focused box, app-wide
         self.settings = settings or make_settings()
         self.file_path: str | None = file_path
         self.close_guards: list[Callable[[], bool]] = []
@@ -96,6 +95,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName("dock_" + re.sub(r"\W+", "_", title.lower()))
         dock.setWidget(widget)
+        wheel_guard.guard(widget)   # the wheel changes only a focused box
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
                          | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(area, dock)

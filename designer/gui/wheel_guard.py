@@ -1,16 +1,17 @@
 """The mouse wheel changes a spin box or combo box only when it has the focus.
 
 Without this, scrolling a panel of settings changes whichever box passes under
-the pointer (a learning rate silently became 0.000000). Installed once on the
-application, so every panel and every parameter editor gets it; an unfocused
-box passes the wheel on to the scroll area around it, which scrolls.
+the pointer (a learning rate silently became 0.000000). The window guards every
+panel it adds (MainWindow.add_panel) and the parameter editors guard their own
+boxes; an unfocused box passes the wheel on to the scroll area around it, which
+scrolls.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (QAbstractScrollArea, QAbstractSpinBox, QApplication, QComboBox,
-                               QWidget)
+                               QLineEdit, QWidget)
 
 BOXES = (QAbstractSpinBox, QComboBox)
 
@@ -40,13 +41,10 @@ def _scroll_area(widget: QWidget) -> QAbstractScrollArea | None:
 
 
 class WheelGuard(QObject):
+    """Installed on each box (an application-wide filter would see every event)."""
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind == QEvent.Type.Polish and isinstance(obj, BOXES):
-            if obj.focusPolicy() == Qt.FocusPolicy.WheelFocus:   # the wheel must not focus it
-                obj.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-            return False
-        if kind != QEvent.Type.Wheel:
+        if event.type() != QEvent.Type.Wheel:
             return False
         box = _box(obj)
         if box is None or _focused(box):
@@ -66,11 +64,21 @@ class WheelGuard(QObject):
 _guard: WheelGuard | None = None
 
 
-def install() -> None:
-    """Once per application (later calls do nothing)."""
+def guard(root: QWidget) -> None:
+    """Every spin and combo box under `root` (and root itself) takes the wheel only
+    when focused; call again after adding boxes (a box is guarded once)."""
     global _guard
-    app = QApplication.instance()
-    if app is None or _guard is not None:
-        return
-    _guard = WheelGuard(app)
-    app.installEventFilter(_guard)
+    if _guard is None:
+        _guard = WheelGuard(QApplication.instance())
+    boxes = [root] if isinstance(root, BOXES) else []
+    boxes += root.findChildren(QAbstractSpinBox) + root.findChildren(QComboBox)
+    for box in boxes:
+        if box.property("wheel_guarded"):
+            continue
+        box.setProperty("wheel_guarded", True)
+        if box.focusPolicy() == Qt.FocusPolicy.WheelFocus:   # the wheel must not focus it
+            box.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        box.installEventFilter(_guard)
+        line = box.findChild(QLineEdit)
+        if line is not None:
+            line.installEventFilter(_guard)
