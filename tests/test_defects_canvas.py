@@ -185,3 +185,25 @@ def test_redoing_a_template_replays_it_as_inserted_not_as_later_edited(window):
         stack.undo()
     stack.redo()
     assert dumps(design) == states[0]
+
+
+def test_copying_layers_listed_against_the_data_flow_pastes_them(window):
+    """Found by the monkey test: a copied set whose list order does not follow the
+    data (a layer wired after its consumer was created) could not be pasted."""
+    design = window.context.design
+    window.context.select("conv1")
+    window.append_entry("layer", "BatchNorm2d")   # listed right after conv1
+    late = window.canvas.add_layer_at("Dropout", QPointF(900, 900))   # listed last
+    window.canvas.design_scene().connect_blocks("relu1", late)
+    window.canvas.design_scene().connect_blocks(late, "pool1")       # pool1 now reads it
+    assert design.layer("pool1").inputs == [late]
+    scene = window.canvas.design_scene()
+    scene.clearSelection()
+    for lid in (late, "pool1"):
+        scene.blocks[lid].setSelected(True)
+    window.copy()
+    window.context.select("fc1")
+    count = len(design.layers)
+    window.paste()
+    assert len(design.layers) == count + 2
+    assert window.context.analysis.layers  # analysed without an exception

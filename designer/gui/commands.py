@@ -171,12 +171,25 @@ class RenameLayerCommand(QUndoCommand):
         self.design.rename_layer(self.new, self.old)
 
 
+def _inputs_first(layers: list[Layer]) -> list[Layer]:
+    """The layers reordered so that each comes after those of the set it reads (a
+    copied set keeps the design's list order, which need not follow the data)."""
+    pending = {lay.id: lay for lay in layers}
+    out: list[Layer] = []
+    while pending:
+        ready = [lay for lay in pending.values()
+                 if not any(s in pending for s in lay.inputs)] or list(pending.values())[:1]
+        for lay in ready:
+            out.append(pending.pop(lay.id))
+    return out
+
+
 class InsertLayersCommand(QUndoCommand):
     """Insert prepared layers (paste, duplicate) at the end, ids already unique."""
 
     def __init__(self, design: Design, layers: list[Layer], text: str = "Paste") -> None:
         super().__init__(text)
-        self.design, self.layers = design, [lay.clone() for lay in layers]
+        self.design, self.layers = design, [lay.clone() for lay in _inputs_first(layers)]
 
     def redo(self) -> None:
         for layer in self.layers:
