@@ -207,3 +207,52 @@ def test_copying_layers_listed_against_the_data_flow_pastes_them(window):
     window.paste()
     assert len(design.layers) == count + 2
     assert window.context.analysis.layers  # analysed without an exception
+
+
+# --- level of detail ----------------------------------------------------------------
+
+def test_zoomed_out_blocks_show_name_and_shape_in_large_type(qtbot):
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from designer.core.catalogue import CATEGORY_COLOURS
+    from designer.gui.canvas.block_item import OVERVIEW_BELOW, OVERVIEW_PX, mix
+    design = chain("Conv2d", "ReLU", "MaxPool2d")
+    canvas = make_canvas(qtbot, design)
+    block = canvas.block_item("conv1")
+
+    def render_at(zoom: float) -> QImage:
+        canvas.resetTransform()
+        canvas.scale(zoom, zoom)
+        canvas.centerOn(block)
+        image = QImage(canvas.viewport().size(), QImage.Format.Format_ARGB32)
+        painter = QPainter(image)
+        canvas.render(painter)
+        painter.end()
+        return image
+
+    render_at(1.0)
+    assert block.painted_as == "full"
+    zoom = OVERVIEW_BELOW * 0.8
+    image = render_at(zoom)
+    assert block.painted_as == "overview"
+    assert block.overview_lines(zoom) == 2   # name and output shape
+    on_screen = block.overview_font_size(zoom, 2) * zoom
+    assert on_screen >= 9.0, f"overview text is {on_screen:.1f} px on screen"
+    far = OVERVIEW_BELOW * 0.5   # too small for two lines: the name alone, readable
+    assert block.overview_lines(far) == 1 and block.overview_font_size(far, 1) * far >= 9.0
+    assert OVERVIEW_PX >= 9.0
+    # the block reads as its type colour from afar
+    centre = canvas.mapFromScene(block.pos() + QPointF(-block.rect().width() * 0.45, 0))
+    want = mix(CATEGORY_COLOURS[block.text.category], 0.55)
+    got = QColor(image.pixel(centre))
+    assert abs(got.red() - want.red()) + abs(got.green() - want.green()) + \
+        abs(got.blue() - want.blue()) < 40
+
+
+def test_exports_always_draw_the_full_blocks(qtbot, tmp_path):
+    design = chain("Conv2d", "ReLU")
+    canvas = make_canvas(qtbot, design)
+    canvas.resetTransform()
+    canvas.scale(0.2, 0.2)
+    canvas.export_png(tmp_path / "d.png", scale=0.3)
+    assert canvas.block_item("conv1").painted_as == "full"

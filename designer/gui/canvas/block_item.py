@@ -22,6 +22,8 @@ PAD = 8.0
 PORT_R = 5.0
 PORT_HIT = 9.0
 RADIUS = 7.0
+OVERVIEW_BELOW = 0.55   # zoom under which a block shows only name and shape, large
+OVERVIEW_PX = 12.0      # their on-screen size in pixels (while they fit the block)
 
 TEXT = QColor("#1f2430")
 MUTED = QColor("#5f6673")
@@ -89,6 +91,7 @@ class BlockItem(QGraphicsItem):
         self.text_key: tuple[Any, ...] | None = None   # see block_text.text_key
         self._lines: dict[str, Any] = {}
         self._shape: QPainterPath | None = None
+        self.painted_as = ""            # "full" or "overview": the last paint's detail
         flags = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                  | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         if not is_input:
@@ -222,6 +225,12 @@ class BlockItem(QGraphicsItem):
         colour = QColor(CATEGORY_COLOURS.get(t.category, "#9aa5b1"))
         rect = self.rect()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < OVERVIEW_BELOW and not self.exporting:
+            self.painted_as = "overview"
+            self._paint_overview(painter, rect, colour, lod)
+            return
+        self.painted_as = "full"
         body = QPainterPath()
         body.addRoundedRect(rect, RADIUS, RADIUS)
         painter.fillPath(body, mix(colour, 0.07))
@@ -254,6 +263,46 @@ class BlockItem(QGraphicsItem):
         self._paint_header(painter, rect, colour)
         self._paint_body(painter, rect)
         self._paint_ports(painter, colour)
+
+    @staticmethod
+    def overview_font_size(lod: float, lines: int = 2) -> float:
+        """Pixel size (in scene units) of the overview's lines: OVERVIEW_PX on screen
+        where `lines` of it fit in the block, else as large as they fit."""
+        return min(OVERVIEW_PX / max(lod, 1e-3), (BLOCK_H - 6) / lines / 1.15)
+
+    @classmethod
+    def overview_lines(cls, lod: float) -> int:
+        """Name and shape while both stay readable (9 px), else the name alone."""
+        return 2 if cls.overview_font_size(lod, 2) * lod >= 9.0 else 1
+
+    def _paint_overview(self, painter: QPainter, rect: QRectF, colour: QColor,
+                        lod: float) -> None:
+        """Zoomed out, small text is noise: the block is its type colour with its
+        name and output shape in large type (level of detail)."""
+        t = self.text
+        pen = (QPen(TARGET, 3.0 / lod) if self.connect_target else
+               QPen(ERROR, 3.0 / lod) if t.errors else
+               QPen(SELECTED, 3.0 / lod) if self.isSelected() else
+               QPen(mix(colour, 0.9, "#30343b"), 1.0 / lod))
+        painter.setPen(pen)
+        painter.setBrush(mix(colour, 0.55))
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        lines = self.overview_lines(lod)
+        font = QFont(_Fonts.get().bold)
+        font.setPixelSize(max(1, round(self.overview_font_size(lod, lines))))
+        painter.setFont(font)
+        inner = rect.adjusted(PAD / 2, 3, -PAD / 2, -3)
+        centre = Qt.AlignmentFlag.AlignCenter
+        painter.setPen(TEXT)
+        if lines == 1:
+            painter.drawText(inner, centre, elide(t.title, font, inner.width()))
+            return
+        half = inner.height() / 2
+        top = QRectF(inner.left(), inner.top(), inner.width(), half)
+        bottom = QRectF(inner.left(), inner.top() + half, inner.width(), half)
+        painter.drawText(top, centre, elide(t.title, font, inner.width()))
+        painter.setPen(TEXT if t.shape != "?" else ERROR)
+        painter.drawText(bottom, centre, elide(t.shape, font, inner.width()))
 
     def _paint_header(self, painter: QPainter, rect: QRectF, colour: QColor) -> None:
         f, t, lines = _Fonts.get(), self.text, self._lines
