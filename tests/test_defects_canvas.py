@@ -256,3 +256,66 @@ def test_exports_always_draw_the_full_blocks(qtbot, tmp_path):
     canvas.scale(0.2, 0.2)
     canvas.export_png(tmp_path / "d.png", scale=0.3)
     assert canvas.block_item("conv1").painted_as == "full"
+
+
+# --- flow direction -------------------------------------------------------------------
+
+def test_left_to_right_flow_lays_out_ports_and_edges_sideways(qtbot):
+    from tests.test_gui_canvas import load_sample
+    design = load_sample("resnet_small")
+    canvas = make_canvas(qtbot, design)
+    canvas.set_horizontal(True)
+    scene = canvas.design_scene()
+    blocks = [b for lid, b in scene.blocks.items() if lid != "input"]
+    rects = [b.scene_rect() for b in blocks]
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    for src, dst in design.edges():   # data flows left to right
+        assert scene.blocks[src].x() < scene.blocks[dst].x()
+    first = design.layers[0].id
+    conv = canvas.block_item(first)
+    assert conv.output_port().x() > conv.x() and abs(conv.output_port().y() - conv.y()) < 1
+    assert conv.input_port().x() < conv.x()
+    path = canvas.edge_item("input", first).path()
+    assert path.pointAtPercent(0).x() < path.pointAtPercent(1).x()
+    canvas.undo_stack.undo()   # the re-layout is one undo step
+    assert scene.blocks[first].x() == scene.blocks[blocks[-1].layer_id].x()
+
+
+def test_new_blocks_follow_the_flow_direction(qtbot):
+    design = chain("Conv2d", "ReLU")
+    canvas = make_canvas(qtbot, design)
+    canvas.set_horizontal(True)
+    canvas.context.select("relu1")
+    new = canvas.append_layer("MaxPool2d")
+    relu, pool = canvas.block_item("relu1"), canvas.block_item(new)
+    assert pool.x() > relu.x() and abs(pool.y() - relu.y()) < 1
+
+
+def test_fit_chooses_the_direction_that_shows_a_wide_design_larger(qtbot):
+    design = chain(*["Conv2d", "ReLU"] * 3)
+    canvas = make_canvas(qtbot, design)
+    canvas.resize(1600, 300)   # a wide, low view: a short chain reads better sideways
+    assert canvas.fit_zoom(True) > canvas.fit_zoom(False)
+    assert canvas.fit_best_orientation() and canvas.is_horizontal()
+    canvas.resize(500, 1000)
+    canvas.fit_best_orientation()
+    assert not canvas.is_horizontal()
+
+
+def test_the_direction_is_remembered_in_the_settings(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from designer.gui.main_window import MainWindow
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
+    win = MainWindow(chain("Conv2d", "ReLU"), settings=settings)
+    win._ask_save_changes = lambda: "discard"
+    qtbot.addWidget(win)
+    assert not win.canvas.is_horizontal()
+    win.canvas_actions.horizontal.setChecked(True)
+    assert win.canvas.is_horizontal()
+    again = MainWindow(chain("Conv2d", "ReLU"), settings=settings)
+    again._ask_save_changes = lambda: "discard"
+    qtbot.addWidget(again)
+    assert again.canvas.is_horizontal() and again.canvas_actions.horizontal.isChecked()
+    conv, relu = again.canvas.block_item("conv1"), again.canvas.block_item("relu1")
+    assert relu.x() > conv.x()

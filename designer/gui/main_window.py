@@ -21,6 +21,7 @@ from designer.core.report import human
 from designer.gui import wheel_guard
 from designer.gui.autosave import Autosaver, Recovery, discard_recovery, read_recovery
 from designer.gui.canvas.view import DesignCanvas
+from designer.gui.canvas_actions import CanvasActions
 from designer.gui.context import DesignContext
 from designer.gui.edit_actions import Clipboard, ClipboardError
 from designer.gui.export_dialog import ExportCodeDialog
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.properties_dock, self.formulas_dock], [330, 420], Qt.Vertical)
         self.resizeDocks([self.summary_dock], [210], Qt.Vertical)
         self._build_status_bar()
+        self.canvas_actions = CanvasActions(self)   # flow direction (View menu)
 
         self.palette.activated.connect(self.append_entry)
         self.canvas.layer_activated.connect(self._focus_properties)
@@ -125,6 +127,8 @@ class MainWindow(QMainWindow):
         self.context.select(None)
         self.context.set_weights(None, None)   # they belong to the design being closed
         self.context.design.replace_with(design)
+        if self.canvas.is_horizontal():   # its places may be for the other direction
+            self.canvas.relayout_unrecorded()
         self.undo_stack.clear()
         self.file_path = file_path
         self.update_title()

@@ -92,6 +92,7 @@ class BlockItem(QGraphicsItem):
         self._lines: dict[str, Any] = {}
         self._shape: QPainterPath | None = None
         self.painted_as = ""            # "full" or "overview": the last paint's detail
+        self.horizontal = False         # ports left and right (see set_horizontal)
         flags = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                  | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         if not is_input:
@@ -143,7 +144,7 @@ class BlockItem(QGraphicsItem):
         return QRectF(-BLOCK_W / 2, -BLOCK_H / 2, BLOCK_W, BLOCK_H)
 
     def boundingRect(self) -> QRectF:
-        return self.rect().adjusted(-4, -PORT_R - 3, 4, PORT_R + 3)
+        return self.rect().adjusted(-PORT_R - 3, -PORT_R - 3, PORT_R + 3, PORT_R + 3)
 
     def shape(self) -> QPainterPath:
         # A union, not subpaths: with the default odd-even fill the half of each port
@@ -159,23 +160,31 @@ class BlockItem(QGraphicsItem):
             self._shape = path.united(ports)
         return self._shape
 
-    @staticmethod
-    def output_port_local() -> QPointF:
-        return QPointF(0.0, BLOCK_H / 2)
+    def set_horizontal(self, on: bool) -> None:
+        """Left-to-right flow: inputs arrive on the left edge, the output leaves right."""
+        if on != self.horizontal:
+            self.prepareGeometryChange()
+            self.horizontal = on
+            self._shape = None
+            self.update()
 
-    @staticmethod
-    def input_port_local() -> QPointF:
-        return QPointF(0.0, -BLOCK_H / 2)
+    def output_port_local(self) -> QPointF:
+        return QPointF(BLOCK_W / 2, 0.0) if self.horizontal else QPointF(0.0, BLOCK_H / 2)
+
+    def input_port_local(self) -> QPointF:
+        return QPointF(-BLOCK_W / 2, 0.0) if self.horizontal else QPointF(0.0, -BLOCK_H / 2)
 
     def output_port(self) -> QPointF:
         return self.mapToScene(self.output_port_local())
 
-    @staticmethod
-    def input_port_at(index: int, count: int) -> QPointF:
+    def input_port_at(self, index: int, count: int) -> QPointF:
         """Where input `index` of `count` arrives (local): merges fan their
-        inputs out along the top edge so that each one stays visible."""
+        inputs out along the input edge so that each one stays visible."""
         if count <= 1:
-            return QPointF(0.0, -BLOCK_H / 2)
+            return self.input_port_local()
+        if self.horizontal:
+            spacing = min(16.0, (BLOCK_H - 16) / (count - 1))
+            return QPointF(-BLOCK_W / 2, (index - (count - 1) / 2) * spacing)
         spacing = min(44.0, (BLOCK_W - 40) / (count - 1))
         return QPointF((index - (count - 1) / 2) * spacing, -BLOCK_H / 2)
 

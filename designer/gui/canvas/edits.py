@@ -10,8 +10,8 @@ from PySide6.QtCore import QPointF
 from designer.core.catalogue import get_type, is_known
 from designer.core.model import INPUT_ID, DesignError, Layer
 from designer.core.templates import TEMPLATES
-from designer.gui.canvas.layout import (BLOCK_H, BLOCK_W, GAP_X, ROW, Position, design_layout,
-                                        layout_graph, overlaps, subgraph_layout)
+from designer.gui.canvas.layout import (BLOCK_H, BLOCK_W, COL, GAP_X, ROW, Position,
+                                        design_layout, layout_graph, overlaps, subgraph_layout)
 from designer.gui.canvas.scene import DesignScene
 from designer.gui.commands import (AddLayerCommand, InsertLayersCommand, InsertOnEdgeCommand,
                                    InsertTemplateCommand,
@@ -22,14 +22,29 @@ Moves = dict[str, tuple[tuple[float, float] | None, tuple[float, float] | None]]
 EPS = 1.0
 
 
-def _shift_below(scene: DesignScene, y: float, dy: float, skip: set[str]) -> Moves:
-    """Moves that push every block at or below `y` down by `dy` (make room)."""
+def _step(scene: DesignScene) -> float:
+    """One layout row along the flow (down, or right when it runs left to right)."""
+    return COL if scene.horizontal else ROW
+
+
+def _at(scene: DesignScene, along: float, across: float) -> Position:
+    """A point from its place along the flow and across it."""
+    return (along, across) if scene.horizontal else (across, along)
+
+
+def _across(scene: DesignScene, item: object) -> float:
+    return item.y() if scene.horizontal else item.x()  # type: ignore[attr-defined]
+
+
+def _shift_below(scene: DesignScene, at: float, rows: float, skip: set[str]) -> Moves:
+    """Moves that push every block at or beyond `at` along the flow `rows` rows
+    further (make room)."""
     design = scene.context.design
     moves: Moves = {}
     for lid, item in scene.blocks.items():
-        if lid == INPUT_ID or lid in skip or lid not in design or item.y() < y - EPS:
+        if lid == INPUT_ID or lid in skip or lid not in design or scene.along(item) < at - EPS:
             continue
-        moves[lid] = (design.layer(lid).position, (item.x(), item.y() + dy))
+        moves[lid] = (design.layer(lid).position, scene.ahead(item.x(), item.y(), rows))
     return moves
 
 
@@ -81,9 +96,9 @@ def append_layer(scene: DesignScene, type_name: str, anchor: str | None = None) 
     design = scene.context.design
     anchor = anchor or append_anchor(scene)
     a = scene.blocks[anchor]
-    pos: Position = (a.x(), a.y() + ROW)
+    pos: Position = scene.ahead(a.x(), a.y())
     taken = any(overlaps(pos, (b.x(), b.y()), 10.0) for b in scene.blocks.values())
-    moves = _shift_below(scene, a.y() + ROW / 2, ROW, set()) if taken else {}
+    moves = _shift_below(scene, scene.along(a) + _step(scene) / 2, 1, set()) if taken else {}
     new_id = design.default_id(type_name)
     index = 0 if anchor == INPUT_ID else design.index_of(anchor) + 1
     consumers = design.consumers(anchor)
@@ -108,13 +123,14 @@ def _insert_on_edge(scene: DesignScene, type_name: str, src: str, dst: str) -> s
     design = scene.context.design
     s, d = scene.blocks[src], scene.blocks[dst]
     moves: Moves = {}
-    room: Position = (d.x(), s.y() + ROW)
+    step = _step(scene)
+    room: Position = _at(scene, scene.along(s) + step, _across(scene, d))
     free = not any(overlaps(room, (b.x(), b.y()), 10.0) for b in scene.blocks.values())
-    if d.y() - s.y() >= 2 * ROW - EPS and free:
+    if scene.along(d) - scene.along(s) >= 2 * step - EPS and free:
         pos: Position = room
-    elif d.y() > s.y():
+    elif scene.along(d) > scene.along(s):
         pos = (d.x(), d.y())
-        moves = _shift_below(scene, d.y() - ROW / 2, ROW, set())
+        moves = _shift_below(scene, scene.along(d) - step / 2, 1, set())
     else:
         pos = ((s.x() + d.x()) / 2, (s.y() + d.y()) / 2)
     cmd = InsertOnEdgeCommand(design, type_name, src, dst, get_type(type_name).new_params(),
@@ -154,8 +170,9 @@ def add_template_at(scene: DesignScene, name: str, pos: QPointF | None) -> list[
         scene.undo_stack.push(cmd)
         ids = cmd.layer_ids
         inputs = {lid: design.layer(lid).inputs for lid in ids}
-        placed, depth = subgraph_layout(upstream, ids, inputs, (root.x(), root.y()))
-        moves = _shift_below(scene, root.y() + ROW / 2, depth * ROW, set(ids))
+        placed, depth = subgraph_layout(upstream, ids, inputs, (root.x(), root.y()),
+                                        scene.horizontal)
+        moves = _shift_below(scene, scene.along(root) + _step(scene) / 2, depth, set(ids))
         moves.update({lid: (None, placed[lid]) for lid in ids})
         scene.undo_stack.push(MoveLayersCommand(design, moves))
     except DesignError as e:
@@ -195,7 +212,7 @@ def delete_selected(scene: DesignScene) -> None:
 
 def auto_layout(scene: DesignScene) -> None:
     design = scene.context.design
-    placed = design_layout(design)
+    placed = design_layout(design, horizontal=scene.horizontal)
     moves: Moves = {}
     for lay in design.layers:
         new = placed[lay.id]
@@ -222,21 +239,27 @@ def insert_layers_after(scene: DesignScene, layers: list[Layer], anchor: str | N
     moves: Moves = {}
     if root is not None:
         inputs = {lay.id: lay.inputs for lay in layers}
-        placed, depth = subgraph_layout(anchor, ids, inputs, (root.x(), root.y()))
+        placed, depth = subgraph_layout(anchor, ids, inputs, (root.x(), root.y()),
+                                        scene.horizontal)
         blocked = any(overlaps(p, (b.x(), b.y()), 10.0)
                       for p in placed.values() for b in scene.blocks.values())
         if blocked:
-            moves = _shift_below(scene, root.y() + ROW / 2, max(depth, 1) * ROW, set())
+            moves = _shift_below(scene, scene.along(root) + _step(scene) / 2, max(depth, 1),
+                                 set())
     else:
         rect = scene.blocks_rect()
         placed = layout_graph(ids, {lay.id: lay.inputs for lay in layers},
-                              (rect.right() + GAP_X + BLOCK_W, rect.top() + BLOCK_H / 2))
+                              (rect.right() + GAP_X + BLOCK_W, rect.top() + BLOCK_H / 2),
+                              scene.horizontal)
     taken = [moves[lid][1] if lid in moves else (b.x(), b.y())
              for lid, b in scene.blocks.items()]
     for lay in layers:   # whatever still lands on a block moves right, into free space
         x, y = placed.get(lay.id, (0.0, 0.0))
         while any(overlaps((x, y), t, 10.0) for t in taken):  # type: ignore[arg-type]
-            x += BLOCK_W + GAP_X
+            if scene.horizontal:
+                y += BLOCK_H + GAP_X
+            else:
+                x += BLOCK_W + GAP_X
         lay.position = (x, y)
         taken.append((x, y))
     stack = scene.undo_stack
