@@ -32,7 +32,7 @@ pytest.importorskip("pyqtgraph")
 
 ACTIONS = int(os.environ.get("MONKEY_ACTIONS", "2000"))
 SEEDS = [int(s) for s in os.environ.get("MONKEY_SEEDS", "1,2,3").split(",")]
-MAX_LAYERS = 45        # past this, adding gives way to deleting (keeps each step fast)
+MAX_LAYERS = 30        # past this, adding gives way to deleting (keeps each step fast)
 TEXTS = ["3", "2, 1", "1", "0", "abc", "", "-4", "1,2,3", "7", "[2, 2]", "same", "1e3", "5"]
 INTS = [0, 1, 2, 3, 4, 7, 16, 64, 1000, -1, 10 ** 6]
 FLOATS = [0.0, 0.1, 0.5, 1.0, 1e-5, 2.0, -1.0]

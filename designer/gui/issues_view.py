@@ -82,6 +82,7 @@ class IssuesView(QWidget):
         self.rows: list[IssueRow] = []
         self._shown: list[object] | None = None
         self._no_fix = True
+        self._handler: FixHandler | None = None
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.layout_.setSpacing(4)
@@ -90,13 +91,24 @@ class IssuesView(QWidget):
         key = [(i.severity, i.message, i.fix) for i in issues]
         if key == self._shown and (on_fix is None) == self._no_fix:
             return   # unchanged: keep the widgets (and any focus on a Fix button)
-        self._shown, self._no_fix = key, on_fix is None
-        for row in self.rows:
+        same_handler = (on_fix is None) == self._no_fix and on_fix == self._handler
+        self._shown, self._no_fix, self._handler = key, on_fix is None, on_fix
+        # rows whose issue is still there are kept (a design with dozens of errors
+        # would otherwise rebuild every row on every edit)
+        old = list(self.rows) if same_handler else []
+        rows = []
+        for issue, k in zip(issues, key):   # (Fix is not hashable: a list search)
+            row = next((r for r in old if (r.issue.severity, r.issue.message,
+                                           r.issue.fix) == k), None)
+            if row is not None:
+                old.remove(row)
+            rows.append(row if row is not None else IssueRow(issue, on_fix))
+        for row in old if same_handler else self.rows:
             row.hide()
             row.deleteLater()   # a row's own Fix button may be mid-signal
-        self.rows = [IssueRow(issue, on_fix) for issue in issues]
-        for row in self.rows:
-            self.layout_.addWidget(row)
+        for index, row in enumerate(rows):
+            self.layout_.insertWidget(index, row)
+        self.rows = rows
         self.setVisible(bool(self.rows))
 
     def fix_buttons(self) -> list[QPushButton]:
