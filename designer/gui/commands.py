@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from designer.core import templates
-from designer.core.model import INPUT_ID, Design, DesignError, Layer
+from designer.core.model import INPUT_ID, Design, DesignError, Layer, split_ref
 from designer.core.params import Fix
 
 SET_PARAM_ID = 1001
@@ -88,7 +88,8 @@ def connect_command(design: Design, src: str, dst: str) -> SetInputsCommand:
     inputs = list(design.layer(dst).inputs)
     if src in inputs:
         raise DesignError(f"'{src}' already feeds '{dst}'")
-    if src == dst or (src != INPUT_ID and dst in design.upstream_ids(src)):
+    source = design.source_of(src)   # src may name a port: "split:1"
+    if source == dst or (source != INPUT_ID and dst in design.upstream_ids(source)):
         raise DesignError(f"connecting '{src}' to '{dst}' would make a cycle")
     return SetInputsCommand(design, dst, inputs + [src], f"Connect {src} → {dst}")
 
@@ -178,7 +179,8 @@ def _inputs_first(layers: list[Layer]) -> list[Layer]:
     out: list[Layer] = []
     while pending:
         ready = [lay for lay in pending.values()
-                 if not any(s in pending for s in lay.inputs)] or list(pending.values())[:1]
+                 if not any(split_ref(s, pending)[0] in pending for s in lay.inputs)] \
+            or list(pending.values())[:1]
         for lay in ready:
             out.append(pending.pop(lay.id))
     return out
@@ -285,26 +287,27 @@ def _bridges(design: Design, ids: list[str]) -> dict[str, list[str]]:
     from designer.core.analysis import analyse
     gone = set(ids)
 
-    def source(lid: str) -> str | None:
+    def source(ref: str) -> str | None:
+        """What feeds the deleted layer `ref` names (an input reference)."""
         seen: set[str] = set()
-        while lid in gone and lid not in seen:
-            seen.add(lid)
-            inputs = design.layer(lid).inputs
+        while design.source_of(ref) in gone and ref not in seen:
+            seen.add(ref)
+            inputs = design.layer(design.source_of(ref)).inputs
             if len(inputs) != 1:
                 return None
-            lid = inputs[0]
-        return None if lid in gone else lid
+            ref = inputs[0]
+        return None if design.source_of(ref) in gone else ref
 
     wanted: dict[str, list[str]] = {}
     for lay in design.layers:
-        if lay.id in gone or not gone.intersection(lay.inputs):
+        if lay.id in gone or not gone.intersection(design.sources(lay.id)):
             continue
         new: list[str] = []
         for s in lay.inputs:
-            s2 = source(s) if s in gone else s
+            s2 = source(s) if design.source_of(s) in gone else s
             if s2 is not None and s2 not in new:
                 new.append(s2)
-        if new != [s for s in lay.inputs if s not in gone]:
+        if new != [s for s in lay.inputs if design.source_of(s) not in gone]:
             wanted[lay.id] = new
     if not wanted:
         return {}

@@ -21,6 +21,7 @@ HEADER_H = 22.0
 PAD = 8.0
 PORT_R = 5.0
 PORT_HIT = 9.0
+PORT_LABEL_H = 12.0  # room under the block for output-port labels
 RADIUS = 7.0
 OVERVIEW_BELOW = 0.55   # zoom under which a block shows only name and shape, large
 OVERVIEW_PX = 12.0      # their on-screen size in pixels (while they fit the block)
@@ -108,6 +109,9 @@ class BlockItem(QGraphicsItem):
         """Show new text; False (and no repaint) when nothing changed."""
         if text == self.text and not force:
             return False
+        if len(text.ports) != len(self.text.ports):
+            self.prepareGeometryChange()   # port labels change the bounding rect
+            self._shape = None             # and the ports the shape
         self.text = text
         self._layout_text()
         self.setToolTip(text.tooltip)
@@ -144,7 +148,8 @@ class BlockItem(QGraphicsItem):
         return QRectF(-BLOCK_W / 2, -BLOCK_H / 2, BLOCK_W, BLOCK_H)
 
     def boundingRect(self) -> QRectF:
-        return self.rect().adjusted(-PORT_R - 3, -PORT_R - 3, PORT_R + 3, PORT_R + 3)
+        labels = PORT_LABEL_H if len(self.text.ports) > 1 else 0.0
+        return self.rect().adjusted(-PORT_R - 3, -PORT_R - 3, PORT_R + 3, PORT_R + 3 + labels)
 
     def shape(self) -> QPainterPath:
         # A union, not subpaths: with the default odd-even fill the half of each port
@@ -153,29 +158,55 @@ class BlockItem(QGraphicsItem):
             path = QPainterPath()
             path.addRoundedRect(self.rect(), RADIUS, RADIUS)
             ports = QPainterPath()
-            ports.addEllipse(self.output_port_local(), PORT_HIT, PORT_HIT)
+            ports.setFillRule(Qt.FillRule.WindingFill)
+            for index in range(len(self.text.ports)):
+                ports.addEllipse(self.output_port_local(index), PORT_HIT, PORT_HIT)
             if not self.is_input:
                 ports.addEllipse(self.input_port_local(), PORT_HIT, PORT_HIT)
-            ports.setFillRule(Qt.FillRule.WindingFill)
             self._shape = path.united(ports)
         return self._shape
 
     def set_horizontal(self, on: bool) -> None:
-        """Left-to-right flow: inputs arrive on the left edge, the output leaves right."""
+        """Left-to-right flow: inputs arrive on the left edge, the outputs leave right."""
         if on != self.horizontal:
             self.prepareGeometryChange()
             self.horizontal = on
             self._shape = None
             self.update()
 
-    def output_port_local(self) -> QPointF:
-        return QPointF(BLOCK_W / 2, 0.0) if self.horizontal else QPointF(0.0, BLOCK_H / 2)
+    def output_port_at(self, index: int, count: int) -> QPointF:
+        """Where output port `index` of `count` leaves (local): layers with
+        several outputs (Split, MaxPool2d with indices) spread them along the
+        output edge, port 0 first."""
+        if self.horizontal:
+            if count <= 1:
+                return QPointF(BLOCK_W / 2, 0.0)
+            spacing = min(16.0, (BLOCK_H - 16) / (count - 1))
+            return QPointF(BLOCK_W / 2, (index - (count - 1) / 2) * spacing)
+        if count <= 1:
+            return QPointF(0.0, BLOCK_H / 2)
+        spacing = min(44.0, (BLOCK_W - 40) / (count - 1))
+        return QPointF((index - (count - 1) / 2) * spacing, BLOCK_H / 2)
+
+    def output_port_local(self, index: int = 0) -> QPointF:
+        return self.output_port_at(index, len(self.text.ports))
 
     def input_port_local(self) -> QPointF:
         return QPointF(-BLOCK_W / 2, 0.0) if self.horizontal else QPointF(0.0, -BLOCK_H / 2)
 
-    def output_port(self) -> QPointF:
-        return self.mapToScene(self.output_port_local())
+    def output_port(self, index: int = 0) -> QPointF:
+        return self.mapToScene(self.output_port_local(index))
+
+    def output_port_index(self, scene_pos: QPointF) -> int | None:
+        """The output port under scene_pos (the nearest one), or None."""
+        local = self.mapFromScene(scene_pos)
+        best: tuple[float, int] | None = None
+        for index in range(len(self.text.ports)):
+            d = local - self.output_port_local(index)
+            dist = d.x() ** 2 + d.y() ** 2
+            if dist <= PORT_HIT ** 2 and (best is None or dist < best[0]):
+                best = (dist, index)
+        return None if best is None else best[1]
 
     def input_port_at(self, index: int, count: int) -> QPointF:
         """Where input `index` of `count` arrives (local): merges fan their
@@ -192,8 +223,7 @@ class BlockItem(QGraphicsItem):
         return self.mapToScene(self.input_port_at(index, count))
 
     def on_output_port(self, scene_pos: QPointF) -> bool:
-        d = self.mapFromScene(scene_pos) - self.output_port_local()
-        return d.x() ** 2 + d.y() ** 2 <= PORT_HIT ** 2
+        return self.output_port_index(scene_pos) is not None
 
     def scene_rect(self) -> QRectF:
         return self.mapRectToScene(self.rect())
@@ -373,9 +403,27 @@ class BlockItem(QGraphicsItem):
         # the design's output has a filled port: nothing reads it but the loss
         painter.setBrush(QBrush(mix(colour, 0.85, "#30343b") if self.text.is_output
                                 else QColor("white")))
-        painter.drawEllipse(self.output_port_local(), PORT_R, PORT_R)
+        ports = self.text.ports
+        for index in range(len(ports)):
+            painter.drawEllipse(self.output_port_local(index), PORT_R, PORT_R)
+        if len(ports) > 1:
+            self._paint_port_labels(painter)
         painter.setBrush(QBrush(QColor("white")))
         if not self.is_input:
             count = self.text.inputs
             for i in range(count):
                 painter.drawEllipse(self.input_port_at(i, count), PORT_R - 1.5, PORT_R - 1.5)
+
+    def _paint_port_labels(self, painter: QPainter) -> None:
+        """Each output port's name, just right of and below the port."""
+        painter.setPen(MUTED)
+        painter.setFont(_Fonts.get().small)
+        for index, name in enumerate(self.text.ports):
+            at = self.output_port_local(index)
+            box = QRectF(at.x() + PORT_R - 1, at.y() + 1, 40.0, PORT_LABEL_H)
+            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                             elide(name, _Fonts.get().small, 40.0))
+
+    def port_labels(self) -> list[str]:
+        """The labels drawn at the output ports (none for a single output)."""
+        return list(self.text.ports) if len(self.text.ports) > 1 else []

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF
 
 from designer.core.catalogue import get_type, is_known
-from designer.core.model import INPUT_ID, DesignError, Layer
+from designer.core.model import INPUT_ID, DesignError, Layer, split_ref
 from designer.core.templates import TEMPLATES
 from designer.gui.canvas.layout import (BLOCK_H, BLOCK_W, COL, GAP_X, ROW, Position,
                                         design_layout, layout_graph, overlaps, subgraph_layout)
@@ -169,7 +169,7 @@ def add_template_at(scene: DesignScene, name: str, pos: QPointF | None) -> list[
     try:
         scene.undo_stack.push(cmd)
         ids = cmd.layer_ids
-        inputs = {lid: design.layer(lid).inputs for lid in ids}
+        inputs = {lid: list(dict.fromkeys(design.sources(lid))) for lid in ids}
         placed, depth = subgraph_layout(upstream, ids, inputs, (root.x(), root.y()),
                                         scene.horizontal)
         moves = _shift_below(scene, scene.along(root) + _step(scene) / 2, depth, set(ids))
@@ -232,14 +232,15 @@ def insert_layers_after(scene: DesignScene, layers: list[Layer], anchor: str | N
     room. Without an anchor they land in free space right of the design. One step."""
     design = scene.context.design
     ids = [lay.id for lay in layers]
-    fed = {s for lay in layers for s in lay.inputs}
+    known = set(ids) | set(scene.blocks)
+    sources = {lay.id: [split_ref(s, known)[0] for s in lay.inputs] for lay in layers}
+    fed = {s for srcs in sources.values() for s in srcs}
     sinks = [i for i in ids if i not in fed]
     root = scene.blocks.get(anchor) if anchor is not None else None
     consumers = design.consumers(anchor) if root is not None and len(sinks) == 1 else []
     moves: Moves = {}
     if root is not None:
-        inputs = {lay.id: lay.inputs for lay in layers}
-        placed, depth = subgraph_layout(anchor, ids, inputs, (root.x(), root.y()),
+        placed, depth = subgraph_layout(anchor, ids, sources, (root.x(), root.y()),
                                         scene.horizontal)
         blocked = any(overlaps(p, (b.x(), b.y()), 10.0)
                       for p in placed.values() for b in scene.blocks.values())
@@ -248,7 +249,7 @@ def insert_layers_after(scene: DesignScene, layers: list[Layer], anchor: str | N
                                  set())
     else:
         rect = scene.blocks_rect()
-        placed = layout_graph(ids, {lay.id: lay.inputs for lay in layers},
+        placed = layout_graph(ids, sources,
                               (rect.right() + GAP_X + BLOCK_W, rect.top() + BLOCK_H / 2),
                               scene.horizontal)
     taken = [moves[lid][1] if lid in moves else (b.x(), b.y())
