@@ -18,9 +18,11 @@ from designer import __version__
 from designer.core.analysis import Analysis
 from designer.core.model import Design, Event
 from designer.core.report import human
+from designer.gui import wheel_guard
 from designer.gui.autosave import (Autosaver, Recovery, discard_recovery_file,
                                    orphaned_recoveries)
 from designer.gui.canvas.view import DesignCanvas
+from designer.gui.canvas_actions import CanvasActions
 from designer.gui.context import DesignContext
 from designer.gui.edit_actions import Clipboard, ClipboardError
 from designer.gui.export_dialog import ExportCodeDialog
@@ -57,6 +59,7 @@ class MainWindow(QMainWindow):
 
         self.canvas = DesignCanvas(self.context, self.undo_stack, self)
         self.setCentralWidget(self.canvas)
+        self.clipboard.insert = self.canvas.insert_layers_after
         self.palette = Palette()
         self.properties = PropertyEditor(self.context, self.undo_stack)
         self.formulas = FormulaView(self.context)
@@ -72,6 +75,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.properties_dock, self.formulas_dock], [330, 420], Qt.Vertical)
         self.resizeDocks([self.summary_dock], [210], Qt.Vertical)
         self._build_status_bar()
+        self.canvas_actions = CanvasActions(self)   # flow direction (View menu)
 
         self.palette.activated.connect(self.append_entry)
         self.canvas.layer_activated.connect(self._focus_properties)
@@ -94,6 +98,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName("dock_" + re.sub(r"\W+", "_", title.lower()))
         dock.setWidget(widget)
+        wheel_guard.guard(widget)   # the wheel changes only a focused box
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
                          | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(area, dock)
@@ -121,7 +126,10 @@ class MainWindow(QMainWindow):
     def set_design(self, design: Design, file_path: str | None) -> None:
         """Show another design in place (views keep their subscriptions)."""
         self.context.select(None)
+        self.context.set_weights(None, None)   # they belong to the design being closed
         self.context.design.replace_with(design)
+        if self.canvas.is_horizontal():   # its places may be for the other direction
+            self.canvas.relayout_unrecorded()
         self.undo_stack.clear()
         self.file_path = file_path
         self.update_title()
@@ -171,9 +179,7 @@ class MainWindow(QMainWindow):
             self.status_message("Select layers to cut")
 
     def paste(self) -> None:
-        sid = self.context.selected_id
-        anchor = sid if sid is not None and (sid == "input" or sid in self.context.design) \
-            else None
+        anchor = self.canvas.paste_anchor()   # the selected block, else the output
         try:
             ids = self.clipboard.paste(anchor=anchor)
         except ClipboardError as e:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 
 from designer.core.analysis import Analysis
 from designer.core.catalogue import fmt_shape
-from designer.core.report import human, rf_text
+from designer.core.report import flow_order, human, rf_text
 from designer.gui.context import DesignContext
 from designer.gui.style import ERROR_BG, WARNING_BG
 
@@ -86,7 +86,8 @@ class SummaryModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(row, 0), self.index(row, last))
             return
         self.beginResetModel()
-        self.ids = [lay.id for lay in self.context.design.layers if lay.id in analysis.layers]
+        self.ids = [lay.id for lay in flow_order(self.context.design, analysis)
+                    if lay.id in analysis.layers]
         self.ids.append(None)
         self.positions = {lid: n for n, lid in enumerate(self.ids)}
         self.rows.cache.clear()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
+from PySide6.QtGui import (QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF,
+                           QTransform)
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem,
                                QWidget)
 
@@ -149,3 +150,26 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(colour, 1.0))
         painter.setBrush(colour)
         painter.drawPolygon(self._arrow)
+
+
+_SWAP = QTransform(0.0, 1.0, 1.0, 0.0, 0.0, 0.0)   # (x, y) -> (y, x), its own inverse
+
+
+def _swap(p: QPointF) -> QPointF:
+    return QPointF(p.y(), p.x())
+
+
+def flow_curve(start: QPointF, end: QPointF, horizontal: bool) -> QPainterPath:
+    """curve() for either flow direction (left to right: the same curve, transposed)."""
+    if not horizontal:
+        return curve(start, end)
+    return _SWAP.map(curve(_swap(start), _swap(end)))
+
+
+def flow_route(start: QPointF, end: QPointF, obstacles: list[QRectF],
+               horizontal: bool) -> QPainterPath:
+    """route() for either flow direction."""
+    if not horizontal:
+        return route(start, end, obstacles)
+    swapped = [_SWAP.mapRect(r) for r in obstacles]
+    return _SWAP.map(route(_swap(start), _swap(end), swapped))

@@ -300,6 +300,9 @@ class ReceptiveFieldView(QWidget):
         if lid is None:
             self.header.setText("Select a block to see its receptive field.")
             self.unit_label.setText("")
+            self.erf_label.setText("")   # nothing shown: no stale "trained weights"
+            self.maps.clear()
+            self.filters.clear()
         elif ov is None:
             self.header.setText(f"{lid}: no receptive field (the layer has errors upstream)")
             self.unit_label.setText("")

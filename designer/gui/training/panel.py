@@ -50,6 +50,18 @@ def _state_dir() -> Any:
     return state_dir()
 
 
+CHANGED_NOTICE = ("The design changed since this run started: the run keeps training the "
+                  "design as it was when you pressed Start.")
+
+
+def _same_network(a: Any, b: Any) -> bool:
+    """Whether two designs train the same network (positions and names aside)."""
+    def key(d: Any) -> tuple[Any, ...]:
+        return (d.input, d.output, [(lay.id, lay.type, lay.params, lay.inputs, lay.frozen)
+                                    for lay in d.layers])
+    return key(a) == key(b)
+
+
 def _fmt_eta(seconds: float) -> str:
     if not math.isfinite(seconds) or seconds < 0:
         return "?"
@@ -216,10 +228,19 @@ class TrainingPanel(QWidget):
 
     @Slot(object)
     def _on_analysis_changed(self, _analysis: Any) -> None:
-        if self.current is not None and self.current.active:
-            self.notice.setText("The design changed since this run started: the run keeps "
-                                "training the design as it was when you pressed Start.")
+        run = self.current
+        changed = run is not None and run.active and not _same_network(self.context.design,
+                                                                          run.design)
+        if changed:
+            self.notice.setText(CHANGED_NOTICE)
             self.notice.show()
+        elif self.notice.text() == CHANGED_NOTICE:   # undone back to the trained design
+            self._hide_changed_notice()
+
+    def _hide_changed_notice(self) -> None:
+        if self.notice.text() == CHANGED_NOTICE:
+            self.notice.clear()
+            self.notice.hide()
 
     # --- messages ---------------------------------------------------------------
     @Slot(str)
@@ -335,6 +356,7 @@ class TrainingPanel(QWidget):
             run.state = "running"
             self.plots.set_eval_name("val" if run.config.val_split else "test")
             self._update_item(run)
+            self._update_buttons()   # Pause works from the first step
         elif isinstance(event, Paused):
             run.state = "paused" if event.paused else "running"
             self._update_item(run)
@@ -361,6 +383,7 @@ class TrainingPanel(QWidget):
             run.state = "stopped"
         run.checkpoint = result.checkpoint
         run.samples = result.samples
+        self._hide_changed_notice()   # the run is over: nothing is being trained any more
         if result.notes:
             self.notice.setText("; ".join(result.notes))
             self.notice.show()
