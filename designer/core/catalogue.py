@@ -114,6 +114,12 @@ class LayerType:
     max_inputs: int = 1  # 0: unbounded
     torch_module: bool = True  # False for merge types built by the app
 
+    @property
+    def explanation(self) -> Any:
+        """What it computes, when to use it, formula, parameters (core/explanations.py)."""
+        from designer.core.explanations import explanation_for
+        return explanation_for(self.name)
+
     def spec(self, name: str) -> ParamSpec | None:
         for s in self.params:
             if s.name == name:
