@@ -13,7 +13,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from designer.core.catalogue import Ctx, LayerError, get_type
-from designer.core.conv_arithmetic import activate, avg_divisor, compute_cell, small_integers
+from designer.core.conv_arithmetic import (activate, avg_divisor, compute_cell, output_map,
+                                           small_integers)
 from designer.core.conv_explorer import ExplorerError, explorer_spec
 from designer.nn.build import build_layer
 
@@ -138,7 +139,7 @@ def _module_and_output(type_name, resolved, outcome, x: np.ndarray, seed: int):
     return module, (y[0] if not isinstance(y, tuple) else y[0][0]).numpy()
 
 
-@settings(max_examples=250)
+@settings(max_examples=150)
 @given(case=ANY_CASE, data=st.data())
 def test_windows_and_values_equal_pytorch(case, data) -> None:
     type_name, params, shape = case
@@ -161,7 +162,12 @@ def test_windows_and_values_equal_pytorch(case, data) -> None:
     bias = getattr(module, "bias", None)
     math_ = compute_cell(spec, x, None if weight is None else weight.detach().numpy(),
                          None if bias is None else bias.detach().numpy(), oc, cell)
-    assert abs(math_.total - y[oc, cell[0], cell[1]]) <= TOL * max(1.0, abs(math_.total))
+    # (a max-pool window that covers only padding gives −∞, in torch too)
+    assert np.isclose(math_.total, y[oc, cell[0], cell[1]], atol=TOL, rtol=TOL)
+    # the whole output channel at once, as the explorer's output grid shows it
+    whole = output_map(spec, x, None if weight is None else weight.detach().numpy(),
+                       None if bias is None else bias.detach().numpy(), oc)
+    assert np.allclose(whole, y[oc], atol=TOL, rtol=TOL)
     if type_name == "MaxPool2d":
         idx_module = build_layer(type_name, {**resolved, "return_indices": True}, {})
         with torch.no_grad():

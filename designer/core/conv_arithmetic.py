@@ -223,3 +223,42 @@ def small_integers(spec: ExplorerSpec, seed: int = 0) -> tuple[np.ndarray, np.nd
     weight = rng.integers(-1, 2, shape).astype(np.float64)
     bias = np.ones(spec.out_channels) if spec.bias else None
     return x, weight, bias
+
+
+def output_map(spec: ExplorerSpec, x: np.ndarray, weight: np.ndarray | None,
+               bias: np.ndarray | None, out_channel: int) -> np.ndarray:
+    """Every output cell of one channel at once (vectorised compute_cell totals)."""
+    r, c = spec.rows, spec.cols
+    rows = np.array([r.taps(o) for o in range(r.out)]) - r.first_drawn      # out_h × k_h
+    cols = np.array([c.taps(o) for o in range(c.out)]) - c.first_drawn      # out_w × k_w
+    shape = (r.last_drawn - r.first_drawn, c.last_drawn - c.first_drawn)
+    x = np.asarray(x, dtype=np.float64)
+    if spec.kind == "conv":
+        ch = spec.feeding_channels(out_channel)
+        padded = np.pad(x[ch.start:ch.stop],
+                        ((0, 0), (r.pad_before, r.pad_after), (c.pad_before, c.pad_after)),
+                        mode=_NP_PAD.get(spec.padding_mode, "constant"))  # type: ignore[call-overload]
+        win = padded[:, rows[:, :, None, None], cols[None, None, :, :]]
+        out = np.einsum("cakbl,ckl->ab", win, np.asarray(weight)[out_channel])
+    elif spec.kind == "transposed":
+        ch = spec.feeding_channels(out_channel)
+        th, tw = spec.transposed  # type: ignore[misc]
+        grid = np.zeros((len(ch),) + shape)
+        grid[:, -r.first_drawn:-r.first_drawn + r.size:th.stride,
+             -c.first_drawn:-c.first_drawn + c.size:tw.stride] = x[ch.start:ch.stop]
+        win = grid[:, rows[:, :, None, None], cols[None, None, :, :]]
+        local = out_channel % (spec.out_channels // spec.groups)
+        w = np.asarray(weight)[ch.start:ch.stop, local, ::-1, ::-1]
+        out = np.einsum("cakbl,ckl->ab", win, w)
+    else:
+        fill = -np.inf if spec.kind == "max" else 0.0
+        grid = np.full(shape, fill)
+        grid[-r.first_drawn:-r.first_drawn + r.size,
+             -c.first_drawn:-c.first_drawn + c.size] = x[out_channel]
+        win = grid[rows[:, :, None, None], cols[None, None, :, :]]
+        if spec.kind == "max":
+            return win.max(axis=(1, 3))
+        divisors = np.array([[avg_divisor(spec, (i, j)) for j in range(c.out)]
+                             for i in range(r.out)], dtype=np.float64)
+        return win.sum(axis=(1, 3)) / divisors
+    return out + (0.0 if bias is None else float(bias[out_channel]))

@@ -1,0 +1,267 @@
+"""The explorer's picture: input grid (padding hatched, cells a ceil_mode window
+runs over dashed), the kernel window with its dilation gaps, the output grid;
+for a transposed convolution also the scatter view of the original input.
+Clicking an output cell selects it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from designer.core.conv_arithmetic import fmt
+from designer.core.conv_explorer import ExplorerSpec
+
+WINDOW = QColor(245, 150, 40)
+OUTPUT = QColor(76, 139, 245)
+PAD = QColor(225, 225, 225)
+INSERTED = QColor(243, 240, 252)
+PAST_EDGE = QColor(255, 236, 236)
+GRID = QColor(150, 150, 150)
+TEXT = QColor(40, 40, 40)
+MUTED = QColor(130, 130, 130)
+MIN_CELL, MAX_CELL = 7.0, 44.0
+GAP = 34.0
+TITLE_H = 20.0
+
+
+@dataclass
+class Picture:
+    """What to draw, set by the explorer."""
+    spec: ExplorerSpec
+    cell: tuple[int, int]
+    visited: int                       # windows already passed (animation)
+    x: np.ndarray | None = None        # the shown input channel, H×W
+    out: np.ndarray | None = None      # the shown output channel, H_out×W_out
+    sources: list[tuple[int, int]] = field(default_factory=list)   # transposed: inputs used
+
+
+class ExplorerCanvas(QWidget):
+    cell_clicked = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.picture: Picture | None = None
+        self.cell_px = 20.0
+        self._out_origin = QPointF()
+        self.setMinimumHeight(160)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMouseTracking(False)
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 300)
+
+    def set_picture(self, picture: Picture | None) -> None:
+        self.picture = picture
+        self.update()
+
+    # --- geometry ---------------------------------------------------------------
+    def _grids(self, spec: ExplorerSpec) -> list[tuple[str, int, int]]:
+        """(name, rows, cols) of each grid, left to right."""
+        r, c = spec.rows, spec.cols
+        main = ("input", r.last_drawn - r.first_drawn, c.last_drawn - c.first_drawn)
+        grids = [main, ("output", r.out, c.out)]
+        if spec.transposed is not None:
+            grids.insert(0, ("scatter", spec.in_size[0], spec.in_size[1]))
+        return grids
+
+    def _layout(self, spec: ExplorerSpec) -> list[tuple[str, QRectF]]:
+        grids = self._grids(spec)
+        cols = sum(g[2] for g in grids)
+        rows = max(g[1] for g in grids)
+        avail_w = self.width() - GAP * (len(grids) - 1) - 16
+        avail_h = self.height() - TITLE_H - 30
+        self.cell_px = max(MIN_CELL, min(MAX_CELL, avail_w / max(cols, 1),
+                                          avail_h / max(rows, 1)))
+        x = 8.0
+        out = []
+        for name, nr, nc in grids:
+            rect = QRectF(x, TITLE_H + 6, nc * self.cell_px, nr * self.cell_px)
+            out.append((name, rect))
+            x += rect.width() + GAP
+        return out
+
+    # --- painting ---------------------------------------------------------------
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing, False)
+        p.fillRect(self.rect(), Qt.white)
+        pic = self.picture
+        if pic is None:
+            p.end()
+            return
+        font = QFont(self.font())
+        for name, rect in self._layout(pic.spec):
+            p.setPen(TEXT)
+            font.setPointSizeF(9)
+            font.setBold(True)
+            p.setFont(font)
+            p.drawText(QRectF(rect.left(), 0, max(rect.width(), 160), TITLE_H),
+                       Qt.AlignLeft | Qt.AlignVCenter, self._title(name, pic.spec))
+            font.setBold(False)
+            font.setPointSizeF(max(6.0, min(10.0, self.cell_px * 0.32)))
+            p.setFont(font)
+            if name == "input":
+                self._paint_input(p, rect, pic)
+            elif name == "output":
+                self._out_origin = rect.topLeft()
+                self._paint_output(p, rect, pic)
+            else:
+                self._paint_scatter(p, rect, pic)
+        p.end()
+
+    def _title(self, name: str, spec: ExplorerSpec) -> str:
+        h, w = spec.in_size
+        if name == "output":
+            return f"output {spec.rows.out}×{spec.cols.out}"
+        if name == "scatter":
+            return f"scatter view: input {h}×{w}"
+        if spec.transposed is not None:
+            return f"direct view: zeros inserted, padded ({spec.rows.size}×{spec.cols.size} core)"
+        label = f"input {h}×{w}" + (" (stand-in)" if spec.stand_in else "")
+        if spec.rows.pad_before or spec.cols.pad_before or spec.rows.pad_after:
+            label += " + padding"
+        return label
+
+    def _cell_rect(self, rect: QRectF, i: int, j: int) -> QRectF:
+        s = self.cell_px
+        return QRectF(rect.left() + j * s, rect.top() + i * s, s, s)
+
+    def _text(self, p: QPainter, r: QRectF, text: str, colour: QColor = TEXT) -> None:
+        if self.cell_px >= 22 and len(text) * self.cell_px * 0.22 <= self.cell_px * 1.6:
+            p.setPen(colour)
+            p.drawText(r, Qt.AlignCenter, text)
+
+    def _paint_input(self, p: QPainter, rect: QRectF, pic: Picture) -> None:
+        spec = pic.spec
+        r0, c0 = spec.rows.first_drawn, spec.cols.first_drawn
+        n_rows = spec.rows.last_drawn - r0
+        n_cols = spec.cols.last_drawn - c0
+        padded_rows = (-spec.rows.pad_before, spec.rows.size + spec.rows.pad_after)
+        padded_cols = (-spec.cols.pad_before, spec.cols.size + spec.cols.pad_after)
+        for i in range(n_rows):
+            for j in range(n_cols):
+                row, col = i + r0, j + c0
+                cell = self._cell_rect(rect, i, j)
+                inside = spec.inside(row, col)
+                src = spec.source(row, col)
+                in_pad = (padded_rows[0] <= row < padded_rows[1]
+                          and padded_cols[0] <= col < padded_cols[1])
+                if not inside and not in_pad:          # a ceil_mode window runs past the edge
+                    p.fillRect(cell, PAST_EDGE)
+                    p.setPen(QPen(QColor(200, 90, 90), 1, Qt.DashLine))
+                    p.drawRect(cell)
+                    continue
+                if not inside:
+                    p.fillRect(cell, QBrush(PAD))
+                    p.fillRect(cell, QBrush(QColor(190, 190, 190), Qt.BDiagPattern))
+                elif src is None:
+                    p.fillRect(cell, INSERTED)
+                else:
+                    p.fillRect(cell, self._shade(pic.x, src))
+                p.setPen(QPen(GRID, 1))
+                p.drawRect(cell)
+                if src is not None and pic.x is not None:
+                    self._text(p, cell, fmt(float(pic.x[src])))
+                elif src is None and inside:
+                    self._text(p, cell, "0", MUTED)
+                elif spec.is_pool and not inside:
+                    continue
+                else:
+                    self._text(p, cell, self._pad_text(spec), MUTED)
+        # the real input's border
+        p.setPen(QPen(TEXT, 2))
+        p.drawRect(QRectF(rect.left() - c0 * self.cell_px, rect.top() - r0 * self.cell_px,
+                          spec.cols.size * self.cell_px, spec.rows.size * self.cell_px))
+        # the window: its span outlined, its taps filled (dilation gaps stay clear)
+        taps = spec.window(*pic.cell)
+        colour = QColor(WINDOW)
+        colour.setAlpha(120)
+        for _th, _tw, row, col in taps:
+            p.fillRect(self._cell_rect(rect, row - r0, col - c0), colour)
+        rows = [t[2] for t in taps]
+        cols = [t[3] for t in taps]
+        span = QRectF(rect.left() + (min(cols) - c0) * self.cell_px,
+                      rect.top() + (min(rows) - r0) * self.cell_px,
+                      (max(cols) - min(cols) + 1) * self.cell_px,
+                      (max(rows) - min(rows) + 1) * self.cell_px)
+        p.setPen(QPen(WINDOW.darker(130), 2.5))
+        p.setBrush(Qt.NoBrush)
+        p.drawRect(span)
+
+    @staticmethod
+    def _pad_text(spec: ExplorerSpec) -> str:
+        if spec.kind == "max":
+            return "−∞"
+        return "0" if spec.padding_mode == "zeros" else "·"
+
+    def _paint_output(self, p: QPainter, rect: QRectF, pic: Picture) -> None:
+        spec = pic.spec
+        done = QColor(OUTPUT)
+        done.setAlpha(45)
+        current = QColor(OUTPUT)
+        current.setAlpha(150)
+        for i in range(spec.rows.out):
+            for j in range(spec.cols.out):
+                cell = self._cell_rect(rect, i, j)
+                index = i * spec.cols.out + j
+                if (i, j) == pic.cell:
+                    p.fillRect(cell, current)
+                elif index < pic.visited:
+                    p.fillRect(cell, done)
+                p.setPen(QPen(GRID, 1))
+                p.drawRect(cell)
+                if pic.out is not None and (index <= pic.visited or (i, j) == pic.cell):
+                    self._text(p, cell, fmt(float(pic.out[i, j])))
+        p.setPen(QPen(OUTPUT.darker(140), 2.5))
+        p.drawRect(self._cell_rect(rect, *pic.cell))
+
+    def _paint_scatter(self, p: QPainter, rect: QRectF, pic: Picture) -> None:
+        spec = pic.spec
+        used = QColor(WINDOW)
+        used.setAlpha(120)
+        h, w = spec.in_size
+        for i in range(h):
+            for j in range(w):
+                cell = self._cell_rect(rect, i, j)
+                p.fillRect(cell, self._shade(pic.x, (i, j)))
+                if (i, j) in pic.sources:
+                    p.fillRect(cell, used)
+                p.setPen(QPen(GRID, 1))
+                p.drawRect(cell)
+                if pic.x is not None:
+                    self._text(p, cell, fmt(float(pic.x[i, j])))
+        p.setPen(QPen(TEXT, 2))
+        p.drawRect(rect)
+
+    @staticmethod
+    def _shade(x: np.ndarray | None, pos: tuple[int, int]) -> QColor:
+        """A light grey ramp so that the values stay readable on top."""
+        if x is None or x.size == 0:
+            return QColor(250, 250, 250)
+        lo, hi = float(np.min(x)), float(np.max(x))
+        t = 0.5 if hi <= lo else (float(x[pos]) - lo) / (hi - lo)
+        v = int(255 - 70 * t)
+        return QColor(v, v, v)
+
+    # --- clicks -----------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        pic = self.picture
+        if pic is None:
+            return
+        for name, rect in self._layout(pic.spec):
+            if name == "output" and rect.contains(event.position()):
+                j = int((event.position().x() - rect.left()) // self.cell_px)
+                i = int((event.position().y() - rect.top()) // self.cell_px)
+                if 0 <= i < pic.spec.rows.out and 0 <= j < pic.spec.cols.out:
+                    self.cell_clicked.emit(i, j)
+                return
+
+    def output_cell_centre(self, i: int, j: int) -> QPointF:
+        """Where output cell (i, j) is on screen (tests click there)."""
+        pic = self.picture
+        assert pic is not None
+        rect = dict(self._layout(pic.spec))["output"]
+        return self._cell_rect(rect, i, j).center()
