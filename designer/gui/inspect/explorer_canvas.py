@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QMouseEvent, QPainter,
+                           QPaintEvent, QPen)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from designer.core.conv_arithmetic import fmt
@@ -25,6 +26,7 @@ MUTED = QColor(130, 130, 130)
 MIN_CELL, MAX_CELL = 7.0, 44.0
 GAP = 34.0
 TITLE_H = 20.0
+LEGEND_H = 20.0
 
 
 @dataclass
@@ -38,6 +40,13 @@ class Picture:
     sources: list[tuple[int, int]] = field(default_factory=list)   # transposed: inputs used
 
 
+def short(v: float) -> str:
+    """Two significant digits for a cell (the arithmetic below has more)."""
+    if float(v).is_integer() and abs(v) < 1000:
+        return fmt(v)
+    return fmt(float(f"{v:.2g}"))
+
+
 class ExplorerCanvas(QWidget):
     cell_clicked = Signal(int, int)
 
@@ -48,7 +57,7 @@ class ExplorerCanvas(QWidget):
         self._out_origin = QPointF()
         self.setMinimumHeight(160)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setMouseTracking(False)
+        self._metrics = QFontMetricsF(self.font())
 
     def sizeHint(self) -> QSize:
         return QSize(640, 300)
@@ -72,7 +81,7 @@ class ExplorerCanvas(QWidget):
         cols = sum(g[2] for g in grids)
         rows = max(g[1] for g in grids)
         avail_w = self.width() - GAP * (len(grids) - 1) - 16
-        avail_h = self.height() - TITLE_H - 30
+        avail_h = self.height() - TITLE_H - LEGEND_H - 12
         self.cell_px = max(MIN_CELL, min(MAX_CELL, avail_w / max(cols, 1),
                                           avail_h / max(rows, 1)))
         x = 8.0
@@ -93,16 +102,20 @@ class ExplorerCanvas(QWidget):
             p.end()
             return
         font = QFont(self.font())
-        for name, rect in self._layout(pic.spec):
+        layout = self._layout(pic.spec)
+        for name, rect in layout:
             p.setPen(TEXT)
             font.setPointSizeF(9)
             font.setBold(True)
             p.setFont(font)
-            p.drawText(QRectF(rect.left(), 0, max(rect.width(), 160), TITLE_H),
-                       Qt.AlignLeft | Qt.AlignVCenter, self._title(name, pic.spec))
+            title_box = QRectF(rect.left(), 0, rect.width() + GAP - 6, TITLE_H)
+            title = QFontMetricsF(font).elidedText(self._title(name, pic.spec), Qt.ElideRight,
+                                                   title_box.width())
+            p.drawText(title_box, Qt.AlignLeft | Qt.AlignVCenter, title)
             font.setBold(False)
-            font.setPointSizeF(max(6.0, min(10.0, self.cell_px * 0.32)))
+            font.setPointSizeF(max(6.0, min(9.0, self.cell_px * 0.28)))
             p.setFont(font)
+            self._metrics = QFontMetricsF(font)
             if name == "input":
                 self._paint_input(p, rect, pic)
             elif name == "output":
@@ -110,16 +123,49 @@ class ExplorerCanvas(QWidget):
                 self._paint_output(p, rect, pic)
             else:
                 self._paint_scatter(p, rect, pic)
+        bottom = max(rect.bottom() for _, rect in layout) + 6
+        self._paint_legend(p, bottom, pic.spec)
         p.end()
+
+    def _paint_legend(self, p: QPainter, top: float, spec: ExplorerSpec) -> None:
+        items: list[tuple[str, QColor, Qt.BrushStyle | None, bool]] = [
+            ("kernel taps", QColor(WINDOW.red(), WINDOW.green(), WINDOW.blue(), 120), None, False)]
+        if spec.rows.pad_before > 0 or spec.cols.pad_before > 0 or spec.rows.pad_after > 0 \
+                or spec.cols.pad_after > 0:
+            items.append(("padding" + (" (−∞)" if spec.kind == "max" else ""), PAD,
+                          Qt.BDiagPattern, False))
+        if spec.transposed is not None:
+            items.append(("inserted zero", INSERTED, None, False))
+        if spec.rows.last_drawn > spec.rows.size + max(spec.rows.pad_after, 0) or \
+                spec.cols.last_drawn > spec.cols.size + max(spec.cols.pad_after, 0):
+            items.append(("past the edge (ceil_mode)", PAST_EDGE, None, True))
+        items.append(("current output", QColor(OUTPUT.red(), OUTPUT.green(), OUTPUT.blue(), 150),
+                      None, False))
+        font = QFont(self.font())
+        font.setPointSizeF(8.5)
+        p.setFont(font)
+        metrics = QFontMetricsF(font)
+        x = 8.0
+        for text, colour, pattern, dashed in items:
+            box = QRectF(x, top + 3, 12, 12)
+            p.fillRect(box, colour)
+            if pattern is not None:
+                p.fillRect(box, QBrush(QColor(190, 190, 190), pattern))
+            p.setPen(QPen(QColor(200, 90, 90) if dashed else GRID, 1,
+                          Qt.DashLine if dashed else Qt.SolidLine))
+            p.drawRect(box)
+            p.setPen(TEXT)
+            p.drawText(QPointF(x + 16, top + 13), text)
+            x += 16 + metrics.horizontalAdvance(text) + 14
 
     def _title(self, name: str, spec: ExplorerSpec) -> str:
         h, w = spec.in_size
         if name == "output":
             return f"output {spec.rows.out}×{spec.cols.out}"
         if name == "scatter":
-            return f"scatter view: input {h}×{w}"
+            return f"scatter: input {h}×{w}"
         if spec.transposed is not None:
-            return f"direct view: zeros inserted, padded ({spec.rows.size}×{spec.cols.size} core)"
+            return "direct view: zeros inserted, padded, kernel flipped"
         label = f"input {h}×{w}" + (" (stand-in)" if spec.stand_in else "")
         if spec.rows.pad_before or spec.cols.pad_before or spec.rows.pad_after:
             label += " + padding"
@@ -130,9 +176,14 @@ class ExplorerCanvas(QWidget):
         return QRectF(rect.left() + j * s, rect.top() + i * s, s, s)
 
     def _text(self, p: QPainter, r: QRectF, text: str, colour: QColor = TEXT) -> None:
-        if self.cell_px >= 22 and len(text) * self.cell_px * 0.22 <= self.cell_px * 1.6:
-            p.setPen(colour)
-            p.drawText(r, Qt.AlignCenter, text)
+        """A value inside its cell, only when it fits."""
+        if self.cell_px < 16:
+            return
+        for candidate in (text, text.replace("0.", ".", 1)):   # −0.98 -> −.98 when tight
+            if self._metrics.horizontalAdvance(candidate) <= r.width() - 2:
+                p.setPen(colour)
+                p.drawText(r, Qt.AlignCenter, candidate)
+                return
 
     def _paint_input(self, p: QPainter, rect: QRectF, pic: Picture) -> None:
         spec = pic.spec
@@ -164,7 +215,7 @@ class ExplorerCanvas(QWidget):
                 p.setPen(QPen(GRID, 1))
                 p.drawRect(cell)
                 if src is not None and pic.x is not None:
-                    self._text(p, cell, fmt(float(pic.x[src])))
+                    self._text(p, cell, short(float(pic.x[src])))
                 elif src is None and inside:
                     self._text(p, cell, "0", MUTED)
                 elif spec.is_pool and not inside:
@@ -214,7 +265,7 @@ class ExplorerCanvas(QWidget):
                 p.setPen(QPen(GRID, 1))
                 p.drawRect(cell)
                 if pic.out is not None and (index <= pic.visited or (i, j) == pic.cell):
-                    self._text(p, cell, fmt(float(pic.out[i, j])))
+                    self._text(p, cell, short(float(pic.out[i, j])))
         p.setPen(QPen(OUTPUT.darker(140), 2.5))
         p.drawRect(self._cell_rect(rect, *pic.cell))
 
@@ -232,7 +283,7 @@ class ExplorerCanvas(QWidget):
                 p.setPen(QPen(GRID, 1))
                 p.drawRect(cell)
                 if pic.x is not None:
-                    self._text(p, cell, fmt(float(pic.x[i, j])))
+                    self._text(p, cell, short(float(pic.x[i, j])))
         p.setPen(QPen(TEXT, 2))
         p.drawRect(rect)
 

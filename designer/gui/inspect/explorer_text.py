@@ -13,8 +13,8 @@ MAX_CHANNELS = 6
 
 
 def _prod(x: float, w: float, muted: bool) -> str:
-    wt = fmt(w)
-    text = f"{fmt(x)}·{'(' + wt + ')' if w < 0 else wt}"
+    xt, wt = fmt(x), fmt(w)
+    text = f"{'(' + xt + ')' if x < 0 else xt}·{'(' + wt + ')' if w < 0 else wt}"
     return f"<span style='color:#999'>{text}</span>" if muted else text
 
 
