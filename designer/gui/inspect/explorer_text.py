@@ -91,7 +91,11 @@ def _max_html(spec: ExplorerSpec, m: CellMath) -> str:
         r, c = divmod(m.index, w)
         lines.append(f"the maximum is at input ({r}, {c}): return_indices gives "
                      f"{r}·{w} + {c} = <b>{m.index}</b>")
-    lines.append("padding counts as −∞, so it never wins")
+    if any(v is None and _in_padding(spec, pos) for pos, v in m.window):
+        lines.append("padding counts as −∞, so it never wins")
+    if any(v is None and not _in_padding(spec, pos) for pos, v in m.window):
+        lines.append("ceil_mode: this last window runs past the edge; only the cells it "
+                     "covers count")
     return "<br>".join(lines)
 
 
