@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import (QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
-PACE_S = 0.03        # between steps, so that the values can be watched
+PACE_S = 0.08        # between steps, so that the values can be watched
 COLOURS = ("#4c8bf5", "#e0575b")
 
 
@@ -37,14 +37,25 @@ class LearnJob(QRunnable):
         try:
             from designer.nn.learn_kernel import learn, make_data
             data = make_data()
-            self.signals.data.emit((data[0][:1, 0].numpy(), data[1][:1, 0].numpy()))
-            last: Any = learn(data=data, pace_s=self.pace_s,
-                              on_step=lambda s: (self.signals.step.emit(s),
-                                                 not self.stop.is_set())[1])
+            self._emit(self.signals.data, (data[0][:1, 0].numpy(), data[1][:1, 0].numpy()))
+            last: Any = learn(data=data, pace_s=self.pace_s, on_step=self._on_step)
         except Exception as e:   # shown in the dialog, never a traceback
             last = f"{type(e).__name__}: {e}"
         self.done.set()
-        self.signals.finished.emit(last)
+        self._emit(self.signals.finished, last)
+
+    def _on_step(self, step: Any) -> bool:
+        return self._emit(self.signals.step, step) and not self.stop.is_set()
+
+    def _emit(self, signal: Any, value: Any) -> bool:
+        """False once the application has torn the signal object down (quit
+        while learning): the worker then just stops."""
+        try:
+            signal.emit(value)
+            return True
+        except RuntimeError:
+            self.stop.set()
+            return False
 
 
 _jobs: set[LearnJob] = set()   # alive until their run() has returned
@@ -68,7 +79,7 @@ class LearnKernelDialog(QDialog):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "kernel value")
-        self.plot.addLegend(offset=(-10, 10))
+        self.plot.addLegend(offset=(-10, 130))   # between the two curves
         for target in (1.0, -1.0):
             self.plot.addItem(pg.InfiniteLine(target, angle=0,
                                               pen=pg.mkPen("#999", style=Qt.DashLine)))
@@ -113,6 +124,17 @@ class LearnKernelDialog(QDialog):
         lay.addLayout(body, 1)
         lay.addLayout(buttons)
         self.resize(820, 440)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._stop_and_wait)
+
+    @Slot()
+    def _stop_and_wait(self) -> None:
+        """At quit: stop the worker and let it finish before Qt tears down."""
+        job = self.job
+        if job is not None:
+            job.stop.set()
+            job.done.wait(5.0)
 
     @Slot()
     def start(self, pace_s: float = PACE_S) -> None:

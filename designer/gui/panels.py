@@ -88,4 +88,5 @@ def _grow_when_shown(window: MainWindow, dock: QDockWidget, size: int,
         now = dock.height() if orientation == Qt.Vertical else dock.width()
         if now < want:
             window.resizeDocks([dock], [want], orientation)
-    dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, grow))
+    # the dock as context: the timer dies with it (a window deleted meanwhile)
+    dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, dock, grow))

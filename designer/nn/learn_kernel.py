@@ -28,10 +28,10 @@ class Step:
         return max(abs(k - t) for k, t in zip(self.kernel, TARGET))
 
 
-def make_data(count: int = 16, size: int = 12, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def make_data(count: int = 16, size: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """X: N×1×size×size images (random shapes on noise); Y: their edge maps."""
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(count, 1, size, size, generator=gen) * 0.5
+    x = torch.randn(count, 1, size, size, generator=gen) * 0.35
     # a bright or dark rectangle in each, so that the edges show in the pictures
     for n in range(count):
         r, c = torch.randint(0, size // 2, (2,), generator=gen).tolist()
@@ -41,7 +41,7 @@ def make_data(count: int = 16, size: int = 12, seed: int = 0) -> tuple[torch.Ten
     return x, F.conv2d(x, kernel)
 
 
-def learn(steps: int = 400, lr: float = 0.2, seed: int = 0, tolerance: float = 0.005,
+def learn(steps: int = 400, lr: float = 0.8, seed: int = 0, tolerance: float = 0.005,
           on_step: Callable[[Step], bool | None] | None = None, pace_s: float = 0.0,
           data: tuple[torch.Tensor, torch.Tensor] | None = None) -> Step:
     """Trains until both values are within `tolerance` of [1, −1] (or `steps`
