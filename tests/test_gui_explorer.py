@@ -137,3 +137,19 @@ def test_properties_show_the_layer_explanation(app_window, qtbot) -> None:
     ref = LayerReference(win, select="MaxPool2d")
     qtbot.addWidget(ref)
     assert "return_indices" in ref.text.toPlainText()
+
+
+def test_rapid_edits_end_with_the_latest_design_s_values(app_window, qtbot) -> None:
+    win = app_window
+    explorer = _show_explorer(win, qtbot)
+    open_example(win, EXAMPLES / "03_multi_channel.json")
+    for n in (3, 4, 5):                      # each edit re-analyses; jobs run one at a time
+        win.context.design.set_param("conv", "out_channels", n)
+        assert explorer._pending is not None
+    qtbot.waitUntil(lambda: explorer._values_key == explorer._real_key()
+                    and explorer._pending is None, timeout=30000)
+    values = explorer._values
+    assert values.weight.shape[0] == 5 and explorer.spec.out_channels == 5
+    explorer.out_channel.setValue(4)
+    explorer.select_cell(1, 1)
+    assert explorer.math.total == pytest.approx(values.output[4, 1, 1], abs=1e-5)

@@ -45,6 +45,7 @@ class ConvExplorer(QWidget):
         self._values: Any = None     # LayerValues for _values_key
         self._values_key: tuple[Any, ...] | None = None
         self._pending: tuple[Any, ...] | None = None
+        self._queued: explorer_worker.ValuesRequest | None = None
         self._shown = True
         self._dirty = True
         self._build_ui()
@@ -223,7 +224,8 @@ class ConvExplorer(QWidget):
 
     # --- values ---------------------------------------------------------------------
     def _real_key(self) -> tuple[Any, ...]:
-        return (self.layer_id, self._version)
+        images = self._images() if self._images is not None else None
+        return (self.layer_id, self._version, id(images))
 
     def _ensure_values(self) -> None:
         if self.values_box.currentData() != REAL or self.spec is None:
@@ -237,10 +239,13 @@ class ConvExplorer(QWidget):
             return
         design = ctx.design.copy()
         c, h, w = design.input.shape
-        image = self._image(c, h, w)
+        request = explorer_worker.ValuesRequest(key, design, self.layer_id,  # type: ignore[arg-type]
+                                                self._image(c, h, w), ctx.weights)
+        if self._pending is not None:   # one job at a time: the newest request waits
+            self._queued = request
+            return
         self._pending = key
-        explorer_worker.submit(explorer_worker.ValuesRequest(
-            key, design, self.layer_id, image, ctx.weights), self._on_values)  # type: ignore[arg-type]
+        explorer_worker.submit(request, self._on_values)
 
     def _image(self, c: int, h: int, w: int) -> np.ndarray:
         images = self._images() if self._images is not None else None
@@ -264,6 +269,11 @@ class ConvExplorer(QWidget):
         if key != self._pending:
             return
         self._pending = None
+        queued, self._queued = self._queued, None
+        if queued is not None and queued.key == self._real_key():
+            self._pending = queued.key
+            explorer_worker.submit(queued, self._on_values)
+            return
         self._values, self._values_key = values, key
         if self._shown:
             self._update_view()
@@ -278,7 +288,7 @@ class ConvExplorer(QWidget):
         if self.values_box.currentData() == REAL and v is not None and not isinstance(v, str):
             h, w = spec.in_size
             x = v.x[:, :h, :w]
-            source = f"{self.values_label} · {v.label}"
+            source = self.values_label + ("" if spec.is_pool else f" · {v.label}")
             if spec.stand_in:
                 source += f" · top-left {h}×{w} of the real input"
                 return x, v.weight, v.bias, None, source

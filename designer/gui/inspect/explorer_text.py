@@ -116,6 +116,6 @@ def _avg_html(spec: ExplorerSpec, m: CellMath) -> str:
             why.append(f"{past} cell{'s' if past > 1 else ''} past the edge not counted "
                        f"(ceil_mode window)")
     lines = [f" = average of the window {_window_rows(spec, m)}",
-             f"sum {fmt(total)} / divisor {m.divisor}" + (f" ({'; '.join(why)})" if why else "")
-             + f" = <b>{fmt(m.total)}</b>"]
+             f"sum {fmt(total)} / divisor {m.divisor} = <b>{fmt(m.total)}</b>"
+             + (f" — {'; '.join(why)}" if why else "")]
     return "<br>".join(lines)
