@@ -153,3 +153,22 @@ def test_rapid_edits_end_with_the_latest_design_s_values(app_window, qtbot) -> N
     explorer.out_channel.setValue(4)
     explorer.select_cell(1, 1)
     assert explorer.math.total == pytest.approx(values.output[4, 1, 1], abs=1e-5)
+
+
+def test_values_use_the_last_run_s_weights_when_they_fit(app_window, qtbot) -> None:
+    import torch
+    from designer.nn.build import build
+    win = app_window
+    explorer = _show_explorer(win, qtbot)
+    with qtbot.waitSignal(explorer.values_ready, timeout=30000):
+        open_example(win, EXAMPLES / "01_padding_stride.json")
+    module = build(win.context.design)
+    state = {k: torch.full_like(v, 0.5) for k, v in module.state_dict().items()}
+    with qtbot.waitSignal(explorer.values_ready, timeout=30000):
+        win.context.set_weights(state, win.context.design.copy())
+    assert "trained weights" in explorer.status.text()
+    explorer.select_cell(2, 2)
+    math_ = explorer.math
+    assert all(p.w == 0.5 for p in math_.channels[0].products) and math_.bias == 0.5
+    inside = sum(p.x for p in math_.channels[0].products if p.where == "input")
+    assert math_.total == pytest.approx(0.5 * inside + 0.5, abs=1e-6)
