@@ -136,6 +136,7 @@ class ExplorerCanvas(QWidget):
                           Qt.BDiagPattern, False))
         if spec.transposed is not None:
             items.append(("inserted zero", INSERTED, None, False))
+            items.append(("what one input writes", QColor(255, 255, 255), None, True))
         if spec.rows.last_drawn > spec.rows.size + max(spec.rows.pad_after, 0) or \
                 spec.cols.last_drawn > spec.cols.size + max(spec.cols.pad_after, 0):
             items.append(("past the edge (ceil_mode)", PAST_EDGE, None, True))
@@ -179,11 +180,19 @@ class ExplorerCanvas(QWidget):
         """A value inside its cell, only when it fits."""
         if self.cell_px < 16:
             return
+        p.setPen(colour)
         for candidate in (text, text.replace("0.", ".", 1)):   # −0.98 -> −.98 when tight
             if self._metrics.horizontalAdvance(candidate) <= r.width() - 2:
-                p.setPen(colour)
                 p.drawText(r, Qt.AlignCenter, candidate)
                 return
+        scale = (r.width() - 2) / self._metrics.horizontalAdvance(candidate)
+        if scale >= 0.7:   # a slightly smaller font still reads well
+            font = QFont(p.font())
+            font.setPointSizeF(font.pointSizeF() * scale)
+            p.setFont(font)
+            p.drawText(r, Qt.AlignCenter, candidate)
+            font.setPointSizeF(font.pointSizeF() / scale)
+            p.setFont(font)
 
     def _paint_input(self, p: QPainter, rect: QRectF, pic: Picture) -> None:
         spec = pic.spec
@@ -266,8 +275,28 @@ class ExplorerCanvas(QWidget):
                 p.drawRect(cell)
                 if pic.out is not None and (index <= pic.visited or (i, j) == pic.cell):
                     self._text(p, cell, short(float(pic.out[i, j])))
+        if spec.transposed is not None:
+            self._paint_footprints(p, rect, pic)
         p.setPen(QPen(OUTPUT.darker(140), 2.5))
         p.drawRect(self._cell_rect(rect, *pic.cell))
+
+    def _paint_footprints(self, p: QPainter, rect: QRectF, pic: Picture) -> None:
+        """Scatter view on the output: each input that reaches the current cell
+        writes its value times the kernel into a k×k block (dashed); the blocks
+        overlap on the current cell, where their contributions add up."""
+        spec = pic.spec
+        th, tw = spec.transposed  # type: ignore[misc]
+        p.setPen(QPen(WINDOW.darker(120), 1.5, Qt.DashLine))
+        p.setBrush(Qt.NoBrush)
+        for i, j in pic.sources:
+            rows = [o for o in th.targets(i) if 0 <= o < spec.rows.out]
+            cols = [o for o in tw.targets(j) if 0 <= o < spec.cols.out]
+            if rows and cols:
+                top_left = self._cell_rect(rect, min(rows), min(cols)).topLeft()
+                size = self.cell_px
+                p.drawRect(QRectF(top_left.x() + 2, top_left.y() + 2,
+                                  (max(cols) - min(cols) + 1) * size - 4,
+                                  (max(rows) - min(rows) + 1) * size - 4))
 
     def _paint_scatter(self, p: QPainter, rect: QRectF, pic: Picture) -> None:
         spec = pic.spec
