@@ -44,6 +44,8 @@ def short(v: float) -> str:
     """Two significant digits for a cell (the arithmetic below has more)."""
     if float(v).is_integer() and abs(v) < 1000:
         return fmt(v)
+    if abs(v) < 0.005:    # 1.2e−03 does not fit a cell; the arithmetic has the exact value
+        return "0"
     return fmt(float(f"{v:.2g}"))
 
 
