@@ -203,7 +203,7 @@ class ConvExplorer(QWidget):
             box.blockSignals(True)
             box.setRange(0, n - 1)
             box.blockSignals(False)
-            box.setVisible(n > 1)
+            box.setVisible(n > 1 and not (spec.is_pool and box is self.in_channel))
         self.scrub.blockSignals(True)
         self.scrub.setRange(0, spec.positions() - 1)
         self.scrub.blockSignals(False)
