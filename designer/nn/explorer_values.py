@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from designer.core.model import INPUT_ID, Design
+from designer.core.model import Design
 from designer.nn import erf
 from designer.nn.build import build
 
@@ -37,15 +37,12 @@ def layer_values(design: Design, layer_id: str, image: np.ndarray,
         except CheckpointError as e:
             state_dict, label_note = None, f" (the last run's weights do not fit: {e})"
     label = erf.prepare(module, state_dict) + label_note
-    layer = design.layer(layer_id)
-    source = layer.inputs[0] if layer.inputs else INPUT_ID
-    source = source.split(":")[0]
-    source_name = INPUT_ID if source == INPUT_ID else module.names[source]
     name = module.names[layer_id]
     with torch.no_grad():
-        values = module.forward_all(erf.image_tensor(image))
-    x = _first(values[source_name])
-    out = _first(values[name])
+        values = module._run(erf.image_tensor(image))   # every layer's output, ports as tuples
+    src_name, port = next(src for n, src, *_ in module._plan if n == name)[0]
+    x = _port(values[src_name], port)
+    out = _port(values[name], 0)
     sub = getattr(module, name)
     weight = getattr(sub, "weight", None)
     bias = getattr(sub, "bias", None)
@@ -56,6 +53,6 @@ def layer_values(design: Design, layer_id: str, image: np.ndarray,
         out[0].detach().double().numpy(), label)
 
 
-def _first(value: Any) -> torch.Tensor:
-    """A layer with several outputs gives a tuple; the explorer looks at port 0."""
-    return value[0] if isinstance(value, (tuple, list)) else value
+def _port(value: Any, port: int) -> torch.Tensor:
+    """A layer with several outputs gives a tuple: the port the layer reads."""
+    return value[port] if isinstance(value, (tuple, list)) else value
