@@ -146,4 +146,4 @@ def test_no_stale_tab_bars_are_left_on_screen(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip().splitlines()[-1] == \
-        "[('Formulas', 'Receptive field'), ('Summary', 'Training')]", r.stdout
+        "[('Formulas', 'Receptive field', 'Explorer'), ('Summary', 'Training')]", r.stdout

@@ -143,6 +143,12 @@ class LayerType:
         except (TypeError, ValueError, KeyError):
             return ("out",)
 
+    @property
+    def explanation(self) -> Any:
+        """What it computes, when to use it, formula, parameters (core/explanations.py)."""
+        from designer.core.explanations import explanation_for
+        return explanation_for(self.name)
+
     def spec(self, name: str) -> ParamSpec | None:
         for s in self.params:
             if s.name == name:

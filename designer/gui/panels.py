@@ -9,6 +9,8 @@ from typing import Callable
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 
+from designer.gui.examples_menu import install_help_extras
+from designer.gui.inspect.explorer import ConvExplorer
 from designer.gui.main_window import MainWindow
 from designer.gui.rf.view import ReceptiveFieldView
 from designer.gui.training import TrainingPanel
@@ -47,7 +49,24 @@ def install_panels(window: MainWindow) -> Panels:
     _grow_when_shown(window, rf_dock, rf.sizeHint().height(), Qt.Vertical,
                      keep=lambda: window.height() - 330)   # Properties keeps some room
     window.panels = Panels(training, training_dock, rf, rf_dock)
+    install_explorer(window, rf, rf_dock)
+    install_help_extras(window)
     return window.panels
+
+
+def install_explorer(window: MainWindow, rf: ReceptiveFieldView,
+                     rf_dock: QDockWidget) -> QDockWidget:
+    """The convolution explorer as its own dock ("explorerDock"), tabbed beside the
+    Receptive-field panel, using its test images; it works only while on screen."""
+    explorer = ConvExplorer(window.context, images=lambda: rf.images)
+    dock = window.add_panel("Explorer", explorer, Qt.RightDockWidgetArea, tabify_with=rf_dock)
+    dock.setObjectName("explorerDock")
+    explorer.set_shown(False)
+    dock.visibilityChanged.connect(explorer.set_shown)
+    _grow_when_shown(window, dock, 620, Qt.Horizontal)
+    _grow_when_shown(window, dock, 560, Qt.Vertical, keep=lambda: window.height() - 330)
+    window.explorer, window.explorer_dock = explorer, dock   # type: ignore[attr-defined]
+    return dock
 
 
 def _scrollable(widget: QWidget) -> QScrollArea:

@@ -18,6 +18,7 @@ from designer.core.model import INPUT_ID, MAX_ID_LENGTH, DesignError, Event, Inp
 from designer.core.report import human
 from designer.gui.commands import RenameLayerCommand, SetParamCommand, apply_fix_command
 from designer.gui.context import DesignContext
+from designer.gui.explanation_view import details_label, summary_label
 from designer.gui.issues_view import IssuesView
 from designer.gui.param_widgets import ParamEditor, guard_wheel, make_editor
 from designer.gui.window_commands import (SetDesignNameCommand, SetFrozenCommand,
@@ -67,6 +68,7 @@ class PropertyEditor(QScrollArea):
         self.layer_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
         self.advanced_open = False
+        self.explanation_open = False
         self.rename_problem: str | None = None
         self._issue_layers: dict[str, str] = {}
         self.id_edit: QLineEdit | None = None
@@ -155,6 +157,7 @@ class PropertyEditor(QScrollArea):
         if not known:
             return
         t = get_type(layer.type)
+        self._add_explanation(layout, layer.type)
         basic, advanced = QFormLayout(), QFormLayout()
         for spec in t.visible_params:
             editor = make_editor(spec)
@@ -181,6 +184,17 @@ class PropertyEditor(QScrollArea):
             fold.button.setChecked(self.advanced_open)
             fold.button.toggled.connect(lambda on: setattr(self, "advanced_open", on))
             layout.addWidget(fold)
+
+    def _add_explanation(self, layout: QVBoxLayout, type_name: str) -> None:
+        summary = summary_label(type_name)
+        if summary is None:
+            return
+        layout.addWidget(summary)
+        fold = Collapsible(f"More about {type_name}", details_label(type_name))
+        fold.setObjectName("explanationFold")
+        fold.button.setChecked(self.explanation_open)
+        fold.button.toggled.connect(lambda on: setattr(self, "explanation_open", on))
+        layout.addWidget(fold)
 
     # --- model -> view ----------------------------------------------------
     @Slot(object)

@@ -1,0 +1,1 @@
+"""Inspect mode: looking inside a design (the convolution explorer)."""
