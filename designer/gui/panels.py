@@ -1,19 +1,20 @@
-"""The panels that stand on the training engine: Training (bottom, beside Summary)
-and Receptive field (right, beside Formulas). Kept out of MainWindow itself so the
-designer window works, and its tests run, without them."""
+"""The panels that stand on the training engine: the Train mode's docks
+(Training, Results, Runs, Design preview, around the live curves) and the
+Receptive-field dock of the Inspect mode; then the modes themselves. Kept out of
+MainWindow itself so the designer window works, and its tests run, without them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
-from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 
+from designer.gui.inspect.docks import install_maps_dock
 from designer.gui.main_window import MainWindow
 from designer.gui.rf.view import ReceptiveFieldView
+from designer.gui.train.docks import TrainDocks, install_train_docks
 from designer.gui.training import TrainingPanel
-
-TRAINING_DOCK_HEIGHT = 430
+from designer.gui.window.modes import ModeManager
+from designer.gui.window.workspace import install_modes
 
 
 @dataclass
@@ -22,29 +23,28 @@ class Panels:
     training_dock: QDockWidget
     rf: ReceptiveFieldView
     rf_dock: QDockWidget
+    maps_dock: QDockWidget
+    train: TrainDocks
+    modes: ModeManager
 
 
 def install_panels(window: MainWindow) -> Panels:
     training = TrainingPanel(window.context, settings=window.settings)
-    training_dock = window.add_panel("Training", _scrollable(training),
-                                     Qt.BottomDockWidgetArea, tabify_with=window.summary_dock)
+    train = install_train_docks(window, training)
     window.close_guards.append(training.close_guard)
+    window.first_show_hooks.append(training.activate)
 
     rf = ReceptiveFieldView(window.context, data_dir=training.form.dataset.data_dir)
-    rf_dock = window.add_panel("Receptive field", _scrollable(rf), Qt.RightDockWidgetArea,
-                               tabify_with=window.formulas_dock)
+    rf_dock = window.add_panel("Receptive field", _scrollable(rf))
+    maps_dock = install_maps_dock(window, rf)
     window.close_guards.append(rf.shutdown)   # last: after the user has agreed to close
-    rf.set_shown(False)                       # Formulas is the tab on top
+    rf.set_shown(False)                       # the Inspect mode shows it
     rf_dock.visibilityChanged.connect(rf.set_shown)
     dataset = training.form.dataset
     dataset.status_known.connect(lambda found: found and rf.set_data_dir(dataset.data_dir))
 
-    # Tabbed behind small panels, these two get room when their tab is chosen.
-    _grow_when_shown(window, training_dock, TRAINING_DOCK_HEIGHT, Qt.Vertical)
-    _grow_when_shown(window, rf_dock, rf.minimumSizeHint().width() + 24, Qt.Horizontal)
-    _grow_when_shown(window, rf_dock, rf.sizeHint().height(), Qt.Vertical,
-                     keep=lambda: window.height() - 330)   # Properties keeps some room
-    window.panels = Panels(training, training_dock, rf, rf_dock)
+    modes = install_modes(window, train.page)
+    window.panels = Panels(training, train.training, rf, rf_dock, maps_dock, train, modes)
     return window.panels
 
 
@@ -55,18 +55,3 @@ def _scrollable(widget: QWidget) -> QScrollArea:
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
     return scroll
-
-
-def _grow_when_shown(window: MainWindow, dock: QDockWidget, size: int,
-                     orientation: Qt.Orientation,
-                     keep: Callable[[], int] | None = None) -> None:
-    """When the dock's tab comes on screen, make it at least `size` (capped by
-    `keep()`) along `orientation`."""
-    def grow() -> None:
-        if dock.visibleRegion().isEmpty():   # only passed through while tabs were made
-            return
-        want = size if keep is None else min(size, keep())
-        now = dock.height() if orientation == Qt.Vertical else dock.width()
-        if now < want:
-            window.resizeDocks([dock], [want], orientation)
-    dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, grow))
