@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 
 from designer.core.training_config import TrainConfig
 
@@ -69,8 +69,23 @@ def main(out: str, sizes: list[str]) -> int:
             window.modes.switch(mode)
             pump(2.5 if mode == "inspect" else 1.0)
             shoot(window, out_dir / f"{mode}-{width}x{height}.png")
+    window.modes.switch("design")
+    guide = window.show_user_guide() or window.findChild(QDialog, "userGuide")
+    pump(0.5)
+    shoot(guide, out_dir / "help-user-guide.png")
+    guide.close()
+    window.show_shortcuts()
+    keys = window.findChild(QDialog, "keyboardShortcuts")
+    pump(0.5)
+    shoot(keys, out_dir / "help-shortcuts.png")
+    keys.close()
+    window.setGeometry(0, 0, 1280, 720)
+    window._ask_save_changes = lambda: "discard"
+    window.files.new()
+    pump(0.5)
+    shoot(window, out_dir / "design-empty-1280x720.png")
     window.panels.training.shutdown()
-    window.panels.rf.shutdown()
+    window.panels.rf.shutdown(60_000)
     return 0
 
 
