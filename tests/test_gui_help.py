@@ -64,7 +64,8 @@ def test_keyboard_shortcuts_list_panning_and_the_window_shortcuts(qtbot, window)
 
 def test_mode_shortcuts_are_listed_in_the_app_window(qtbot, app_window):
     rows = {what: keys for keys, what in shortcut_rows(app_window)}
-    assert rows["Design"] == "Ctrl+1" and rows["Train"] == "Ctrl+2" and rows["Inspect"] == "Ctrl+3"
+    assert rows["Design mode"] == "Ctrl+1" and rows["Train mode"] == "Ctrl+2"
+    assert rows["Inspect mode"] == "Ctrl+3"
     assert rows["Actual Size"] == "Ctrl+Alt+0"   # Ctrl+1 belongs to the modes now
     app_window.close()
 
@@ -75,8 +76,13 @@ def test_empty_canvas_shows_a_hint_until_a_layer_is_added(qtbot, window):
     window.files.new()
     assert not window.context.design.layers
     qtbot.waitUntil(hint.isVisible, timeout=2000)
-    viewport = window.canvas.viewport().rect()
+    viewport = window.canvas.viewport().geometry()
     assert viewport.contains(hint.geometry())
+    bar = window.canvas.verticalScrollBar()   # the hint stays put when the canvas scrolls
+    bar.setValue(bar.maximum())
+    window.canvas.horizontalScrollBar().setValue(0)
+    qtbot.wait(10)
+    assert viewport.contains(hint.geometry()), (hint.geometry(), viewport)
     assert "Layers" in hint.text() and "F1" in hint.text()
     window.append_entry("layer", "Conv2d")
     assert window.context.design.layers

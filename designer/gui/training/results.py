@@ -164,8 +164,9 @@ class ResultsView(QWidget):
         self.confusion.setRowCount(n)
         self.confusion.setColumnCount(n)
         short = [(names[i] if i < len(names) else str(i)) for i in range(n)]
-        self.confusion.setVerticalHeaderLabels(short)
-        self.confusion.setHorizontalHeaderLabels([s[:4] for s in short])
+        rows, columns = _header_labels(short)
+        self.confusion.setVerticalHeaderLabels(rows)
+        self.confusion.setHorizontalHeaderLabels(columns)
         if not self.column:   # in a column the cells share the width instead
             self.confusion.resizeColumnsToContents()
         rows = np.maximum(m.sum(axis=1, keepdims=True), 1)
@@ -216,6 +217,18 @@ def _pixmap(img: np.ndarray) -> QPixmap:
     qimg = QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
     return QPixmap.fromImage(qimg).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
                                           Qt.TransformationMode.FastTransformation)
+
+
+def _header_labels(names: list[str]) -> tuple[list[str], list[str]]:
+    """Rows: the class names; columns: four letters of each ("airp", "auto"), or
+    the class numbers (also shown on the rows) when four letters do not tell
+    them apart ("pattern 0" ... "pattern 9")."""
+    short = [n[:4] for n in names]
+    if len(set(short)) == len(short):
+        return names, short
+    numbers = [str(i) for i in range(len(names))]
+    rows = [n if n.endswith(f" {i}") or n == i else f"{i} {n}" for i, n in zip(numbers, names)]
+    return rows, numbers
 
 
 def _esc(text: str) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QTextDocument
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView,
                                QLabel, QTableWidget, QTableWidgetItem, QTextBrowser,
                                QVBoxLayout, QWidget)
@@ -16,6 +16,7 @@ from designer.gui.context import DesignContext
 if TYPE_CHECKING:
     from designer.gui.main_window import MainWindow
 
+HINT_PADDING = 10
 GUIDE = Path(__file__).resolve().parents[3] / "docs" / "user-guide.md"
 
 # Gestures that no menu shows (the canvas's own mouse and key handling).
@@ -86,12 +87,14 @@ def shortcut_rows(window: "MainWindow") -> list[tuple[str, str]]:
     for action in window.findChildren(QAction):
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
         what = action.text().replace("&", "").rstrip("…").strip()
+        if action.objectName().startswith("mode_"):
+            what += " mode"
         if not keys or not what or what in seen:
             continue
         seen.add(what)
         rows.append((" or ".join(keys), what))
     rows.sort(key=lambda r: r[1].lower())
-    return rows + GESTURES
+    return GESTURES + rows   # the gestures first: no menu shows them
 
 
 def show_shortcuts(window: "MainWindow") -> QDialog:
@@ -123,41 +126,45 @@ def show_shortcuts(window: "MainWindow") -> QDialog:
 
 
 class EmptyCanvasHint(QLabel):
-    """A short hint in the middle of an empty canvas; gone once a layer exists."""
+    """A short hint at the foot of an empty canvas; gone once a layer exists.
+    A child of the view, not of its viewport: the viewport scrolls its children."""
 
-    TEXT = ("<div style='font-size:13pt; color:#555'><b>An empty design</b></div>"
-            "<div style='color:#666'>Drag a layer from the <b>Layers</b> palette onto the "
-            "canvas, or double-click one to add it.<br>Connect layers by dragging from an "
-            "output port to an input port.<br>File › Samples has ready networks; "
-            "Help › User guide (F1) explains the rest.</div>")
+    TEXT = ("<b>New here?</b> Double-click a layer in the <b>Layers</b> palette to add it, "
+            "or drag it onto the canvas. Connect layers by dragging from an output port "
+            "to an input port. <b>File › Samples</b> has ready networks; "
+            "<b>Help › User Guide</b> (F1) explains the rest.")
 
     def __init__(self, canvas: Any, context: DesignContext) -> None:
-        super().__init__(canvas.viewport())
+        super().__init__(canvas)
         self.setObjectName("emptyCanvasHint")
+        self.canvas = canvas
         self.context = context
         self.setText(self.TEXT)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setWordWrap(True)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.setStyleSheet("QLabel#emptyCanvasHint { background: rgba(255,255,255,215);"
-                           " border: 1px dashed #b0b0b0; border-radius: 8px; padding: 14px; }")
-        canvas.viewport().installEventFilter(self)
+        self.setStyleSheet("QLabel#emptyCanvasHint { background: rgba(255,255,255,225);"
+                           " color: #444; border: 1px solid #c8ccd4; border-radius: 6px;"
+                           f" padding: {HINT_PADDING}px; }}")
+        canvas.installEventFilter(self)
         context.model_event.connect(self._update)
         self._update()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
             self._place()
         return False
 
     def _place(self) -> None:
-        parent = self.parentWidget()
-        if parent is None:
-            return
-        width = min(460, max(200, parent.width() - 40))
-        self.setFixedWidth(width)
-        self.adjustSize()
-        self.move((parent.width() - width) // 2, max(10, (parent.height() - self.height()) // 3))
+        """At the top of the view, clear of the input block and the scene's own hint."""
+        area = self.canvas.viewport().geometry()
+        width = min(520, max(200, area.width() - 40))
+        doc = QTextDocument()
+        doc.setDefaultFont(self.font())
+        doc.setHtml(self.TEXT)
+        doc.setTextWidth(width - 2 * HINT_PADDING - 2)
+        self.setFixedSize(width, int(doc.size().height()) + 2 * HINT_PADDING + 2)
+        self.move(area.x() + (area.width() - width) // 2, area.y() + 16)
+        self.raise_()
 
     def _update(self, _event: object = None) -> None:
         empty = not self.context.design.layers
