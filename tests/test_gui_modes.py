@@ -206,3 +206,25 @@ def test_the_first_window_fits_the_screen(qtbot, window):
     geometry = fit_to_screen(window, available)
     assert available.contains(geometry), geometry
     assert geometry.width() >= 1000 and geometry.height() >= 600
+
+
+def test_a_run_started_from_design_mode_shows_its_progress_on_the_train_button(qtbot, window,
+                                                                               monkeypatch):
+    panel = window.panels.training
+    train_action = window.modes.modes["train"].action
+    drawn = []
+    original = panel.plots.refresh
+    monkeypatch.setattr(panel.plots, "refresh", lambda runs: drawn.append(1) or original(runs))
+    panel.form.set_config(tiny_config(epochs=2))
+    window.modes.switch("design")
+    texts = set()
+    train_action.changed.connect(lambda: texts.add(train_action.text()))
+    with qtbot.waitSignal(panel.run_finished, timeout=RUN_TIMEOUT) as done:
+        assert panel.start() is not None
+    assert done.args[0].state == "finished", panel.message_text()
+    assert any(t.startswith("Train · ") and t.endswith(" %") for t in texts), texts
+    assert train_action.text() == "Train"
+    assert drawn == []                   # the hidden curves were never redrawn
+    window.modes.switch("train")
+    assert drawn                         # and catch up when shown
+    assert len(panel.plots.curves) == 1

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 from designer.gui.inspect.docks import install_maps_dock
 from designer.gui.main_window import MainWindow
 from designer.gui.rf.view import ReceptiveFieldView
-from designer.gui.train.docks import TrainDocks, install_train_docks
+from designer.gui.train.docks import TrainDocks, install_train_docks, show_progress_on
 from designer.gui.training import TrainingPanel
 from designer.gui.window.modes import ModeManager
 from designer.gui.window.workspace import install_modes
@@ -44,6 +44,7 @@ def install_panels(window: MainWindow) -> Panels:
     dataset.status_known.connect(lambda found: found and rf.set_data_dir(dataset.data_dir))
 
     modes = install_modes(window, train.page)
+    show_progress_on(modes.modes["train"].action, training)
     window.panels = Panels(training, train.training, rf, rf_dock, maps_dock, train, modes)
     return window.panels
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QPainter, QResizeEvent, QShowEvent
+from PySide6.QtGui import QAction, QPainter, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (QDockWidget, QFrame, QGraphicsView, QGridLayout, QLabel,
                                QPushButton, QScrollArea, QSizePolicy, QVBoxLayout,
                                QWidget)
@@ -153,3 +153,27 @@ def install_train_docks(window: "MainWindow", panel: TrainingPanel) -> TrainDock
     panel.setParent(window)
     panel.hide()   # an empty shell now; it keeps the timer, the controller and the runs
     return TrainDocks(page, training, results, runs, preview_dock)
+
+
+def run_progress(panel: TrainingPanel) -> int | None:
+    """The current run's progress in percent, None when no run is active."""
+    run = panel.current
+    if run is None or not run.active or run.started is None:
+        return None
+    total = max(1, run.started.epochs * run.started.steps_per_epoch)
+    done = run.last_step.global_step if run.last_step is not None else 0
+    return min(100, int(100 * done / total))
+
+
+def show_progress_on(action: QAction, panel: TrainingPanel) -> None:
+    """The Train mode's button says how far a run has got ("Train · 42 %"), so a
+    run is not forgotten while you design or inspect."""
+    title = action.text()
+
+    def update() -> None:
+        percent = run_progress(panel)
+        text = title if percent is None else f"{title} · {percent} %"
+        if action.text() != text:
+            action.setText(text)
+    panel.timer.timeout.connect(update)
+    panel.run_finished.connect(lambda _run: update())
