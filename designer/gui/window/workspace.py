@@ -46,6 +46,8 @@ def install_modes(window: "MainWindow", train_page: QWidget) -> ModeManager:
 
     modes.assign("inspect", "dock_receptive_field", RIGHT, 0.55, 560)
     modes.assign("inspect", "dock_maps_and_filters", BOTTOM, 0.42, 200)
+    # the convolution explorer (branch i14), when installed: a tab beside the RF view
+    modes.assign("inspect", "explorerDock", tabify_with="dock_receptive_field")
 
     modes.hide_all_but("design")
     modes.mode_changed.connect(lambda _key: window.reveal_selection())
