@@ -124,9 +124,6 @@ class ModeManager(QObject):
         found = self.window.findChild(QDockWidget, name)
         return found if isinstance(found, QDockWidget) else None
 
-    def docks_of(self, key: str) -> list[QDockWidget]:
-        return [d for d in (self.dock(n) for n in self.modes[key].dock_names()) if d is not None]
-
     def managed(self) -> set[str]:
         return {n for m in self.modes.values() for n in m.dock_names()}
 
@@ -148,7 +145,7 @@ class ModeManager(QObject):
         else:
             self._place_newcomers(key)
         self._hide_stale_tab_bars()
-        QTimer.singleShot(0, self._hide_stale_tab_bars)
+        QTimer.singleShot(0, self, self._hide_stale_tab_bars)   # dies with the window
         self.mode_changed.emit(key)
 
     def apply_default(self, key: str) -> None:
@@ -167,7 +164,7 @@ class ModeManager(QObject):
             self._put(p, placed)
         self._known[key] = self._all_names()
         self._size(places)
-        QTimer.singleShot(0, lambda: self.current == key and self._size(places))
+        QTimer.singleShot(0, self, lambda: self.current == key and self._size(places))
         self._hide_stale_tab_bars()
 
     def _put(self, p: DockPlace, placed: dict[str, QDockWidget]) -> None:
