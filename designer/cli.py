@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
                                          description=module.__doc__)
         module.add_arguments(parser)
         args = parser.parse_args(argv[1:])
-        return int(module.run(args))
+        try:
+            return int(module.run(args))
+        except BrokenPipeError:
+            return _closed_pipe()
     parser = argparse.ArgumentParser(
         prog="cnn-designer",
         description="Design convolutional networks visually. Sub-commands: "
@@ -32,6 +35,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from designer.gui.app import run_app
     return int(run_app(args.file))
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away (`... | head -1`): stop quietly, as
+    Unix tools do. Python's own flush at exit would fail again, so stdout is
+    pointed at the null device first."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
 
 
 if __name__ == "__main__":

@@ -1,8 +1,17 @@
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never read or write the user's real data folder (CIFAR-10), settings or
+# recovery files: both point at a folder of this run, removed at exit.
+_SANDBOX = tempfile.mkdtemp(prefix="cnn-designer-tests-")
+atexit.register(shutil.rmtree, _SANDBOX, True)
+os.environ["CNN_DESIGNER_DATA"] = os.path.join(_SANDBOX, "data")
+os.environ["CNN_DESIGNER_STATE_DIR"] = os.path.join(_SANDBOX, "state")
 
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402

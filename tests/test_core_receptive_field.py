@@ -9,6 +9,12 @@ pooling likewise by adaptive average pooling. The unit checked is the first one
 whose field lies inside the input (a clipped field is smaller by design), and
 jump is checked with its right/lower neighbour.
 
+Split sections go on through their ports (a height/width split is checked
+beyond its cut, where fields are not clipped); Mul's field is the union of
+its inputs'. MaxUnpool2d is not checked here: which pixels reach an unpooled
+unit depends on where the maxima were (its field is the transposed-window
+bound, like ConvTranspose2d's).
+
 Upsampling (ConvTranspose2d, Upsample) and adaptive pooling with sizes that do
 not divide give fields that differ from unit to unit; the analysis' triple is
 an approximation there, checked only loosely (see the last test).
@@ -29,7 +35,8 @@ from designer.core.catalogue import RF
 from designer.io import to_dict
 
 H, W = 61, 47  # not square, so that a mix-up of the axes shows
-ACTIVATIONS = ("ReLU", "LeakyReLU", "GELU", "SiLU", "ELU", "Sigmoid", "Tanh")
+ACTIVATIONS = ("ReLU", "LeakyReLU", "GELU", "SiLU", "ELU", "Sigmoid", "Tanh", "ReLU6",
+               "Hardswish", "Hardsigmoid", "Mish", "PReLU")
 
 
 def _pair(lo: int, hi: int) -> Any:
@@ -91,31 +98,40 @@ def positive_module(t: str, p: dict[str, Any], c_in: int) -> nn.Module:
 
 
 class PositiveNet(nn.Module):
-    """The design with positive_module layers; Add sums, Concat joins channels."""
+    """The design with positive_module layers; Add sums, Mul multiplies, Concat
+    joins channels, Split gives one tensor per port."""
 
     def __init__(self, design: Design) -> None:
         super().__init__()
         a = analyse(design)
-        self.plan = [(lay.id, list(lay.inputs), lay.type) for lay in design.layers]
+        self.plan = [(lay.id, a.layers[lay.id].sources, lay.type, lay.params)
+                     for lay in design.layers]
         self.out = a.output_id
         self.layers = nn.ModuleDict()
         for lay in design.layers:
-            if lay.type not in ("Add", "Concat"):
-                src = lay.inputs[0]
-                c = a.input_shape[0] if src == "input" else a.layers[src].output_shape[0]  # type: ignore[index]
+            if lay.type not in ("Add", "Concat", "Mul", "Split"):
+                src, port = a.layers[lay.id].sources[0]
+                c = (a.input_shape[0] if src == "input"
+                     else a.layers[src].port_shapes[port][0])
                 self.layers[lay.id] = positive_module(lay.type, lay.params, c)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        values = {"input": x}
-        for lid, srcs, t in self.plan:
-            xs = [values[s] for s in srcs]
+        values: dict[str, Any] = {"input": x}
+        for lid, srcs, t, p in self.plan:
+            xs = [values[s][port] if isinstance(values[s], tuple) else values[s]
+                  for s, port in srcs]
             if t == "Add":
                 values[lid] = sum(xs[1:], xs[0])
+            elif t == "Mul":
+                values[lid] = math.prod(xs[1:], start=xs[0])
             elif t == "Concat":
                 values[lid] = torch.cat(xs, 1)
+            elif t == "Split":
+                values[lid] = torch.split(xs[0], p["split_size_or_sections"], p.get("dim", 1))
             else:
                 values[lid] = self.layers[lid](xs[0])
-        return values[self.out]  # type: ignore[index]
+        out = values[self.out]  # type: ignore[index]
+        return out[0] if isinstance(out, tuple) else out
 
 
 def field_bounds(model: nn.Module, shape: tuple[int, ...], unit: tuple[int, int]
@@ -130,12 +146,14 @@ def field_bounds(model: nn.Module, shape: tuple[int, ...], unit: tuple[int, int]
             (int(nz[:, 1].min()), int(nz[:, 1].max())))
 
 
-def inner_unit(rf: RF, out_hw: tuple[int, int], in_hw: tuple[int, int]) -> tuple[int, int] | None:
-    """The first unit per axis whose field, and its neighbour's, is inside the input."""
+def inner_unit(rf: RF, out_hw: tuple[int, int], in_hw: tuple[int, int],
+               low: tuple[int, int] = (0, 0)) -> tuple[int, int] | None:
+    """The first unit per axis whose field, and its neighbour's, is inside the
+    input (from row/column `low` on)."""
     unit = []
     for ax in range(2):
         r, j, s0 = rf.size[ax], rf.jump[ax], rf.start[ax]
-        i = max(0, math.ceil(((r - 1) / 2 - s0) / j))
+        i = max(0, math.ceil((low[ax] + (r - 1) / 2 - s0) / j))
         if i + 1 >= out_hw[ax] or s0 + (i + 1) * j + (r - 1) / 2 > in_hw[ax] - 1:
             return None
         unit.append(i)
@@ -144,7 +162,8 @@ def inner_unit(rf: RF, out_hw: tuple[int, int], in_hw: tuple[int, int]) -> tuple
 
 def _add_uniform(draw: Any, design: Design, tip: str) -> str | None:
     a = analyse(design)
-    shape = a.input_shape if tip == "input" else a.layers[tip].output_shape
+    src, port = design.source_of(tip), design.port_of(tip)   # tip may be "split:1"
+    shape = a.input_shape if src == "input" else a.layers[src].port_shapes[int(port or 0)]
     t, p = draw(uniform_layer(shape))
     lay = design.add_layer(t, p, inputs=[tip])
     out = analyse(design).layers[lay.id].output_shape
@@ -165,15 +184,46 @@ def uniform_stack(draw: Any, branches: bool = False) -> Design:
             tip = _add_uniform(draw, design, tip) or tip
             continue
         snapshot, tips = design.copy(), []
+        kind = draw(st.sampled_from(["Add", "Concat", "Mul", "Split", "SpatialSplit"]))
+        if kind == "SpatialSplit":
+            # the input's lower rows (or right columns) go on; fields are then
+            # clipped at the cut, so check_field looks only beyond it
+            if tip != "input":
+                continue
+            a = analyse(design)
+            shape = a.input_shape if tip == "input" else a.layers[tip].output_shape
+            dim = draw(st.sampled_from([2, 3]))
+            n = shape[dim - 1]  # type: ignore[index]
+            if n < 2:
+                continue
+            cut = draw(st.integers(1, n - 1))
+            split = design.add_layer("Split", {"split_size_or_sections": [cut, n - cut],
+                                               "dim": dim}, inputs=[tip]).id
+            tip = _add_uniform(draw, design, f"{split}:1") or \
+                design.add_layer("Identity", inputs=[f"{split}:1"]).id
+            continue
+        start = [tip, tip]
+        if kind == "Split":
+            a = analyse(design)
+            c = a.input_shape[0] if tip == "input" else a.layers[tip].output_shape[0]  # type: ignore[index]
+            if c < 2:
+                continue
+            split = design.add_layer("Split", {"split_size_or_sections": [c // 2, c - c // 2]},
+                                     inputs=[tip]).id
+            start, kind = [split, f"{split}:1"], "Concat"
         for n in range(2):
-            end = tip
+            end = start[n]
             for _ in range(draw(st.integers(1 - n, 2))):
                 end = _add_uniform(draw, design, end) or end
             tips.append(end)
-        merge = design.add_layer(draw(st.sampled_from(["Add", "Concat"])), inputs=tips)
+        if len(set(tips)) < 2:
+            design = snapshot
+            continue
+        merge = design.add_layer(kind, inputs=tips)
         a = analyse(design)
-        fields = [INPUT_RF if t == "input" else a.layers[t].rf for t in tips]
-        if len(set(tips)) < 2 or not a.ok or fields[0].jump != fields[1].jump:  # type: ignore[union-attr]
+        fields = [INPUT_RF if s == "input" else a.layers[s].port_rfs[k]
+                  for s, k in a.layers[merge.id].sources]
+        if not a.ok or fields[0].jump != fields[1].jump:  # type: ignore[union-attr]
             design = snapshot
         else:
             tip = merge.id
@@ -199,7 +249,11 @@ def check_field(design: Design) -> None:
     info = a.layers[a.output_id]  # type: ignore[index]
     rf = info.rf
     assert rf is not None and not rf.whole
-    unit = inner_unit(rf, info.output_shape[1:], (H, W))  # type: ignore[index]
+    low = [0, 0]
+    first = design.layers[0]
+    if first.type == "Split" and first.params.get("dim") in (2, 3):   # input split at a cut
+        low[first.params["dim"] - 2] = first.params["split_size_or_sections"][0]
+    unit = inner_unit(rf, info.output_shape[1:], (H, W), (low[0], low[1]))  # type: ignore[index]
     assume(unit is not None)
     model = PositiveNet(design)
     bounds = field_bounds(model, a.input_shape, unit)  # type: ignore[arg-type]

@@ -42,3 +42,22 @@ def test_residual_block_projects_only_when_the_shape_changes() -> None:
     other = insert(d, "Residual block", same.layers[-1].id, {"out_channels": 16, "stride": 2})
     assert any(lay.id.endswith("proj") for lay in other.layers)
     assert analyse(d).ok and len({lay.id for lay in d.layers}) == len(d.layers)
+
+
+def test_port_templates_use_split_and_mul() -> None:
+    d = host()
+    shuffle = insert(d, "ShuffleNetV2 unit", "conv1", {"stride": 1})
+    split = next(lay for lay in shuffle.layers if lay.type == "Split")
+    cat = next(lay for lay in shuffle.layers if lay.type == "Concat")
+    assert d.layer(f"{split.id.rsplit('_', 1)[0]}_pw1").inputs == [f"{split.id}:1"]
+    assert cat.inputs[0] == split.id                      # port 0 goes straight through
+    ir = insert(d, "Inverted residual", shuffle.layers[-1].id,
+                {"out_channels": 8, "se": True, "activation": "Hardswish"})
+    types = [lay.type for lay in ir.layers]
+    assert {"Mul", "Hardsigmoid", "Hardswish", "Add"} <= set(types)
+    se = insert(d, "Squeeze-excitation", ir.layers[-1].id, {"gate": "Hardsigmoid"})
+    assert se.layers[-1].type == "Mul"
+    a = analyse(d)
+    assert a.ok, a.all_errors
+    assert a.layers[se.layers[-1].id].output_shape == (8, 16, 16)
+    check_against_torch(d)

@@ -19,9 +19,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from designer.core import Design, InputSpec, analyse
 from designer.io import to_dict
+from port_blocks import add_port_block, prelu_params
 
 BATCH = 2
-ACTIVATIONS = ("ReLU", "LeakyReLU", "GELU", "SiLU", "ELU", "Sigmoid", "Tanh", "Softmax")
+ACTIVATIONS = ("ReLU", "LeakyReLU", "GELU", "SiLU", "ELU", "Sigmoid", "Tanh", "Softmax",
+               "ReLU6", "Hardswish", "Hardsigmoid", "Mish", "PReLU")
 IMAGE_TYPES = ("Conv2d", "Conv2d", "Conv2d", "ConvTranspose2d", "ConvTranspose2d",
                "MaxPool2d", "MaxPool2d", "Flatten", "Flatten",
                "AvgPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
@@ -44,7 +46,11 @@ def torch_layer(entry: dict[str, Any], xs: list[torch.Tensor]) -> nn.Module:
         return _AddModule()
     if t == "Concat":
         return _ConcatModule()
+    if t == "Mul":
+        return _MulModule()
     kw = {k: _tuples(v) for k, v in entry.get("params", {}).items()}
+    if t == "Split":
+        return _SplitModule(entry["params"]["split_size_or_sections"], kw.get("dim", 1))
     x = xs[0]
     if t in ("Conv2d", "ConvTranspose2d"):
         kw.setdefault("in_channels", x.shape[1])
@@ -72,6 +78,37 @@ class _ConcatModule(nn.Module):
         return torch.cat(xs, dim=1)
 
 
+class _MulModule(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class _SplitModule(nn.Module):
+    def __init__(self, sections: Any, dim: int) -> None:
+        super().__init__()
+        self.sections, self.dim = sections, dim
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return torch.split(x, self.sections, dim=self.dim)
+
+
+_PORT_NAMES = {"out": 0, "indices": 1}  # MaxPool2d(return_indices=True)
+
+
+def port_value(values: dict[str, Any], ref: str) -> torch.Tensor:
+    """The tensor an input reference ("id" or "id:port") names."""
+    lid, _, port = ref.partition(":")
+    value = values[lid]
+    if not isinstance(value, tuple):
+        if port not in ("", "0", "out"):
+            raise KeyError(f"{lid} has one output, not '{port}'")
+        return value
+    return value[int(port) if port.isdigit() else _PORT_NAMES[port] if port else 0]
+
+
 class TorchRun:
     """Builds and runs the layers one by one; records per-layer facts."""
 
@@ -81,6 +118,8 @@ class TorchRun:
         self.shape = (inp["channels"], inp["height"], inp["width"])
         self.layers = d["layers"]
         self.out: dict[str, tuple[int, ...]] = {}
+        self.ports: dict[str, list[tuple[int, ...]]] = {}  # every output's shape
+        self.in_hw: dict[str, tuple[int, ...]] = {}         # first input's spatial size
         self.params: dict[str, tuple[int, int]] = {}   # id -> (trainable, frozen)
         self.buffers: dict[str, int] = {}
         self.macs: dict[str, float] = {}
@@ -95,23 +134,30 @@ class TorchRun:
             srcs = entry.get("inputs", [previous])
             previous = lid
             try:
-                xs = [values[s] for s in srcs]
+                xs = [port_value(values, s) for s in srcs]
+                self.in_hw[lid] = tuple(xs[0].shape[2:])
                 module = torch_layer(entry, xs)
+                kwargs = {}
+                if entry["type"] == "MaxUnpool2d":
+                    # back to the size of the pooled layer's input
+                    kwargs["output_size"] = self.in_hw[srcs[1].partition(":")[0]]
                 if entry.get("frozen"):
                     module.requires_grad_(False)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     if count_flops:
                         with FlopCounterMode(display=False) as fc:
-                            y = module(*xs)
+                            y = module(*xs, **kwargs)
                         self.macs[lid] = fc.get_total_flops() / 2 / BATCH
                     else:
-                        y = module(*xs)
+                        y = module(*xs, **kwargs)
             except Exception as e:  # noqa: BLE001 - any torch refusal counts
                 self.failed, self.error = lid, f"{type(e).__name__}: {e}"
                 return self
-            values[lid] = y
-            self.out[lid] = tuple(y.shape[1:])
+            values[lid] = tuple(y) if isinstance(y, (tuple, list)) else y
+            outs = list(values[lid]) if isinstance(values[lid], tuple) else [y]
+            self.ports[lid] = [tuple(o.shape[1:]) for o in outs]
+            self.out[lid] = self.ports[lid][0]
             trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
             frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
             self.params[lid] = (trainable, frozen)
@@ -214,6 +260,8 @@ def layer_params(draw: Any, t: str, shape: tuple[int, ...], wild: bool) -> dict[
                         st.one_of(st.integers(1, n - 1), st.integers(-n + 1, -1)))
     elif t == "ChannelShuffle":
         p["groups"] = draw(groups_st)
+    elif t == "PReLU":
+        p.update(prelu_params(draw, c, wild))
     elif t == "Upsample":
         if draw(st.booleans()):
             p["size"] = draw(_pair(1, 9))
@@ -266,9 +314,11 @@ class Generator:
         if info.output_shape is not None:
             self.shape = info.output_shape
 
-    def step(self, branches: bool) -> None:
+    def step(self, branches: bool, ports: bool = False) -> None:
         snapshot = self.design.copy()
-        if branches and len(self.shape) in (1, 3) and self.draw(st.integers(0, 2)) == 0:
+        if ports and len(self.shape) in (1, 3) and self.draw(st.integers(0, 1)) == 0:
+            tip = add_port_block(self.draw, self.design, self.tip, self.shape, not self.valid)
+        elif branches and len(self.shape) in (1, 3) and self.draw(st.integers(0, 2)) == 0:
             tips = []
             for n in range(self.draw(st.integers(2, 3))):
                 tip, shape = self.tip, self.shape
@@ -290,10 +340,11 @@ class Generator:
 
 
 @st.composite
-def designs(draw: Any, valid: bool, branches: bool, max_steps: int = 8) -> Design:
+def designs(draw: Any, valid: bool, branches: bool, max_steps: int = 8,
+            ports: bool = False) -> Design:
     gen = Generator(draw, valid)
     for _ in range(draw(st.integers(1, max_steps))):
-        gen.step(branches)
+        gen.step(branches, ports)
     if valid and not gen.design.layers:
         gen.design.add_layer("Identity")
     return gen.design
@@ -311,6 +362,7 @@ def check_against_torch(design: Design) -> None:
         info = a.layers[lay.id]
         where = f"{lay.id} {lay.type} {lay.params} on {info.input_shapes}"
         assert info.output_shape == run.out[lay.id], where
+        assert info.port_shapes == run.ports[lay.id], where
         assert (info.trainable_params, info.frozen_params) == run.params[lay.id], where
         assert info.buffers == run.buffers[lay.id], where
         assert info.macs == run.macs[lay.id], where
@@ -354,8 +406,22 @@ def test_torch_rejections_are_reported(design: Design) -> None:
     check_both_ways(design)
 
 
-@settings(max_examples=30)
-@given(designs(valid=True, branches=True))
+@settings(max_examples=150)
+@given(designs(valid=True, branches=True, ports=True))
+def test_valid_designs_with_ports_match_torch(design: Design) -> None:
+    """Split sections, Mul gates and MaxUnpool2d on pooling indices: every
+    port's shape, the parameters and MACs equal torch's."""
+    check_against_torch(design)
+
+
+@settings(max_examples=150)
+@given(designs(valid=False, branches=True, ports=True))
+def test_torch_rejections_with_ports_are_reported(design: Design) -> None:
+    check_both_ways(design)
+
+
+@settings(max_examples=40)
+@given(designs(valid=True, branches=True, ports=True))
 def test_app_builder_agrees(design: Design) -> None:
     from designer.nn.build import build
     a = analyse(design)

@@ -19,6 +19,7 @@ from designer.core.naming import layer_names
 from designer.export.common import LINE_LENGTH, ExportError, class_name, one_line
 from designer.export.pytorch_code import generate_model_code, model_class_name
 from designer.export.train_script import generate_train_script
+from designer.core.serialise import SCHEMA_VERSION
 from designer.io import load
 from test_export_helpers import check_export_matches_build, import_code
 
@@ -58,7 +59,7 @@ def test_sample_code_layout(sample: Path) -> None:
     analysis = analyse(design)
     assert f"# Parameters: {analysis.total_params:,}" in code
     assert f"# Design: {design.name}" in code
-    assert "schema version 1" in code
+    assert f"schema version {SCHEMA_VERSION}" in code
     assert 'if __name__ == "__main__":' in code
 
 
@@ -131,10 +132,21 @@ def test_every_catalogue_type_is_exported(tmp_path: Path) -> None:
              ("AdaptiveAvgPool2d", {"output_size": 3}), ("LeakyReLU", {"negative_slope": 0.2}),
              ("GELU", {"approximate": "tanh"}), ("SiLU", {}), ("ELU", {"alpha": 0.5}),
              ("Sigmoid", {}), ("Tanh", {}), ("Softmax", {"dim": 1}), ("Identity", {}),
+             ("ReLU6", {}), ("Hardswish", {}), ("Hardsigmoid", {}), ("Mish", {}),
+             ("PReLU", {"num_parameters": 4, "init": 0.1}),
              ("ReLU", {}), ("Flatten", {}), ("Linear", {"out_features": 6}),
              ("BatchNorm1d", {}), ("LayerNorm", {}), ("Dropout", {"p": 0.2})]
     for type_name, params in image:
         d.add_layer(type_name, params)
+        if type_name == "ChannelShuffle":  # ports: a split, a gate, pooling indices
+            d.add_layer("Split", {"split_size_or_sections": [1, 3]}, layer_id="halves")
+            d.add_layer("Concat", layer_id="joined", inputs=["halves:1", "halves"])
+            d.add_layer("AdaptiveAvgPool2d", {"output_size": 1}, layer_id="gate")
+            d.add_layer("Mul", layer_id="gated", inputs=["gate", "joined"])
+            d.add_layer("MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1,
+                                      "return_indices": True}, layer_id="pool_i")
+            d.add_layer("MaxUnpool2d", {"kernel_size": 3, "stride": 2, "padding": 1},
+                        layer_id="unpool", inputs=["pool_i", "pool_i:indices"])
     tip = d.layers[-1].id
     d.add_layer("Linear", {"out_features": 6, "bias": False}, layer_id="side", inputs=[tip])
     d.add_layer("Add", layer_id="sum", inputs=[tip, "side"])

@@ -19,8 +19,10 @@ from designer.core import Design, InputSpec, analyse
 from designer.core.catalogue import all_types
 from designer.export.pytorch_code import generate_model_code, model_class_name
 from designer.nn.build import build
+from port_blocks import NEW_ACTIVATIONS, PORT_TYPES, add_port_block, prelu_params
 
-ACTIVATIONS = ("ReLU", "LeakyReLU", "GELU", "SiLU", "ELU", "Sigmoid", "Tanh", "Softmax")
+ACTIVATIONS = ("ReLU", "LeakyReLU", "GELU", "SiLU", "ELU", "Sigmoid", "Tanh",
+               "Softmax") + NEW_ACTIVATIONS
 IMAGE_TYPES = ("Conv2d", "Conv2d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
                "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm2d", "GroupNorm",
                "LayerNorm", "Dropout", "Dropout2d", "ChannelShuffle", "Upsample", "Identity",
@@ -110,6 +112,8 @@ def layer_params(draw: Any, t: str, shape: tuple[int, ...]) -> dict[str, Any]:
         p["dim"] = draw(st.integers(1, len(shape)))
     elif t == "ChannelShuffle":
         p["groups"] = draw(st.sampled_from(_divisors(c)))
+    elif t == "PReLU":
+        p.update(prelu_params(draw, c))
     elif t == "Upsample":
         if draw(st.booleans()):
             p["size"] = draw(_pair(1, 8))
@@ -141,7 +145,9 @@ class _Grower:
 
     def step(self, branches: bool) -> None:
         snapshot = self.design.copy()
-        if branches and self.draw(st.integers(0, 2)) == 0:
+        if branches and len(self.shape) in (1, 3) and self.draw(st.integers(0, 3)) == 0:
+            tip = add_port_block(self.draw, self.design, self.tip, self.shape)
+        elif branches and self.draw(st.integers(0, 2)) == 0:
             tips = []
             for n in range(self.draw(st.integers(2, 3))):
                 tip, shape = self.tip, self.shape
@@ -193,6 +199,12 @@ def import_code(directory: Path, code: str, stem: str | None = None) -> ModuleTy
     return module
 
 
+def torch_layers(module: torch.nn.Module) -> list[tuple[str, str]]:
+    """(class, constructor arguments as torch prints them) of each torch.nn layer."""
+    return [(type(m).__name__, m.extra_repr()) for m in module.modules()
+            if type(m).__module__.startswith("torch.nn.") and not list(m.children())]
+
+
 def check_export_matches_build(design: Design, directory: Path) -> None:
     """The exported class has the built module's state_dict (keys, shapes, order),
     parameter count and frozen flags, and computes the same outputs."""
@@ -213,6 +225,9 @@ def check_export_matches_build(design: Design, directory: Path) -> None:
         {k: p.requires_grad for k, p in params_built.items()}
     assert sum(p.numel() for p in exported.parameters()) == analysis.total_params
     assert tuple(module.INPUT_SHAPE) == analysis.input_shape
+    # constructor arguments that eval-mode outputs do not show (BatchNorm's
+    # momentum, Dropout's p): every torch layer is configured alike
+    assert torch_layers(exported) == torch_layers(built)
     with torch.no_grad():
         for p in built.parameters():   # non-trivial weights, e.g. BatchNorm's
             p.add_(torch.rand_like(p) * 0.1)
@@ -235,5 +250,5 @@ def test_random_designs_are_valid(design: Design) -> None:
 
 def test_strategy_covers_the_catalogue() -> None:
     """Every layer type of the catalogue can be drawn."""
-    drawn = set(IMAGE_TYPES) | set(FLAT_TYPES) | {"Add", "Concat"}
+    drawn = set(IMAGE_TYPES) | set(FLAT_TYPES) | {"Add", "Concat"} | set(PORT_TYPES)
     assert {t.name for t in all_types()} - drawn == set()

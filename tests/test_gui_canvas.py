@@ -371,7 +371,7 @@ def test_auto_layout_never_overlaps_blocks(qtbot, path: Path):
     # the input sits above the layers it feeds and merges sit below their inputs
     scene = canvas.design_scene()
     for lay in design.layers:
-        for src in lay.inputs:
+        for src in design.sources(lay.id):
             assert scene.blocks[src].y() < scene.blocks[lay.id].y()
 
 

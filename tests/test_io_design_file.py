@@ -20,7 +20,7 @@ def minimal(**design: Any) -> dict[str, Any]:
     d = {"name": "m", "input": {"channels": 1, "height": 8, "width": 8},
          "layers": [{"id": "a", "type": "ReLU"}, {"id": "b", "type": "Identity"}]}
     d.update(design)
-    return {"format": "cnn-designer", "schema_version": 1, "design": d}
+    return {"format": "cnn-designer", "schema_version": 2, "design": d}
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
@@ -73,40 +73,43 @@ def test_newer_schema_version_is_refused_clearly() -> None:
 
 
 def test_a_registered_migration_upgrades_old_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend the current schema is 2, where Conv2d's 'filters' became
-    'out_channels'; a version-1 file is upgraded on load and saved as version 2."""
+    """Pretend the current schema is 3, where Conv2d's 'filters' became
+    'out_channels'; version-1 and -2 files are upgraded on load (through every
+    step) and saved as version 3."""
     from designer.core import serialise
-    monkeypatch.setattr(design_file, "SCHEMA_VERSION", 2)   # the reader's copy
-    monkeypatch.setattr(serialise, "SCHEMA_VERSION", 2)     # and the writer's
-    monkeypatch.setattr(design_file, "MIGRATIONS", {})
+    monkeypatch.setattr(design_file, "SCHEMA_VERSION", 3)   # the reader's copy
+    monkeypatch.setattr(serialise, "SCHEMA_VERSION", 3)     # and the writer's
+    monkeypatch.setattr(design_file, "MIGRATIONS", {1: design_file.MIGRATIONS[1]})
 
-    @design_file.register_migration(1)
+    @design_file.register_migration(2)
     def rename_filters(data: dict[str, Any]) -> dict[str, Any]:
         for layer in data["design"]["layers"]:
             params = layer.get("params", {})
             if "filters" in params:
                 params["out_channels"] = params.pop("filters")
-        data["schema_version"] = 2
+        data["schema_version"] = 3
         return data
 
-    old = minimal(layers=[{"id": "c", "type": "Conv2d",
-                           "params": {"filters": 4, "kernel_size": 3}}])
-    text = json.dumps(old)
-    d = loads(text)
-    assert d.layer("c").params == {"out_channels": 4, "kernel_size": 3}
-    assert to_dict(d)["schema_version"] == 2
-    assert json.loads(text) == old  # the caller's dict is not changed
+    for version in (1, 2):
+        old = minimal(layers=[{"id": "c", "type": "Conv2d",
+                               "params": {"filters": 4, "kernel_size": 3}}])
+        old["schema_version"] = version
+        text = json.dumps(old)
+        d = loads(text)
+        assert d.layer("c").params == {"out_channels": 4, "kernel_size": 3}
+        assert to_dict(d)["schema_version"] == 3
+        assert json.loads(text) == old  # the caller's dict is not changed
 
-    monkeypatch.setattr(design_file, "SCHEMA_VERSION", 3)  # no migration from 2
-    with pytest.raises(DesignFileError, match="schema version 2 is no longer supported"):
+    monkeypatch.setattr(design_file, "SCHEMA_VERSION", 4)  # no migration from 3
+    with pytest.raises(DesignFileError, match="schema version 3 is no longer supported"):
         loads(text)
 
-    design_file.MIGRATIONS[2] = lambda data: data  # forgets to advance the version
+    design_file.MIGRATIONS[3] = lambda data: data  # forgets to advance the version
     with pytest.raises(DesignFileError, match="did not advance"):
         loads(text)
 
-    design_file.MIGRATIONS[2] = lambda data: data["missing"]
-    with pytest.raises(DesignFileError, match="cannot upgrade from schema version 2"):
+    design_file.MIGRATIONS[3] = lambda data: data["missing"]
+    with pytest.raises(DesignFileError, match="cannot upgrade from schema version 3"):
         loads(text)
 
 

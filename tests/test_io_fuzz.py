@@ -6,7 +6,12 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
+import socket
 import tempfile
+import threading
+import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +21,7 @@ from hypothesis import strategies as st
 from conftest import SAMPLES
 from designer.core import Design, analyse
 from designer.core.report import summary_dict, summary_table
+from designer.core.training_config import TrainConfig
 from designer.io import DesignFileError, dumps, load, loads, to_dict
 from test_core_torch_equivalence import designs
 
@@ -165,3 +171,85 @@ def test_app_made_designs_round_trip(design: Design) -> None:
         [(w, e.message) for w, e in after.all_errors]
     assert {k: v.output_shape for k, v in before.layers.items()} == \
         {k: v.output_shape for k, v in after.layers.items()}
+
+
+# --- the "training" object -----------------------------------------------------------
+
+SETTING_NAMES = [f.name for f in fields(TrainConfig)] + ["future_setting"]
+SETTING_VALUES = st.one_of(
+    ODD_VALUES, st.integers(-10, 10 ** 6), st.sampled_from([10 ** 20, 2 ** 63, -5, 100_000, 10 ** 400, -(10 ** 400)]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["sgd", "adam", "cosine", "onecycle", "cpu", "cuda:0", "cuda:x", "bf16",
+                     "synthetic", "cifar10", "on", "auto", "rmsprop"]))
+
+
+@st.composite
+def with_training(draw: Any) -> str:
+    data = copy.deepcopy(draw(st.sampled_from(DATA)))
+    data["design"]["training"] = draw(st.one_of(
+        st.dictionaries(st.sampled_from(SETTING_NAMES), SETTING_VALUES, max_size=6),
+        ODD_VALUES))
+    return json.dumps(data, allow_nan=True)
+
+
+@settings(max_examples=1000)
+@given(with_training())
+def test_training_object_mutations(text: str) -> None:
+    """A design file's training settings either load, and then every setting is
+    in its allowed range, or are refused with a message naming the setting."""
+    try:
+        design = loads(text)
+    except DesignFileError as e:
+        assert (e.where or "").startswith("design.training") or "not valid JSON" in str(e), e
+        return
+    check(design)
+    TrainConfig.from_dict(design.training).check()  # raises nothing: all in range
+
+
+# --- files that are not regular files ----------------------------------------------
+
+def _load_with_deadline(path: Path, seconds: float = 10.0) -> BaseException | None:
+    """What load(path) raised, failing the test if it blocks or reads for long."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            load(path)
+            outcome.append(None)
+        except BaseException as e:  # noqa: BLE001 - the test inspects it
+            outcome.append(e)
+    worker = threading.Thread(target=run, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"load({path}) still running after {seconds} s"
+    assert time.monotonic() - started < seconds
+    return outcome[0]
+
+
+def _special_files(tmp: Path) -> list[Path]:
+    paths = [Path(p) for p in ("/dev/zero", "/dev/urandom", "/dev/null") if Path(p).exists()]
+    paths.append(tmp)  # a folder
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp / "pipe.json")
+        paths.append(tmp / "pipe.json")
+    if Path("/dev/zero").exists():
+        (tmp / "zero.json").symlink_to("/dev/zero")
+        paths.append(tmp / "zero.json")
+    if hasattr(socket, "AF_UNIX"):
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(tmp / "s.json"))
+        sock.close()
+        paths.append(tmp / "s.json")
+    return paths
+
+
+def test_non_regular_files_are_refused_before_reading(tmp_path: Path) -> None:
+    paths = _special_files(tmp_path)
+    assert len(paths) >= 2
+    for path in paths:
+        error = _load_with_deadline(path)
+        assert isinstance(error, DesignFileError), (path, error)
+        text = str(error)
+        assert text.count(str(path)) == 1, text
+        assert any(kind in text for kind in ("device", "FIFO", "folder", "socket")), text

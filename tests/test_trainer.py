@@ -133,7 +133,7 @@ def test_stop_from_another_thread_while_paused() -> None:
     rec = Recorder()
     t = Trainer(small_net(), tiny(epochs=50), rec)
     t.pause()
-    worker = threading.Thread(target=t.run)
+    worker = threading.Thread(target=t.run, daemon=True)  # a stuck one cannot block exit
     worker.start()
     deadline = time.time() + 20
     while not rec.of(Paused) and time.time() < deadline:
@@ -145,26 +145,35 @@ def test_stop_from_another_thread_while_paused() -> None:
     assert rec.of(Finished)[0].stopped
 
 
+def _wait_for(condition: Any, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.001)
+
+
 def test_pause_and_resume_from_another_thread() -> None:
+    """The checks run on the test's thread with deadlines (an assert in a helper
+    thread would be lost, and a wait without a deadline hangs)."""
     rec = Recorder()
     t = Trainer(small_net(), tiny(epochs=2), rec)
-    worker = threading.Thread(target=t.run)
-
-    def control() -> None:
-        while not rec.of(Step):
-            time.sleep(0.001)
+    worker = threading.Thread(target=t.run, daemon=True)
+    worker.start()
+    try:
+        _wait_for(lambda: rec.of(Step), "the first step")
         t.pause()
-        while not rec.of(Paused):
-            time.sleep(0.001)
+        _wait_for(lambda: rec.of(Paused), "the trainer to report the pause")
         count = len(rec.of(Step))
         time.sleep(0.3)
         assert len(rec.of(Step)) == count  # no step while paused
         t.resume()
-    controller = threading.Thread(target=control)
-    controller.start()
-    worker.start()
-    controller.join(30)
-    worker.join(30)
+        worker.join(60)
+        assert not worker.is_alive(), "training did not finish after resume"
+    finally:
+        if worker.is_alive():
+            t.stop(now=True)
+            worker.join(10)
     paused = [e.paused for e in rec.of(Paused)]
     assert paused == [True, False]
     assert len(rec.of(Step)) == 2 * 8 and not rec.of(Finished)[0].stopped
@@ -200,12 +209,11 @@ def test_missing_dataset_is_a_data_failure(tmp_path: Path) -> None:
 
 
 def test_bad_settings_fail_plainly() -> None:
-    for kw, text in [({"optimizer": "lbfgs"}, "unknown optimizer"),
-                     ({"schedule": "zigzag"}, "unknown schedule"),
-                     ({"device": "tpu"}, "unknown device"),
-                     ({"epochs": 0}, "at least 1")]:
-        _, rec = train(small_net(), tiny(**kw))
-        assert text in rec.failed()
+    from designer.core.training_config import allowed
+    for name, value in [("optimizer", "lbfgs"), ("schedule", "zigzag"), ("device", "tpu"),
+                        ("epochs", 0), ("threads", 100_000), ("seed", 10 ** 20)]:
+        _, rec = train(small_net(), tiny(**{name: value}))
+        assert f"the training setting {name} must be {allowed(name)}" in rec.failed()
     if not torch.cuda.is_available():
         _, rec = train(small_net(), tiny(device="cuda"))
         assert "no CUDA GPU" in rec.failed()

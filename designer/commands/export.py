@@ -4,17 +4,18 @@ export, 2 for an unreadable design file."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from designer.core.analysis import Analysis, analyse
 from designer.core.model import Design
 from designer.core.training_config import TrainConfig
-from designer.export.common import ExportError, one_line
+from designer.export.common import ExportError, module_name_problem, one_line
 from designer.export.pytorch_code import generate_model_code, model_class_name
 from designer.export.train_script import cifar_mismatch, generate_train_script
 from designer.io import DesignFileError, load
-from designer.io.design_file import write_text_atomic
+from designer.io.files import write_text_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +52,16 @@ def _print_design_errors(path: str, analysis: Analysis) -> None:
 
 def _write_code(design: Design, analysis: Analysis, args: argparse.Namespace) -> None:
     out = Path(args.output)
+    if out.is_dir() or args.output.endswith(("/", os.sep)):
+        raise _Failed(f"{args.output} is a folder: give the model file's name, e.g. "
+                      f"{out / 'model.py'}")
     if out.suffix != ".py":  # train.py imports it, so it must be a Python module
         out = out.with_name(out.name + ".py")
+    if out.is_dir():
+        raise _Failed(f"{out} is a folder: give the model file's name, e.g. {out / 'model.py'}")
+    problem = module_name_problem(out.stem, imported=args.train_script)
+    if problem is not None:
+        raise _Failed(problem)
     code = generate_model_code(design, analysis)
     train = None
     if args.train_script:

@@ -93,9 +93,11 @@ def run(args: argparse.Namespace) -> int:
     config.out_dir = args.out or _default_out(design.name)
     if config.dataset not in ("cifar10", "synthetic"):
         config.dataset = "cifar10"
-    for check in (_check_numbers(config), _prepare_data(config, args.quiet)):
-        if check is not None:
-            print(f"error: {check}", file=sys.stderr)
+    for check in (lambda: _check_numbers(config, args),
+                  lambda: _prepare_data(config, args.quiet)):
+        problem = check()
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
             return 2
 
     from designer.nn.trainer import Trainer
@@ -114,13 +116,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_numbers(config: Any) -> str | None:
-    if config.epochs < 1:
-        return "--epochs must be at least 1"
-    if config.batch_size < 1:
-        return "--batch-size must be at least 1"
-    if not config.lr > 0:
-        return "--lr must be positive"
+def _check_numbers(config: Any, args: argparse.Namespace | None = None) -> str | None:
+    """Every setting in its range (designer.core.training_config.RANGES), named
+    as the user gave it: a flag, or the design file's "training" object."""
+    from designer.core.training_config import TrainConfigError
+
+    def label(name: str) -> str:
+        option = {v: k for k, v in OPTION_FIELDS.items()}.get(name)
+        if option is not None and args is not None and getattr(args, option, None) is not None:
+            return "--" + option.replace("_", "-")
+        if name in ("train_limit", "test_limit") and args is not None and args.limit:
+            return "--limit"
+        return f"the training setting {name}"
+    try:
+        config.check(label)
+    except TrainConfigError as e:
+        return str(e)
     return None
 
 
@@ -128,10 +139,14 @@ def _prepare_data(config: Any, quiet: bool) -> str | None:
     """Find (or download with a progress bar) CIFAR-10; an error message or None."""
     if config.dataset != "cifar10":
         return None
-    from designer.nn.data import DatasetError, default_data_dir, find_cifar10
+    from designer.nn.data import DatasetError, cifar10_incomplete, default_data_dir, find_cifar10
     if find_cifar10(config.data_dir) is not None:
         return None
     where = config.data_dir or str(default_data_dir())
+    incomplete = cifar10_incomplete(config.data_dir)
+    if incomplete is not None:
+        return (f"{incomplete}: delete that folder and pass --download to fetch CIFAR-10 "
+                f"again (163 MB), or --data-dir to point at a complete copy")
     if not config.download:
         return (f"CIFAR-10 is not in {where}: pass --download to fetch it (163 MB), "
                 "--data-dir to point at it, or --dataset synthetic")

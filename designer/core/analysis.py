@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from designer.core.catalogue import (RF, Ctx, LayerError, Shape, fmt_shape, get_type,
-                                     is_known, prod)
+from designer.core.catalogue import (RF, Ctx, LayerError, Shape, Source, fmt_shape,
+                                     get_type, is_known, prod)
 from designer.core.model import INPUT_ID, Design, Layer
 from designer.core.params import Fix
 
@@ -37,6 +37,13 @@ class LayerInfo:
     resolved: dict[str, Any] = field(default_factory=dict)
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    # each input resolved to (source layer id, port index), in input order
+    sources: list[tuple[str, int]] = field(default_factory=list)
+    # every output port (port 0 first): name, shape and receptive field
+    port_names: list[str] = field(default_factory=list)
+    port_shapes: list[Shape] = field(default_factory=list)
+    port_rfs: list[RF | None] = field(default_factory=list)
+    call_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def params(self) -> int:
@@ -44,8 +51,12 @@ class LayerInfo:
 
     @property
     def memory(self) -> int:
-        """Bytes of this layer's output activation per sample (float32)."""
-        return 0 if self.output_shape is None else prod(self.output_shape) * BYTES_PER_VALUE
+        """Bytes of this layer's outputs (every port) per sample (float32)."""
+        return sum(prod(s) for s in self.port_shapes) * BYTES_PER_VALUE
+
+    @property
+    def multi_output(self) -> bool:
+        return len(self.port_names) > 1
 
     @property
     def known(self) -> bool:
@@ -117,10 +128,11 @@ def topological_order(design: Design) -> tuple[list[str], set[str]]:
     and the ids caught in cycles."""
     ids = [lay.id for lay in design.layers]
     known = set(ids)
-    pending = {lay.id: {s for s in lay.inputs if s in known} for lay in design.layers}
+    sources = {lay.id: {design.source_of(s) for s in lay.inputs} for lay in design.layers}
+    pending = {lid: {s for s in srcs if s in known} for lid, srcs in sources.items()}
     consumers: dict[str, list[str]] = {i: [] for i in ids}
     for lay in design.layers:
-        for s in set(lay.inputs):
+        for s in sources[lay.id]:
             if s in known:
                 consumers[s].append(lay.id)
     position = {i: n for n, i in enumerate(ids)}
@@ -165,35 +177,84 @@ def _check_arity(layer: Layer, info: LayerInfo) -> bool:
         info.error(f"{layer.type} needs at least {t.min_inputs} inputs but has {n}: "
                    f"connect another branch to it")
         return False
-    if t.max_inputs and n > t.max_inputs:
+    if t.max_inputs == 1 and n > 1:
         info.error(f"{layer.type} takes one input but has {n}: merge them first with "
                    f"Add or Concat")
+        return False
+    if t.max_inputs and n > t.max_inputs:
+        info.error(f"{layer.type} takes {t.max_inputs} inputs but has {n}: remove one")
         return False
     return True
 
 
-def _analyse_layer(layer: Layer, info: LayerInfo, shapes: dict[str, Shape | None],
-                   fields: dict[str, RF | None]) -> None:
+def _resolve(design: Design, infos: dict[str, LayerInfo], ref: str
+             ) -> tuple[str, int | None, str | None]:
+    """An input reference as (source id, port index or None while the source
+    is unknown, error message or None)."""
+    src, port = design.source_of(ref), design.port_of(ref)
+    if src != INPUT_ID and src not in infos:
+        return src, None, f"takes input from '{ref}', which does not exist: reconnect it"
+    if src == INPUT_ID:
+        names: list[str] = ["out"]
+    elif infos[src].known:
+        names = infos[src].port_names
+    else:
+        return src, None, None
+    if port is None:
+        return src, 0, None
+    index = int(port) if port.isascii() and port.isdigit() else (
+        names.index(port) if port in names else -1)
+    if 0 <= index < len(names):
+        return src, index, None
+    src_type = "the input" if src == INPUT_ID else f"'{src}' ({infos[src].type})"
+    if src != INPUT_ID and infos[src].type == "MaxPool2d" and port in ("1", "indices"):
+        return src, None, (f"takes '{ref}', but {src_type} gives no indices: turn on "
+                           f"return_indices there")
+    listed = ", ".join(f"{n}" if str(i) == n else f"{i} ({n})" for i, n in enumerate(names))
+    return src, None, (f"takes '{ref}', but {src_type} has no output '{port}' (its outputs: "
+                       f"{listed}): reconnect it")
+
+
+def _analyse_layer(design: Design, layer: Layer, info: LayerInfo,
+                   infos: dict[str, LayerInfo], input_shape: Shape | None) -> None:
     if not is_known(layer.type):
         info.error(f"unknown layer type '{layer.type}'")
         return
-    missing = [s for s in layer.inputs if s not in shapes]
-    if missing:
-        info.error(f"takes input from '{missing[0]}', which does not exist: reconnect it")
+    resolved = [_resolve(design, infos, ref) for ref in layer.inputs]
+    problems = [msg for _, _, msg in resolved if msg]
+    if problems:
+        info.error(problems[0])
         return
     if not _check_arity(layer, info):
         return
-    info.input_shapes = [shapes[s] for s in layer.inputs]
-    if any(s is None for s in info.input_shapes):
+    if any(index is None for _, index, _ in resolved):
         return  # an upstream error: stay "unknown" rather than guess
+    info.sources = [(src, index) for src, index, _ in resolved]  # type: ignore[misc]
+    shapes, fields, sources = [], [], []
+    for src, index in info.sources:
+        if src == INPUT_ID:
+            shapes.append(input_shape)
+            fields.append(INPUT_RF)
+            sources.append(Source(src, "Input", {}, None, "out"))
+            continue
+        up = infos[src]
+        shapes.append(up.port_shapes[index])
+        fields.append(up.port_rfs[index])
+        sources.append(Source(src, up.type, up.resolved,
+                              up.input_shapes[0] if up.input_shapes else None,
+                              up.port_names[index]))
+    info.input_shapes = shapes
+    if any(s is None for s in shapes):
+        return
     t = get_type(layer.type)
     try:
         info.resolved = t.resolve(layer.params)
-        out = t.rule(Ctx(layer.type, info.resolved, info.input_shapes))  # type: ignore[arg-type]
+        out = t.rule(Ctx(layer.type, info.resolved, shapes, sources))  # type: ignore[arg-type]
     except LayerError as e:
         info.error(e.message, e.fix)
         return
-    if min(out.shape) < 1:
+    port_shapes = [shape for _, shape, _ in out.ports] or [out.shape]
+    if min(min(s) for s in port_shapes) < 1:
         info.error(f"the output {fmt_shape(out.shape)} is empty")
         return
     info.output_shape = out.shape
@@ -203,11 +264,15 @@ def _analyse_layer(layer: Layer, info: LayerInfo, shapes: dict[str, Shape | None
         info.trainable_params = out.param_count
     info.breakdown, info.buffers, info.macs = out.params, out.buffers, out.macs
     info.formulas, info.inferred = out.formulas, out.inferred
+    info.call_kwargs = out.call_kwargs
     info.warnings = [Issue("warning", w) for w in out.warnings]
-    upstream = [fields[s] for s in layer.inputs]
-    if all(f is not None for f in upstream):
-        merged = merge_rf(upstream)  # type: ignore[arg-type]
+    if all(f is not None for f in fields):
+        merged = merge_rf(fields)  # type: ignore[arg-type]
         info.rf = merged if out.rf is None else out.rf(merged)
+    info.port_names = [name for name, _, _ in out.ports] or ["out"]
+    info.port_shapes = port_shapes
+    info.port_rfs = [info.rf if info.rf is None or update is None else update(info.rf)
+                     for _, _, update in out.ports] or [info.rf]
 
 
 def analyse(design: Design) -> Analysis:
@@ -219,13 +284,9 @@ def analyse(design: Design) -> Analysis:
     valid_input = all(isinstance(d, int) and d >= 1 for d in input_shape)
     if not valid_input:
         result.errors.append(Issue("error", "the input needs channels, height and width ≥ 1"))
-    shapes: dict[str, Shape | None] = {INPUT_ID: input_shape if valid_input else None}
-    fields: dict[str, RF | None] = {INPUT_ID: INPUT_RF}
     for lid in order:
-        layer = design.layer(lid)
-        _analyse_layer(layer, infos[lid], shapes, fields)
-        shapes[lid] = infos[lid].output_shape
-        fields[lid] = infos[lid].rf
+        _analyse_layer(design, design.layer(lid), infos[lid], infos,
+                       input_shape if valid_input else None)
     for lid in in_cycle:
         infos[lid].error("this layer is part of a cycle: a network must flow one way")
     _check_outputs(design, result)

@@ -72,10 +72,27 @@ class Outcome:
     inferred: dict[str, Any] = field(default_factory=dict)  # input-size constructor args
     formulas: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Layers with several outputs: (port name, shape, extra field update or
+    # None) per port, port 0 first; `shape` is then port 0's shape.
+    ports: list[tuple[str, Shape, Callable[[RF], RF] | None]] = field(default_factory=list)
+    # keyword arguments of the module's forward call (MaxUnpool2d's output_size)
+    call_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def param_count(self) -> int:
         return sum(n for _, n, _ in self.params)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one input comes from: the producing layer's id, type, resolved
+    parameters, first input shape, and the port name (for rules such as
+    MaxUnpool2d that must check their upstream layer)."""
+    id: str
+    type_name: str
+    params: dict[str, Any]
+    input_shape: Shape | None
+    port: str
 
 
 @dataclass
@@ -84,6 +101,7 @@ class Ctx:
     type_name: str
     p: dict[str, Any]
     shapes: list[Shape]
+    sources: list[Source] = field(default_factory=list)
 
     @property
     def shape(self) -> Shape:
@@ -113,6 +131,17 @@ class LayerType:
     min_inputs: int = 1
     max_inputs: int = 1  # 0: unbounded
     torch_module: bool = True  # False for merge types built by the app
+    # Output port names for given (raw) parameters; None: one port, "out".
+    # Split's count can depend on the input: the analysis has the final list.
+    ports: Callable[[dict[str, Any]], tuple[str, ...]] | None = None
+
+    def port_names(self, params: dict[str, Any]) -> tuple[str, ...]:
+        if self.ports is None:
+            return ("out",)
+        try:
+            return self.ports(params) or ("out",)
+        except (TypeError, ValueError, KeyError):
+            return ("out",)
 
     def spec(self, name: str) -> ParamSpec | None:
         for s in self.params:
@@ -176,7 +205,8 @@ def is_known(name: str) -> bool:
 
 def _load() -> None:
     if not REGISTRY:
-        from designer.core import layers_basic, layers_conv, layers_pool  # noqa: F401
+        from designer.core import (layers_basic, layers_conv, layers_multi,  # noqa: F401
+                                   layers_pool)
 
 
 def describe_shape(s: Shape | None) -> str:

@@ -119,6 +119,15 @@ def _dropout2d(ctx: Ctx) -> Outcome:
     return out
 
 
+def _prelu(ctx: Ctx) -> Outcome:
+    c, n = ctx.shape[0], ctx.p["num_parameters"]
+    if n not in (1, c):
+        raise LayerError(f"num_parameters {n} must be 1 or the {c} channels",
+                         Fix(f"set num_parameters = {c}", {"num_parameters": c}))
+    return Outcome(shape=ctx.shape, params=[("weight", n, f"{n}")],
+                   formulas=[f"params = {n} (slope{'s' if n > 1 else ''})"])
+
+
 def _softmax(ctx: Ctx) -> Outcome:
     dim, n = ctx.p["dim"], len(ctx.shape) + 1
     if dim is not None and not -n <= dim < n:
@@ -283,6 +292,15 @@ _act("GELU", "Gaussian error linear unit (smooth ReLU)",
 _act("SiLU", "x·sigmoid(x) (swish)")
 _act("ELU", "exponential linear unit",
      ParamSpec("alpha", FLOAT, 1.0, "saturation value for x < 0", minimum=0.0, maximum=100.0))
+_act("ReLU6", "min(max(0, x), 6) (MobileNet)")
+_act("Hardswish", "x·ReLU6(x + 3)/6: a cheap swish (MobileNetV3)")
+_act("Hardsigmoid", "ReLU6(x + 3)/6: a cheap sigmoid (MobileNetV3 gates)")
+_act("Mish", "x·tanh(softplus(x))")
+register(LayerType("PReLU", "Activation", "x, or a learned slope a·x for x < 0",
+                   (ParamSpec("num_parameters", INT, 1, "learned slopes: 1 (shared) or one "
+                              "per channel", minimum=1, maximum=65536),
+                    ParamSpec("init", FLOAT, 0.25, "initial slope", minimum=-100.0,
+                              maximum=100.0)), _prelu))
 _act("Sigmoid", "1 / (1 + e^−x)")
 _act("Tanh", "hyperbolic tangent")
 register(LayerType("Softmax", "Activation", "turns scores into probabilities",

@@ -76,7 +76,15 @@ def _pool(ctx: Ctx, dilation: tuple[int, int]) -> Outcome:
 
 
 def _max_pool(ctx: Ctx) -> Outcome:
-    return _pool(ctx, pair(ctx.p["dilation"]))
+    out = _pool(ctx, pair(ctx.p["dilation"]))
+    if ctx.p["return_indices"]:
+        out.ports = [("out", out.shape, None), ("indices", out.shape, None)]
+        out.formulas.insert(-1, "indices: where each maximum was (for MaxUnpool2d)")
+    return out
+
+
+def _max_pool_ports(params: dict[str, object]) -> tuple[str, ...]:
+    return ("out", "indices") if params.get("return_indices") is True else ("out",)
 
 
 def _avg_pool(ctx: Ctx) -> Outcome:
@@ -127,7 +135,9 @@ register(LayerType(
     (KERNEL, STRIDE, PADDING,
      ParamSpec("dilation", PAIR, 1, "spacing between window taps", minimum=1, maximum=16,
                advanced=True),
-     CEIL), _max_pool))
+     ParamSpec("return_indices", BOOL, False, "also output where each maximum was "
+               "(the 'indices' port, for MaxUnpool2d)", advanced=True),
+     CEIL), _max_pool, ports=_max_pool_ports))
 
 register(LayerType(
     "AvgPool2d", "Pooling", "averages each window",

@@ -9,12 +9,32 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Container
 
 from designer.core.catalogue import is_known
 
 INPUT_ID = "input"
 MAX_ID_LENGTH = 200
+PORT_SEP = ":"  # an input reference is "id" (port 0) or "id:port" (schema v2)
+
+
+def split_ref(ref: str, known: Container[str]) -> tuple[str, str | None]:
+    """An input reference as (layer id, port or None for port 0). A reference
+    that is itself a known id stays whole (v1 ids may contain ':'); otherwise
+    the text after the last ':' names the port (a number or a port name)."""
+    if ref == INPUT_ID or ref in known:
+        return ref, None
+    head, sep, port = ref.rpartition(PORT_SEP)
+    if sep and head and port and (head == INPUT_ID or head in known):
+        return head, port
+    return ref, None
+
+
+def make_ref(layer_id: str, port: str | int | None) -> str:
+    """The reference to a layer's output port (port 0 is the bare id)."""
+    if port is None or port == 0 or port == "0":
+        return layer_id
+    return f"{layer_id}{PORT_SEP}{port}"
 
 
 class DesignError(ValueError):
@@ -101,8 +121,21 @@ class Design:
     def index_of(self, layer_id: str) -> int:
         return self.layers.index(self.layer(layer_id))
 
+    def source_of(self, ref: str) -> str:
+        """The layer id an input reference points at ('pool1:indices' -> 'pool1')."""
+        return split_ref(ref, self._index)[0]
+
+    def port_of(self, ref: str) -> str | None:
+        """The port an input reference names (None: port 0)."""
+        return split_ref(ref, self._index)[1]
+
+    def sources(self, layer_id: str) -> list[str]:
+        """The layer ids a layer takes input from (ports dropped)."""
+        return [self.source_of(s) for s in self.layer(layer_id).inputs]
+
     def consumers(self, layer_id: str) -> list[Layer]:
-        return [lay for lay in self.layers if layer_id in lay.inputs]
+        return [lay for lay in self.layers
+                if any(self.source_of(s) == layer_id for s in lay.inputs)]
 
     def edges(self) -> list[tuple[str, str]]:
         return [(src, lay.id) for lay in self.layers for src in lay.inputs]
@@ -119,7 +152,8 @@ class Design:
     def default_id(self, type_name: str) -> str:
         stem = {"Conv2d": "conv", "ConvTranspose2d": "deconv", "Linear": "fc",
                 "MaxPool2d": "pool", "AvgPool2d": "avgpool", "Flatten": "flatten",
-                "BatchNorm2d": "bn", "BatchNorm1d": "bn"}.get(type_name, type_name.lower())
+                "BatchNorm2d": "bn", "BatchNorm1d": "bn",
+                "MaxUnpool2d": "unpool"}.get(type_name, type_name.lower())
         n = 1
         while f"{stem}{n}" in self._index:
             n += 1
@@ -129,7 +163,7 @@ class Design:
         """Layers nothing consumes (or the named output)."""
         if self.output is not None:
             return [self.output]
-        used = {src for lay in self.layers for src in lay.inputs}
+        used = {self.source_of(src) for lay in self.layers for src in lay.inputs}
         return [lay.id for lay in self.layers if lay.id not in used]
 
     def upstream_ids(self, layer_id: str) -> set[str]:
@@ -139,7 +173,8 @@ class Design:
             cur = stack.pop()
             if cur == INPUT_ID or cur not in self._index:
                 continue
-            for src in self._index[cur].inputs:
+            for ref in self._index[cur].inputs:
+                src = self.source_of(ref)
                 if src not in seen:
                     seen.add(src)
                     stack.append(src)
@@ -164,7 +199,8 @@ class Design:
         self._check_new_id(layer.id)
         if len(set(layer.inputs)) != len(layer.inputs):
             raise DesignError(f"'{layer.id}' lists the same input twice")
-        for src in layer.inputs:
+        for ref in layer.inputs:
+            src = self.source_of(ref)
             if src != INPUT_ID and src not in self._index:
                 raise DesignError(f"'{layer.id}' takes input from unknown layer '{src}'")
         self.layers.insert(index, layer)
@@ -177,7 +213,8 @@ class Design:
         index = self.layers.index(layer)
         old_inputs = {c.id: list(c.inputs) for c in self.consumers(layer_id)}
         for cid in old_inputs:
-            self.set_inputs(cid, [s for s in self._index[cid].inputs if s != layer_id])
+            self.set_inputs(cid, [s for s in self._index[cid].inputs
+                                  if self.source_of(s) != layer_id])
         del self.layers[index]
         del self._index[layer_id]
         layer._was_output = self.output == layer_id
@@ -216,7 +253,8 @@ class Design:
         layer = self.layer(layer_id)
         if len(set(inputs)) != len(inputs):
             raise DesignError(f"'{layer_id}' lists the same input twice")
-        for src in inputs:
+        for ref in inputs:
+            src = self.source_of(ref)
             if src != INPUT_ID and src not in self._index:
                 raise DesignError(f"unknown layer '{src}'")
             if src == layer_id or (src != INPUT_ID and layer_id in self.upstream_ids(src)):
@@ -231,19 +269,27 @@ class Design:
                 self._emit("edge_added", layer_id, src)
 
     def connect(self, src: str, dst: str, index: int | None = None) -> None:
+        """Connect an output (a reference: 'id' or 'id:port') to dst's inputs."""
         layer = self.layer(dst)
         if src in layer.inputs:
             raise DesignError(f"'{src}' already feeds '{dst}'")
-        if src == dst or (src != INPUT_ID and dst in self.upstream_ids(src)) or dst == INPUT_ID:
+        source = self.source_of(src)
+        if source == dst or (source != INPUT_ID and dst in self.upstream_ids(source)) \
+                or dst == INPUT_ID:
             raise DesignError(f"connecting '{src}' to '{dst}' would make a cycle")
         inputs = list(layer.inputs)
         inputs.insert(len(inputs) if index is None else index, src)
         self.set_inputs(dst, inputs)
 
     def disconnect(self, src: str, dst: str) -> None:
+        """Remove the input reference src (exactly as written, or the only
+        reference to that layer's ports) from dst's inputs."""
         layer = self.layer(dst)
         if src not in layer.inputs:
-            raise DesignError(f"'{src}' does not feed '{dst}'")
+            same = [s for s in layer.inputs if self.source_of(s) == src]
+            if len(same) != 1:
+                raise DesignError(f"'{src}' does not feed '{dst}'")
+            src = same[0]
         self.set_inputs(dst, [s for s in layer.inputs if s != src])
 
     def move_layer(self, layer_id: str, position: tuple[float, float] | None) -> None:
@@ -259,7 +305,7 @@ class Design:
         layer.id = new
         self._index[new] = layer
         for other in self.layers:
-            other.inputs = [new if s == old else s for s in other.inputs]
+            other.inputs = [_renamed_ref(s, old, new, self._index) for s in other.inputs]
         if self.output == old:
             self.output = new
         self._emit("layer_renamed", new, old)
@@ -305,3 +351,13 @@ class Design:
             raise DesignError(f"a layer with id '{layer_id}' already exists")
         if not isinstance(layer_id, str) or not 0 < len(layer_id) <= MAX_ID_LENGTH:
             raise DesignError(f"layer id {layer_id!r} must be 1-{MAX_ID_LENGTH} characters")
+
+
+def _renamed_ref(ref: str, old: str, new: str, known: Container[str]) -> str:
+    """ref with its layer id old replaced by new (the port suffix kept)."""
+    if ref == old:
+        return new
+    head, sep, port = ref.rpartition(PORT_SEP)
+    if sep and head == old and port and ref not in known:
+        return f"{new}{PORT_SEP}{port}"
+    return ref

@@ -29,6 +29,7 @@ OPT_INT = "opt_int"      # None or int
 OPT_FLOAT = "opt_float"  # None or real
 OPT_BOOL = "opt_bool"    # None or bool
 SHAPE = "shape"          # None or list of ints (LayerNorm.normalized_shape)
+SECTIONS = "sections"    # int or non-empty list of ints (Split.split_size_or_sections)
 
 
 class ParamError(ValueError):
@@ -178,11 +179,23 @@ def _check_shape(spec: ParamSpec, v: Any) -> Any:
     raise ParamError(f"{spec.name} must be a list of positive whole numbers; got {v!r}")
 
 
+def _check_sections(spec: ParamSpec, v: Any) -> Any:
+    if _is_int(v):
+        _range_check(spec, v, "a whole number")
+        return v
+    if isinstance(v, (list, tuple)) and v and all(_is_int(x) for x in v):
+        for x in v:
+            _range_check(spec, x, "a whole number")
+        return list(v)
+    raise ParamError(f"{spec.name} must be a whole number (the size of each section) or a "
+                     f"list of section sizes; got {v!r}")
+
+
 _CHECKERS = {
     INT: _check_int, FLOAT: _check_float, BOOL: _check_bool, CHOICE: _check_choice,
     PAIR: _check_pair, PADDING: _check_padding, OPT_PAIR: _check_opt_pair,
     ADAPTIVE: _check_adaptive, OPT_INT: _check_opt_int, OPT_FLOAT: _check_opt_float,
-    OPT_BOOL: _check_opt_bool, SHAPE: _check_shape,
+    OPT_BOOL: _check_opt_bool, SHAPE: _check_shape, SECTIONS: _check_sections,
 }
 
 

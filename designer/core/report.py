@@ -47,12 +47,20 @@ def summary_dict(design: Design, analysis: Analysis) -> dict[str, Any]:
     layers = []
     for lay in design.layers:
         info = analysis.layers[lay.id]
-        layers.append({
+        entry: dict[str, Any] = {
             "id": lay.id, "type": lay.type, "output_shape": shape(info.output_shape),
-            "params": info.params, "macs": info.macs, "receptive_field": rf_dict(info.rf, analysis.input_shape[1:]),
+            "params": info.params, "macs": info.macs,
+            "receptive_field": rf_dict(info.rf, analysis.input_shape[1:]),
             "errors": [e.message for e in info.errors],
             "warnings": [w.message for w in info.warnings],
-        })
+        }
+        if info.multi_output:
+            # schema v2: a layer with several outputs lists each port (port 0 first)
+            entry["ports"] = [{"name": name, "output_shape": shape(s),
+                               "receptive_field": rf_dict(rf, analysis.input_shape[1:])}
+                              for name, s, rf in zip(info.port_names, info.port_shapes,
+                                                     info.port_rfs)]
+        layers.append(entry)
     return {
         "name": design.name, "input_shape": list(analysis.input_shape),
         "output_shape": shape(analysis.output_shape), "total_params": analysis.total_params,
@@ -75,7 +83,9 @@ def summary_table(design: Design, analysis: Analysis) -> str:
     rows = [head, ("input", "Input", fmt_shape(analysis.input_shape), "", "", "1×1")]
     for lay in design.layers:
         info = analysis.layers[lay.id]
-        rows.append((lay.id, lay.type, fmt_shape(info.output_shape), f"{info.params:,}",
+        shapes = (" / ".join(fmt_shape(s) for s in info.port_shapes) if info.multi_output
+                  else fmt_shape(info.output_shape))
+        rows.append((lay.id, lay.type, shapes, f"{info.params:,}",
                      human(info.macs) if info.macs else "", rf_text(info.rf)))
     rows = [tuple(c.replace("\n", " ")[:40] for c in r) for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]

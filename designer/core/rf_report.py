@@ -119,21 +119,23 @@ def coverage(design: Design, analysis: Analysis) -> dict[str, tuple[frozenset[in
     pixels that unit (0, 0) depends on. Only local fields are listed."""
     sets: dict[str, tuple[frozenset[int], frozenset[int]]] = {
         INPUT_ID: (frozenset([0]), frozenset([0]))}
-    starts: dict[str, tuple[float, float]] = {INPUT_ID: (0.0, 0.0)}
+    # starts per output port: a spatial Split's sections start at different places
+    starts: dict[tuple[str, int], tuple[float, float]] = {(INPUT_ID, 0): (0.0, 0.0)}
     for lid in analysis.order:
         info = analysis.layers[lid]
         rf = info.rf
         if rf is None or rf.whole or lid not in design:
             continue
-        inputs = design.layer(lid).inputs
-        if not inputs or not all(s in sets for s in inputs):
+        sources = info.sources
+        if not sources or not all(s in sets for s, _ in sources):
             continue
-        up = _upstream_rf(analysis, inputs)
+        up = _upstream_rf(analysis, sources)
         taps = _taps(info.type, info.resolved)
         result: list[frozenset[int]] = []
         for ax in range(2):
             # doubled absolute positions of the upstream unit 0 (union over branches)
-            absolute = {p + int(round(2 * starts[s][ax])) for s in inputs for p in sets[s][ax]}
+            absolute = {p + int(round(2 * starts[src][ax]))
+                        for src in sources for p in sets[src[0]][ax]}
             centre2 = int(round(2 * rf.start[ax]))
             if taps is None and rf.size[ax] == up.size[ax] and rf.jump[ax] == up.jump[ax]:
                 pts = frozenset(p - centre2 for p in absolute)
@@ -149,14 +151,16 @@ def coverage(design: Design, analysis: Analysis) -> dict[str, tuple[frozenset[in
                 pts = _solid(rf.size[ax])
             result.append(pts)
         sets[lid] = (result[0], result[1])
-        starts[lid] = rf.start
+        for port, port_rf in enumerate(info.port_rfs):
+            starts[(lid, port)] = rf.start if port_rf is None else port_rf.start
     sets.pop(INPUT_ID)
     return sets
 
 
-def _upstream_rf(analysis: Analysis, inputs: list[str]) -> RF:
+def _upstream_rf(analysis: Analysis, sources: list[tuple[str, int]]) -> RF:
     from designer.core.analysis import INPUT_RF, merge_rf
-    fields = [INPUT_RF if s == INPUT_ID else analysis.layers[s].rf for s in inputs]
+    fields = [INPUT_RF if s == INPUT_ID else analysis.layers[s].port_rfs[port]
+              for s, port in sources]
     return merge_rf([f for f in fields if f is not None])
 
 
@@ -172,7 +176,7 @@ def _dilations_on_path(design: Design, analysis: Analysis, lid: str) -> list[int
         inputs = design.layer(cur).inputs
         if not inputs:
             break
-        cur = inputs[0]
+        cur = design.source_of(inputs[0])
     return list(reversed(out))
 
 
@@ -188,7 +192,7 @@ def gridding_warnings(design: Design, analysis: Analysis) -> list[RFWarning]:
     for lid in analysis.order:
         if lid not in holed:
             continue
-        ups = design.layer(lid).inputs
+        ups = design.sources(lid)
         if any(u in holed for u in ups):
             continue   # inherited: reported where it started
         h, w = sets[lid]

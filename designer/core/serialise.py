@@ -1,4 +1,4 @@
-"""A design as the JSON object of a schema-v1 design file (DESIGN.md §3).
+"""A design as the JSON object of a schema-v2 design file (docs/file-format.md).
 
 Writing is pure data and lives in core so that export can embed a design's
 JSON; reading (validation, migration, files) is designer.io's job.
@@ -11,7 +11,7 @@ from typing import Any
 from designer.core.model import INPUT_ID, Design
 
 FORMAT = "cnn-designer"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: output ports ("id:port" inputs); v1 files migrate unchanged
 
 
 def to_dict(design: Design) -> dict[str, Any]:

@@ -4,7 +4,94 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Callable
+
+
+# Allowed ranges, one place for every entry point (design file, CLI, GUI spin
+# boxes, checkpoints). torch.set_num_threads(100000) segfaults; torch seeds and
+# Qt spin boxes stop at 2**31 - 1 for the GUI, so files and flags stop there too.
+MAX_EPOCHS = 10_000
+RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (1, MAX_EPOCHS), "batch_size": (1, 65_536), "lr": (1e-6, 1e6),
+    "momentum": (0.0, 0.999), "weight_decay": (0.0, 1.0), "warmup_epochs": (0.0, 100.0),
+    "label_smoothing": (0.0, 0.99), "cutout": (0, 32), "val_split": (0, 50_000),
+    "threads": (1, 512), "seed": (0, 2**31 - 1), "train_limit": (1, 10**8),
+    "test_limit": (1, 10**8),
+}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "dataset": ("cifar10", "synthetic"), "optimizer": ("sgd", "adam", "adamw"),
+    "schedule": ("constant", "step", "cosine", "onecycle"),
+    "precision": ("auto", "fp32", "bf16", "fp16"), "channels_last": ("auto", "on", "off"),
+}
+DEVICES = ("auto", "cpu", "cuda", "mps")  # and "cuda:N"
+
+
+class TrainConfigError(ValueError):
+    """A training setting outside its allowed range; the message names both."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        self.setting = setting
+        super().__init__(message)
+
+
+def _number(x: float) -> str:
+    if isinstance(x, int):
+        return f"{x:,}".replace(",", " ")
+    return repr(x) if x.is_integer() and abs(x) < 1e16 else f"{x:g}"
+
+
+def allowed(name: str) -> str:
+    """The allowed values of a setting, in words."""
+    if name in RANGES:
+        lo, hi = RANGES[name]
+        kind = "a whole number" if isinstance(lo, int) else "a number"
+        bound = _number if isinstance(lo, int) else "{:g}".format
+        return f"{kind} from {bound(lo)} to {bound(hi)}"
+    if name in CHOICES:
+        return "one of " + ", ".join(CHOICES[name])
+    if name == "device":
+        return "one of " + ", ".join(DEVICES) + " (or cuda:N)"
+    return "a valid value"
+
+
+def setting_problem(name: str, value: Any) -> str | None:
+    """None when `value` is allowed for setting `name`, else "must be ...; got ..."."""
+    if value is None and name in ("threads", "train_limit", "test_limit", "data_dir",
+                                  "out_dir"):
+        return None
+    ok = True
+    if name in RANGES:
+        lo, hi = RANGES[name]
+        whole = isinstance(lo, int)
+        ok = (isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi) \
+            or (not whole and isinstance(value, float) and math.isfinite(value)
+                and lo <= value <= hi)
+    elif name in CHOICES:
+        ok = value in CHOICES[name]
+    elif name == "device":
+        ok = isinstance(value, str) and (value in DEVICES or (
+            value.startswith("cuda:") and value[5:].isdigit()))
+    if ok:
+        return None
+    shown = repr(value) if not isinstance(value, (int, float)) or isinstance(value, bool) \
+        else _number(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return f"must be {allowed(name)}; got {shown}"
+
+
+def check_training_dict(data: dict[str, Any]) -> tuple[str, str] | None:
+    """(key, problem) for the first known setting of a design file's "training"
+    object whose value has the right type but is out of range, else None.
+    Values of the wrong type are left to from_dict (it uses the default)."""
+    for f in fields(TrainConfig):
+        if f.name in data:
+            ok, value = _coerce(data[f.name], str(f.type))
+            if ok:
+                problem = setting_problem(f.name, value)
+                if problem is not None:
+                    return f.name, problem
+    return None
 
 
 @dataclass
@@ -38,17 +125,27 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def check(self, label: Callable[[str], str] = str) -> None:
+        """Raise TrainConfigError for the first setting outside its range;
+        `label` turns a field name into what the user knows it as (a flag)."""
+        for f in fields(self):
+            problem = setting_problem(f.name, getattr(self, f.name))
+            if problem is not None:
+                raise TrainConfigError(f.name, f"{label(f.name)} {problem}")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "TrainConfig":
         """Settings from a design file: unknown keys and values of the wrong type
-        (a file is data and may be edited by hand) fall back to the defaults."""
+        (a file is data and may be edited by hand) fall back to the defaults;
+        values out of range too (the loader refuses those with a message, see
+        check_training_dict)."""
         out: dict[str, Any] = {}
         if not isinstance(data, dict):
             return cls()
         for f in fields(cls):
             if f.name in data:
                 ok, value = _coerce(data[f.name], str(f.type))
-                if ok:
+                if ok and setting_problem(f.name, value) is None:
                     out[f.name] = value
         return cls(**out)
 

@@ -9,6 +9,7 @@ import builtins
 import keyword
 import math
 import re
+import sys
 import unicodedata
 from typing import Any
 
@@ -22,6 +23,29 @@ _TAKEN = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(keywor
     "torch", "nn", "F", "model", "main", "x", "args", "Add", "Concat", "Tensor",
 }
 MAX_CLASS_NAME = 40
+
+
+# Modules the generated files (or torch itself, when a script runs from the
+# folder holding them) import: a model file of that name would hide them.
+_THIRD_PARTY = frozenset({"torch", "numpy", "sympy", "networkx", "jinja2", "fsspec",
+                          "filelock", "typing_extensions", "mpmath", "setuptools", "triton",
+                          "onnx", "onnxscript"})
+
+
+def module_name_problem(stem: str, imported: bool = True) -> str | None:
+    """Why `stem`.py cannot be the exported model's module, or None. With
+    imported=False (no train.py imports it) only names that hide a module count."""
+    if imported and not stem.isidentifier():
+        return (f"train.py cannot import a module named {stem!r}: name the model file with "
+                f"letters, digits and underscores")
+    if imported and keyword.iskeyword(stem):
+        return (f"a model file named '{stem}.py' cannot be imported: '{stem}' is a Python "
+                f"keyword; choose another name, e.g. {stem}_model.py")
+    if stem in sys.stdlib_module_names or stem in _THIRD_PARTY:
+        return (f"a model file named '{stem}.py' would hide the module '{stem}' that the "
+                f"exported code (or torch) imports; choose another name, e.g. "
+                f"{stem}_model.py")
+    return None
 
 
 class ExportError(ValueError):

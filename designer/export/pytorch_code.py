@@ -3,7 +3,9 @@
 The generated class registers one submodule per layer under the names of
 designer.core.naming.layer_names, in the analysis' order, so its state_dict
 keys equal those of designer.nn.build's module: weights move between the two.
-Add and Concat become `a + b` and `torch.cat([...], dim=1)` (no parameters).
+Add, Mul, Concat and Split become `a + b`, `a * b`, `torch.cat([...], dim=1)` and
+`a, b = torch.split(x, ..., dim=1)` (no parameters); a layer with several
+outputs assigns a tuple (`x, pool1_indices = self.pool1(x)`).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from designer import __version__
 from designer.core.analysis import Analysis, LayerInfo, analyse
 from designer.core.catalogue import get_type
 from designer.core.model import INPUT_ID, Design, Layer
-from designer.core.naming import layer_names
+from designer.core.naming import identifier, layer_names
 from designer.export.common import (INDENT, LINE_LENGTH, ExportError, check_exportable,
                                     class_name, comment_text, fmt_dims, literal, wrap)
 from designer.core.serialise import SCHEMA_VERSION
@@ -83,7 +85,7 @@ def _init_lines(design: Design, analysis: Analysis, names: dict[str, str]) -> li
     frozen = []
     for lid in analysis.order:
         layer, name = design.layer(lid), names[lid]
-        if layer.type in ("Add", "Concat"):
+        if not get_type(layer.type).torch_module:
             continue
         if lid != name:
             lines.append(f"{body}# layer {comment_text(lid, LINE_LENGTH - 18)}")
@@ -98,48 +100,92 @@ def _init_lines(design: Design, analysis: Analysis, names: dict[str, str]) -> li
     return lines
 
 
+Value = tuple[str, int]  # (layer id, output port)
+
+
 class _Variables:
-    """Which local variable holds which layer's output in forward().
+    """Which local variable holds which layer output in forward().
 
     `x` carries the main chain; a value still needed later keeps its own
-    variable (named after its layer), and a variable is reused once its value
-    is dead, so plain stacks read `x = self.layer(x)` throughout."""
+    variable (named after its layer, and port for extra outputs), and a
+    variable is reused once its value is dead, so plain stacks read
+    `x = self.layer(x)` throughout."""
 
-    def __init__(self, order: list[str], design: Design, names: dict[str, str]) -> None:
+    def __init__(self, order: list[str], analysis: Analysis, names: dict[str, str]) -> None:
         self.names = names
-        self.last_use: dict[str, int] = {}
+        self.last_use: dict[Value, int] = {}
         for n, lid in enumerate(order):
-            for src in design.layer(lid).inputs:
+            for src in analysis.layers[lid].sources:
                 self.last_use[src] = n
-        self.holder: dict[str, str] = {INPUT_ID: "x"}   # value id -> variable
-        self.content: dict[str, str] = {"x": INPUT_ID}  # variable -> value id
+        self.holder: dict[Value, str] = {(INPUT_ID, 0): "x"}   # value -> variable
+        self.content: dict[str, Value] = {"x": (INPUT_ID, 0)}  # variable -> value
+        self.taken = set(names.values()) | {"x"}
 
-    def _dead(self, value: str, step: int) -> bool:
+    def _dead(self, value: Value, step: int) -> bool:
         return self.last_use.get(value, -1) <= step
 
-    def assign(self, lid: str, inputs: list[str], step: int) -> str:
+    def _bind(self, value: Value, var: str) -> None:
+        old = self.content.get(var)
+        if old is not None and self.holder.get(old) == var:
+            del self.holder[old]
+        self.holder[value] = var
+        self.content[var] = value
+
+    def assign(self, lid: str, inputs: list[Value], step: int) -> str:
         dying = [self.holder[s] for s in inputs if self._dead(s, step)]
-        if "x" in dying or self._dead(self.content.get("x", INPUT_ID), step):
+        if "x" in dying or self._dead(self.content.get("x", (INPUT_ID, 0)), step):
             var = "x"
         elif dying:
             var = dying[0]
         else:
             var = self.names[lid]
-        old = self.content.get(var)
-        if old is not None and self.holder.get(old) == var:
-            del self.holder[old]
-        self.holder[lid] = var
-        self.content[var] = lid
+        self._bind((lid, 0), var)
+        return var
+
+    def assign_port(self, lid: str, port: int, label: str, step: int) -> str:
+        """A variable for output `port` of a layer with several outputs, or
+        `_` when nothing uses it."""
+        if self._dead((lid, port), step):
+            return "_"
+        base = identifier(f"{self.names[lid]}_{label}")
+        var, n = base, 2
+        while var in self.taken:
+            var = f"{base}_{n}"
+            n += 1
+        self.taken.add(var)
+        self._bind((lid, port), var)
         return var
 
 
-def _expression(layer: Layer, name: str, args: list[str]) -> tuple[str, list[str], str, str]:
+def _expression(layer: Layer, name: str, args: list[str],
+                info: LayerInfo) -> tuple[str, list[str], str, str]:
     """(head, items, tail, separator) of the right-hand side."""
     if layer.type == "Add":
         return "", args, "", " + "
+    if layer.type == "Mul":
+        return "", args, "", " * "
     if layer.type == "Concat":
         return "torch.cat([", args, "], dim=1)", ", "
-    return f"self.{name}(", args, ")", ", "
+    if layer.type == "Split":
+        size = info.resolved["split_size_or_sections"]
+        sections = (literal(size) if isinstance(size, int)
+                    else "[" + ", ".join(literal(v) for v in size) + "]")
+        return "torch.split(", [*args, sections, f"dim={info.resolved['dim']}"], ")", ", "
+    kwargs = [f"{k}={literal(v)}" for k, v in info.call_kwargs.items()]
+    return f"self.{name}(", [*args, *kwargs], ")", ", "
+
+
+def _targets(variables: _Variables, lid: str, info: LayerInfo,
+             sources: list[Value], step: int) -> str:
+    """The left-hand side: one variable, or a tuple for several outputs."""
+    first = variables.assign(lid, sources, step)
+    if info.type == "Split" and not info.multi_output:
+        return f"({first},)"  # torch.split gives a tuple even for one section
+    if not info.multi_output:
+        return first
+    rest = [variables.assign_port(lid, port, label, step)
+            for port, label in enumerate(info.port_names) if port > 0]
+    return ", ".join([first, *rest])
 
 
 def _forward_lines(design: Design, analysis: Analysis, names: dict[str, str]) -> list[str]:
@@ -154,14 +200,15 @@ def _forward_lines(design: Design, analysis: Analysis, names: dict[str, str]) ->
         text = "Not on the path to the output (defined, not run): " + ", ".join(unused)
         lines += [f"{body}# {part}" for part in
                   textwrap.wrap(text, LINE_LENGTH - len(body) - 2, break_long_words=False)]
-    variables = _Variables(order, design, names)
+    variables = _Variables(order, analysis, names)
     for step, lid in enumerate(order):
-        layer, name = design.layer(lid), names[lid]
-        args = [variables.holder[s] for s in layer.inputs]
-        var = variables.assign(lid, layer.inputs, step)
-        head, items, tail, sep = _expression(layer, name, args)
-        note = f"  # {fmt_dims(analysis.layers[lid].output_shape)}"
-        if sep == " + ":
+        layer, name, info = design.layer(lid), names[lid], analysis.layers[lid]
+        args = [variables.holder[s] for s in info.sources]
+        var = _targets(variables, lid, info, info.sources, step)
+        head, items, tail, sep = _expression(layer, name, args, info)
+        shapes = info.port_shapes if info.multi_output else [info.output_shape]
+        note = "  # " + ", ".join(fmt_dims(s) for s in shapes)
+        if sep != ", ":
             stmt = wrap(body, f"{var} = (", items, ")", sep)
             if len(stmt) == 1:
                 stmt = [f"{body}{var} = {sep.join(items)}"]
@@ -170,7 +217,7 @@ def _forward_lines(design: Design, analysis: Analysis, names: dict[str, str]) ->
         if len(stmt[-1]) + len(note) <= LINE_LENGTH:
             stmt[-1] += note
         lines += stmt
-    lines.append(f"{body}return {variables.holder[out_id]}")
+    lines.append(f"{body}return {variables.holder[(out_id, 0)]}")
     return lines
 
 
@@ -193,7 +240,7 @@ def generate_model_code(design: Design, analysis: Analysis | None = None) -> str
     check_exportable(design, analysis)
     names = layer_names(design)
     cls = model_class_name(design)
-    layers = sum(1 for lay in design.layers if lay.type not in ("Add", "Concat"))
+    layers = sum(1 for lay in design.layers if get_type(lay.type).torch_module)
     lines = _header(design, analysis, cls)
     lines += [f"class {cls}(nn.Module):",
               f'{INDENT}"""{layers} layers: {fmt_dims(analysis.input_shape)} -> '

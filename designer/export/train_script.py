@@ -14,7 +14,7 @@ from designer.core.analysis import Analysis, analyse
 from designer.core.model import Design
 from designer.core.training_config import TrainConfig
 from designer.export.common import (INDENT, ExportError, check_exportable, comment_text,
-                                    literal)
+                                    literal, module_name_problem)
 from designer.export.pytorch_code import model_class_name
 from designer.export.train_template import TEMPLATE
 from designer.core.serialise import to_dict
@@ -95,9 +95,9 @@ def generate_train_script(design: Design, config: TrainConfig | None = None,
     """The source of train.py; it imports the model class from `model_module`.py."""
     analysis = analysis or analyse(design)
     check_exportable(design, analysis)
-    if not model_module.isidentifier():
-        raise ExportError(f"train.py cannot import a module named {model_module!r}: "
-                          f"name the model file with letters, digits and underscores")
+    problem = module_name_problem(model_module)
+    if problem is not None:
+        raise ExportError(problem)
     config = config or TrainConfig()
     design_json = json.dumps(to_dict(design), ensure_ascii=True, separators=(",", ":"))
     return Template(TEMPLATE).substitute(

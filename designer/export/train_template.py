@@ -78,21 +78,44 @@ def find_cifar(data_dir):
                      f"cifar-10-batches-py/data_batch_1..5 and test_batch)")
 
 
+def damaged(path, reason):
+    return SystemExit(f"error: {path} is damaged ({reason}); delete the "
+                      f"CIFAR-10 folder and download it again")
+
+
 def read_batch(path):
-    with open(path, "rb") as f:
-        entry = _ArrayUnpickler(f, encoding="bytes").load()
+    if not path.is_file():
+        raise SystemExit(f"error: {path} is missing; delete the CIFAR-10 "
+                         f"folder and download it again")
+    try:
+        with open(path, "rb") as f:
+            entry = _ArrayUnpickler(f, encoding="bytes").load()
+    except OSError as e:
+        raise SystemExit(f"error: cannot read {path}: {e.strerror or e}")
+    except Exception as e:  # empty, truncated or foreign files
+        raise damaged(path, f"{type(e).__name__}: {e}".rstrip(": "))
+    if not isinstance(entry, dict):
+        raise damaged(path, "no dictionary inside")
     data = entry.get(b"data", entry.get("data"))
     labels = entry.get(b"labels", entry.get("labels"))
-    array = np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32)
-    images = torch.from_numpy(array.copy())
-    return images, torch.tensor(list(labels), dtype=torch.long)
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8
+            and data.ndim == 2 and data.shape[1] == 3072):
+        raise damaged(path, "its images are not an N x 3072 uint8 array")
+    try:
+        labels = torch.tensor(list(labels), dtype=torch.long)
+    except (TypeError, ValueError, RuntimeError, OverflowError):
+        raise damaged(path, "its labels are not whole numbers")
+    if len(labels) != len(data) or (len(labels) and (
+            int(labels.min()) < 0 or int(labels.max()) > 9)):
+        raise damaged(path, "its labels do not match its images")
+    images = torch.from_numpy(data.reshape(-1, 3, 32, 32).copy())
+    return images, labels
 
 
 def load_cifar(data_dir, train_limit=None, test_limit=None):
     """uint8 images N x 3 x 32 x 32 and int64 labels, held in memory."""
     folder = find_cifar(data_dir)
-    parts = [read_batch(folder / f"data_batch_{n}") for n in range(1, 6)
-             if (folder / f"data_batch_{n}").is_file()]
+    parts = [read_batch(folder / f"data_batch_{n}") for n in range(1, 6)]
     train_x = torch.cat([p[0] for p in parts])
     train_y = torch.cat([p[1] for p in parts])
     test_x, test_y = read_batch(folder / "test_batch")
@@ -402,8 +425,11 @@ class Trainer:
         }
         out = Path(self.args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        torch.save(checkpoint, tmp)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:  # atomic: flushed to disk, then renamed
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, out)
         self.log(f"saved {out} (test accuracy {last['test_acc']:.2%})")
 

@@ -88,7 +88,8 @@ def connect_command(design: Design, src: str, dst: str) -> SetInputsCommand:
     inputs = list(design.layer(dst).inputs)
     if src in inputs:
         raise DesignError(f"'{src}' already feeds '{dst}'")
-    if src == dst or (src != INPUT_ID and dst in design.upstream_ids(src)):
+    source = design.source_of(src)   # src may name a port: "split:1"
+    if source == dst or (source != INPUT_ID and dst in design.upstream_ids(source)):
         raise DesignError(f"connecting '{src}' to '{dst}' would make a cycle")
     return SetInputsCommand(design, dst, inputs + [src], f"Connect {src} → {dst}")
 

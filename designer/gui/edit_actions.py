@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtGui import QGuiApplication, QUndoStack
 
 from designer.core.catalogue import is_known
-from designer.core.model import INPUT_ID, Design, Layer
+from designer.core.model import INPUT_ID, Design, Layer, make_ref, split_ref
 from designer.gui.commands import InsertLayersCommand, RemoveLayersCommand
 from designer.gui.context import DesignContext
 from designer.io.design_file import FORMAT, SCHEMA_VERSION, DesignFileError, from_dict
@@ -60,8 +60,9 @@ def parse_layers(text: str) -> tuple[list[Layer], dict[str, list[str]]]:
             raise ClipboardError("the clipboard holds no CNN Designer layers")
         r = dict(r)
         inputs = r.get("inputs") if isinstance(r.get("inputs"), list) else []
-        external[str(r.get("id"))] = [s for s in inputs if s not in ids]
-        r["inputs"] = [s for s in inputs if s in ids]
+        inside = [s for s in inputs if isinstance(s, str) and split_ref(s, ids)[0] in ids]
+        external[str(r.get("id"))] = [s for s in inputs if s not in inside]
+        r["inputs"] = inside
         stripped.append(r)
     try:
         pasted = from_dict({**data, "design": {**data["design"], "layers": stripped}})
@@ -84,12 +85,16 @@ def prepare_paste(design: Design, layers: list[Layer], external: dict[str, list[
     fallback = anchor or (design.layers[-1].id if design.layers else INPUT_ID)
     for lay in layers:
         outside = external.get(lay.id, [])
-        inputs = [mapping[s] for s in lay.inputs]
+        inputs = []
+        for ref in lay.inputs:   # "split:1" inside the selection -> "<new id>:1"
+            src, port = split_ref(ref, mapping)
+            inputs.append(make_ref(mapping[src], port))
         if outside:
             if anchor is not None:
                 resolved = [anchor]
             else:
-                resolved = [s for s in outside if s == INPUT_ID or s in design] or [fallback]
+                resolved = [s for s in outside if isinstance(s, str) and (
+                    s == INPUT_ID or design.source_of(s) in design)] or [fallback]
             inputs = [s for s in resolved if s not in inputs] + inputs
         position = None if lay.position is None else (lay.position[0] + PASTE_OFFSET,
                                                       lay.position[1] + PASTE_OFFSET)

@@ -2,6 +2,7 @@
 Save (model.py, optionally train.py next to it)."""
 from __future__ import annotations
 
+import html
 import keyword
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog
 
 from designer.core.model import Design
 from designer.core.training_config import TrainConfig
-from designer.io.design_file import write_text_atomic
+from designer.export.common import module_name_problem
+from designer.io.files import write_text_atomic
 
 
 def _fmt(colour: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
@@ -176,17 +178,26 @@ class ExportCodeDialog(QDialog):
         target = Path(path)
         if target.suffix != ".py":
             target = target.with_suffix(".py")
+        problem = module_name_problem(target.stem, self.with_train.isChecked()) or (
+            f"{target} is a folder" if target.is_dir() else None)
+        if problem is not None:
+            self._not_saved(problem)
+            return []
         train_text = None
         if self.with_train.isChecked():
             train_text = self._train_for(target.stem)
             if train_text is None:
                 return []
-        write_text_atomic(target, self.model_code)
         written = [target]
-        if train_text is not None:
-            name = "train.py" if target.name != "train.py" else "train_model.py"
-            write_text_atomic(target.with_name(name), train_text)
-            written.append(target.with_name(name))
+        try:
+            write_text_atomic(target, self.model_code)
+            if train_text is not None:
+                name = "train.py" if target.name != "train.py" else "train_model.py"
+                write_text_atomic(target.with_name(name), train_text)
+                written.append(target.with_name(name))
+        except OSError as e:
+            self._not_saved(f"cannot write {e.filename or target}: {e.strerror or e}")
+            return []
         self.message.setText("Saved " + ", ".join(str(p) for p in written))
         return written
 
@@ -199,6 +210,9 @@ class ExportCodeDialog(QDialog):
             return generate_train_script(self.design, TrainConfig.from_dict(self.design.training),
                                          model_module=module)
         except ValueError as e:
-            self.message.setText(f"<b>Not saved:</b> {e}")
-            self.message.setStyleSheet("color: #8a0012;")
+            self._not_saved(str(e))
             return None
+
+    def _not_saved(self, reason: str) -> None:
+        self.message.setText(f"<b>Not saved:</b> {html.escape(reason)}")
+        self.message.setStyleSheet("color: #8a0012;")

@@ -54,7 +54,7 @@ def parse_text(kind: str, text: str) -> Any:
         vals = [None if w in ("none", "null", "-") else _int(w) for w in words]
     else:
         vals = [_int(w) for w in words]
-    if kind == P.SHAPE:
+    if kind in (P.SHAPE, P.SECTIONS):
         return vals[0] if len(vals) == 1 else vals
     if kind == P.OPT_INT:
         if len(vals) != 1:
@@ -321,7 +321,7 @@ EDITORS: dict[str, type[ParamEditor]] = {
     P.INT: IntEditor, P.FLOAT: FloatEditor, P.BOOL: BoolEditor, P.CHOICE: ChoiceEditor,
     P.OPT_BOOL: ChoiceEditor, P.PADDING: PaddingEditor, P.PAIR: TextEditor,
     P.OPT_PAIR: TextEditor, P.ADAPTIVE: TextEditor, P.OPT_INT: TextEditor,
-    P.OPT_FLOAT: TextEditor, P.SHAPE: TextEditor,
+    P.OPT_FLOAT: TextEditor, P.SHAPE: TextEditor, P.SECTIONS: TextEditor,
 }
 
 

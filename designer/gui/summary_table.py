@@ -54,7 +54,9 @@ class SummaryModel(QAbstractTableModel):
             info = analysis.layers.get(layer.id)
             if info is None:
                 continue
-            self.rows.append((layer.id, layer.type, fmt_shape(info.output_shape),
+            shape = (" / ".join(fmt_shape(s) for s in info.port_shapes) if info.multi_output
+                     else fmt_shape(info.output_shape))   # every output port's shape
+            self.rows.append((layer.id, layer.type, shape,
                               f"{info.params:,}", human(info.macs) if info.macs else "",
                               _bytes(info.memory) if info.memory else "", rf_text(info.rf)))
             self.ids.append(layer.id)

@@ -1,4 +1,4 @@
-"""Design files (schema version 1): load with clear errors, migrate, save atomically.
+"""Design files (schema version 2): load with clear errors, migrate, save atomically.
 
 A design file is data: loading one only parses JSON and checks it; nothing in
 it is ever executed.
@@ -10,7 +10,6 @@ import difflib
 import json
 import math
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -18,8 +17,11 @@ from typing import Any, Callable
 from designer import __version__
 from designer.core.catalogue import all_types, is_known
 from designer.core.analysis import topological_order
-from designer.core.model import INPUT_ID, MAX_ID_LENGTH, Design, InputSpec, Layer
+from designer.core.model import INPUT_ID, MAX_ID_LENGTH, Design, InputSpec, Layer, split_ref
+from designer.core.training_config import check_training_dict
 from designer.core.serialise import FORMAT, SCHEMA_VERSION, to_dict
+from designer.io.files import (FileTooLargeError, NotRegularFileError, read_limited,
+                               write_text_atomic)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DIMENSION = 16384
@@ -99,6 +101,15 @@ def register_migration(from_version: int) -> Callable[[Migration], Migration]:
     return register
 
 
+@register_migration(1)
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds output ports ("id:port" inputs) and inputs of other ranks;
+    a v1 file means the same in v2. A v1 layer id containing ':' still works:
+    a reference that is a whole id is never read as "id:port"."""
+    data["schema_version"] = 2
+    return data
+
+
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("format") != FORMAT:
         raise _fail("format", f"this is not a CNN Designer file (\"format\" must be "
@@ -158,6 +169,10 @@ def from_dict(data: dict[str, Any]) -> Design:
     training = d.get("training")
     if training is not None and not isinstance(training, dict):
         raise _fail("design.training", "must be an object")
+    if training is not None:
+        out_of_range = check_training_dict(training)
+        if out_of_range is not None:
+            raise _fail(f"design.training.{out_of_range[0]}", out_of_range[1])
     design.training = training
     app = data.get("app")
     design.app = app if isinstance(app, dict) else None
@@ -174,6 +189,11 @@ def _input_spec(raw: Any) -> InputSpec:
     if not isinstance(raw, dict):
         raise _fail("design.input", f"must be an object with channels, height and width; "
                                     f"got {_json_type(raw)}")
+    for key, rank in (("length", "1-D"), ("depth", "3-D")):
+        if key in raw:
+            raise _fail(f"design.input.{key}", f"{rank} inputs (\"{key}\") are not supported "
+                                               f"yet by this version ({__version__}): only "
+                                               f"channels, height and width")
     values = []
     for key in ("channels", "height", "width"):
         v = raw.get(key)
@@ -236,10 +256,11 @@ def _check_references(layers: list[Layer]) -> None:
             raise _fail(f"design.layers[{n}].id", f"the id '{lay.id}' is used twice")
         ids.add(lay.id)
     for n, lay in enumerate(layers):
-        for src in lay.inputs:
+        for ref in lay.inputs:
+            src, _ = split_ref(ref, ids)
             if src != INPUT_ID and src not in ids:
                 raise _fail(f"design.layers[{n}] ('{lay.id}').inputs",
-                            f"'{src}' is not a layer id (nor \"input\")")
+                            f"'{ref}' is not a layer id (nor \"input\"), nor \"id:port\"")
 
 
 def _check_cycles(design: Design) -> None:
@@ -261,12 +282,16 @@ def loads(text: str) -> Design:
 def load(path: str | os.PathLike[str]) -> Design:
     p = Path(path)
     try:
-        if p.stat().st_size > MAX_FILE_BYTES:
-            raise DesignFileError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MB; "
-                                  f"it is not a design", path=str(p))
-        raw = p.read_bytes()
+        raw = read_limited(p, MAX_FILE_BYTES)
+    except FileTooLargeError:
+        raise DesignFileError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MB; "
+                              f"it is not a design", path=str(p)) from None
     except FileNotFoundError:
         raise DesignFileError("no such file", path=str(p)) from None
+    except NotRegularFileError as e:
+        tail = "" if e.kind == "a folder" else "; nothing was read from it"
+        raise DesignFileError(f"this is {e.kind}, not a design file{tail}",
+                              path=str(p)) from None
     except IsADirectoryError:
         raise DesignFileError("this is a folder, not a design file", path=str(p)) from None
     except OSError as e:
@@ -284,24 +309,8 @@ def load(path: str | os.PathLike[str]) -> Design:
 
 
 def save(design: Design, path: str | os.PathLike[str]) -> None:
-    """Write atomically: a temporary file in the same folder, fsync, rename."""
+    """Write atomically (designer.io.files): a temporary file in the same folder,
+    fsync, rename; the file keeps its mode and a symbolic link its target."""
     design.app = {**(design.app or {}), "name": "CNN Designer", "version": __version__,
                   "saved": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     write_text_atomic(Path(path), dumps(design))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

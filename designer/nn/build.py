@@ -34,6 +34,31 @@ class Concat(nn.Module):
         return torch.cat(xs, dim=1)
 
 
+class Mul(nn.Module):
+    """Elementwise product of the inputs (with broadcasting)."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Split(nn.Module):
+    """torch.split along a dimension: one output per section."""
+
+    def __init__(self, split_size_or_sections: int | list[int], dim: int = 1) -> None:
+        super().__init__()
+        self.split_size_or_sections = split_size_or_sections
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(torch.split(x, self.split_size_or_sections, dim=self.dim))
+
+    def extra_repr(self) -> str:
+        return f"{self.split_size_or_sections}, dim={self.dim}"
+
+
 def constructor_kwargs(type_name: str, params: dict[str, Any],
                        inferred: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for the torch class: given params plus inferred sizes."""
@@ -53,6 +78,10 @@ def build_layer(type_name: str, params: dict[str, Any], inferred: dict[str, Any]
         return Add()
     if type_name == "Concat":
         return Concat()
+    if type_name == "Mul":
+        return Mul()
+    if type_name == "Split":
+        return Split(**constructor_kwargs(type_name, params, inferred))
     cls = getattr(nn, type_name)
     return cls(**constructor_kwargs(type_name, params, inferred))
 
@@ -71,7 +100,8 @@ class DesignModule(nn.Module):
         self.input_shape = analysis.input_shape
         self.output_shape = analysis.output_shape
         self.names = names
-        self._plan: list[tuple[str, list[str]]] = []
+        # (module name, inputs as (name, port), forward keyword arguments, port names)
+        self._plan: list[tuple[str, list[tuple[str, int]], dict[str, Any], list[str]]] = []
         for lid in analysis.order:
             layer = design.layer(lid)
             info = analysis.layers[lid]
@@ -79,22 +109,41 @@ class DesignModule(nn.Module):
             if layer.frozen:
                 module.requires_grad_(False)
             self.add_module(names[lid], module)
-            self._plan.append((names[lid], [INPUT_ID if s == INPUT_ID else names[s]
-                                            for s in layer.inputs]))
+            sources = [(INPUT_ID if s == INPUT_ID else names[s], port)
+                       for s, port in info.sources]
+            self._plan.append((names[lid], sources, dict(info.call_kwargs),
+                               list(info.port_names)))
         self._output = names[analysis.output_id]  # type: ignore[index]
 
+    def _run(self, x: torch.Tensor) -> dict[str, Any]:
+        """Every layer's output (a tuple for layers with several ports)."""
+        values: dict[str, Any] = {INPUT_ID: x}
+        for name, sources, kwargs, ports in self._plan:
+            args = [values[s][port] if isinstance(values[s], tuple) else values[s]
+                    for s, port in sources]
+            out = getattr(self, name)(*args, **kwargs)
+            values[name] = tuple(out) if len(ports) > 1 else out
+        return values
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        values: dict[str, torch.Tensor] = {INPUT_ID: x}
-        for name, inputs in self._plan:
-            values[name] = getattr(self, name)(*[values[s] for s in inputs])
-        return values[self._output]
+        out = self._run(x)[self._output]
+        return out[0] if isinstance(out, tuple) else out
 
     def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every layer's output, keyed by module name (feature-map views)."""
-        values: dict[str, torch.Tensor] = {INPUT_ID: x}
-        for name, inputs in self._plan:
-            values[name] = getattr(self, name)(*[values[s] for s in inputs])
-        return values
+        """Every layer's output, keyed by module name (feature-map views); a
+        layer with several outputs gives port 0 under its name and port k under
+        "name:port-name"."""
+        values = self._run(x)
+        ports = {name: names for name, _, _, names in self._plan}
+        out: dict[str, torch.Tensor] = {}
+        for name, value in values.items():
+            if isinstance(value, tuple):
+                out[name] = value[0]
+                for port, tensor in zip(ports[name][1:], value[1:]):
+                    out[f"{name}:{port}"] = tensor
+            else:
+                out[name] = value
+        return out
 
 
 def build(design: Design, analysis: Analysis | None = None) -> DesignModule:

@@ -91,6 +91,23 @@ def find_cifar10(data_dir: str | os.PathLike[str] | None) -> Path | None:
     return None
 
 
+def cifar10_incomplete(data_dir: str | os.PathLike[str] | None) -> str | None:
+    """When a CIFAR-10 folder is there but find_cifar10 refuses it: which file
+    is missing or empty, in words; None when it is complete or absent."""
+    root = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    if find_cifar10(root) is not None:
+        return None
+    base = root / FOLDER if (root / FOLDER).is_dir() else root
+    missing = [n for n in ALL_FILES if not (base / n).is_file()]
+    empty = [n for n in ALL_FILES if (base / n).is_file() and (base / n).stat().st_size == 0]
+    if (root / FOLDER).is_dir() or (missing and len(missing) < len(ALL_FILES)):
+        what = (f"{base / missing[0]} is missing" if missing else f"{base / empty[0]} is empty")
+        more = len(missing) + len(empty) - 1
+        return (f"the CIFAR-10 folder {base} is incomplete: {what}"
+                + (f" (and {more} more file{'s' if more > 1 else ''})" if more > 0 else ""))
+    return None
+
+
 class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles the CIFAR batches (dicts of numpy arrays) and nothing else, so
     a crafted file cannot run code."""
@@ -155,13 +172,9 @@ def load_cifar10(data_dir: str | os.PathLike[str] | None = None) -> Dataset:
     root = Path(data_dir).expanduser() if data_dir else default_data_dir()
     folder = find_cifar10(root)
     if folder is None:
-        base = root / FOLDER if (root / FOLDER).is_dir() else root
-        missing = [n for n in ALL_FILES if not (base / n).is_file()]
-        empty = [n for n in ALL_FILES if (base / n).is_file() and (base / n).stat().st_size == 0]
-        if (root / FOLDER).is_dir() or (missing and len(missing) < len(ALL_FILES)):
-            what = f"{base / (missing or empty)[0]} is " + ("missing" if missing else "empty")
-            raise DatasetError(f"the CIFAR-10 folder is incomplete: {what}; "
-                               "delete the folder and download it again")
+        incomplete = cifar10_incomplete(root)
+        if incomplete is not None:
+            raise DatasetError(f"{incomplete}; delete the folder and download it again")
         raise DatasetError(f"CIFAR-10 is not in {root} (expected {root / FOLDER}); "
                            "download it or choose the folder that holds it")
     parts = [read_batch(folder / name) for name in TRAIN_FILES]

@@ -13,20 +13,21 @@ import io
 import logging
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
 from designer.core.analysis import Analysis, analyse
 from designer.core.model import Design
+from designer.io.files import atomic_path
 from designer.nn.build import BuildError, build
 
 OPSET = 17
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
+ONNX_MAX_BYTES = 2**31  # protobuf's limit for one file
 
 
 class FormatExportError(RuntimeError):
@@ -37,9 +38,44 @@ def onnx_available() -> bool:
     return importlib.util.find_spec("onnx") is not None
 
 
+def available_memory() -> int | None:
+    """Bytes of memory this process can still use, or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB"
+
+
+def check_memory(analysis: Analysis, what: str, available: int | None = None) -> None:
+    """Refuse, with the estimate, an export that cannot fit in memory: the
+    module's float32 weights, a copy while writing, and two samples' activations."""
+    weights = analysis.total_params * 4
+    needed = 2 * weights + 2 * analysis.total_memory
+    available = available_memory() if available is None else available
+    if available is not None and needed > available:
+        raise FormatExportError(
+            f"{what} export needs about {_gb(needed)} of memory ({analysis.total_params:,} "
+            f"parameters are {_gb(weights)} as float32, written from a copy) and this machine "
+            f"has {_gb(available)} available: export the code (-o model.py) instead, or make "
+            f"the design smaller")
+
+
 def _module(design: Design, analysis: Analysis | None,
-            state_dict: dict[str, torch.Tensor] | None) -> tuple[torch.nn.Module, torch.Tensor]:
+            state_dict: dict[str, torch.Tensor] | None,
+            what: str = "this") -> tuple[torch.nn.Module, torch.Tensor]:
     analysis = analysis or analyse(design)
+    check_memory(analysis, what)
     try:
         module = build(design, analysis)
     except BuildError as e:
@@ -53,18 +89,9 @@ def _module(design: Design, analysis: Analysis | None,
     return module, example
 
 
-@contextlib.contextmanager
-def _atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
+def _atomic_target(path: str | os.PathLike[str]) -> contextlib.AbstractContextManager[Path]:
     """A temporary path beside `path`, renamed onto it if the block succeeds."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    return atomic_path(path, make_parents=True)
 
 
 def _quiet() -> contextlib.ExitStack:
@@ -101,7 +128,13 @@ def export_onnx(design: Design, path: str | os.PathLike[str],
         raise FormatExportError("ONNX export needs the 'onnx' package: "
                                 "pip install 'cnn-designer[onnx]' (or pip install onnx onnxscript)")
     import onnx
-    module, example = _module(design, analysis, state_dict)
+    analysis = analysis or analyse(design)
+    if analysis.total_params * 4 >= ONNX_MAX_BYTES:
+        raise FormatExportError(
+            f"ONNX files hold at most 2 GB of weights and this design has "
+            f"{analysis.total_params:,} parameters ({_gb(analysis.total_params * 4)} as "
+            f"float32): use TorchScript or the PyTorch code export instead")
+    module, example = _module(design, analysis, state_dict, "ONNX")
     errors: list[str] = []
     with _atomic_target(path) as tmp:
         for dynamo in (False, True):
@@ -135,13 +168,17 @@ def export_torchscript(design: Design, path: str | os.PathLike[str],
                        state_dict: dict[str, torch.Tensor] | None = None,
                        analysis: Analysis | None = None) -> Path:
     """Write a traced TorchScript module (load it with torch.jit.load; eval mode)."""
-    module, example = _module(design, analysis, state_dict)
+    module, example = _module(design, analysis, state_dict, "TorchScript")
     with _atomic_target(path) as tmp:
         try:
             with _quiet(), torch.no_grad():
                 traced = torch.jit.trace(module, example)
                 torch.jit.save(traced, str(tmp))
         except Exception as e:  # noqa: BLE001 - tracing errors come in many types
+            hint = ""
+            if any(lay.type == "MaxUnpool2d" for lay in design.layers):
+                # torch's own MaxUnpool2d size check cannot be traced (torch 2.13)
+                hint = " (PyTorch cannot trace MaxUnpool2d; use --onnx for this design)"
             raise FormatExportError(f"TorchScript export failed: {type(e).__name__}: "
-                                    f"{str(e).splitlines()[0] if str(e) else ''}") from None
+                                    f"{str(e).splitlines()[0] if str(e) else ''}{hint}") from None
     return Path(path)

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from designer.core.analysis import analyse
 from designer.core.model import Design
-from designer.core.training_config import TrainConfig
+from designer.core.training_config import TrainConfig, TrainConfigError, setting_problem
 from designer.nn import train_setup as setup
 from designer.nn.augment import Normaliser, augment_batch, cutout
 from designer.nn.build import BuildError, build
@@ -75,7 +75,9 @@ class Trainer:
         self.global_step = 0
         self._optimizer: torch.optim.Optimizer | None = None
         self._scaler: Any = None
-        self._generator = torch.Generator().manual_seed(int(config.seed))
+        # an out-of-range seed fails in run() with a message (config.check)
+        seed_ok = setting_problem("seed", config.seed) is None
+        self._generator = torch.Generator().manual_seed(int(config.seed) if seed_ok else 0)
         self._normalise: Normaliser | None = None
         self._best: float | None = None
         self._paused_s = 0.0
@@ -171,8 +173,10 @@ class Trainer:
             where, issue = analysis.all_errors[0]
             raise TrainingFailed(f"the design has {analysis.error_count} error(s); first: "
                                  + (f"{where}: " if where else "") + issue.message, "design")
-        if cfg.epochs < 1 or cfg.batch_size < 1:
-            raise TrainingFailed("epochs and batch size must be at least 1")
+        try:
+            cfg.check()
+        except TrainConfigError as e:
+            raise TrainingFailed(f"the training setting {e}") from None
         notes: list[str] = []
         self.device = setup.resolve_device(cfg.device)
         self.precision = setup.resolve_precision(cfg.precision, self.device, notes,

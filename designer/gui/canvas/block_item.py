@@ -21,6 +21,7 @@ HEADER_H = 22.0
 PAD = 8.0
 PORT_R = 5.0
 PORT_HIT = 9.0
+PORT_LABEL_H = 12.0  # room under the block for output-port labels
 RADIUS = 7.0
 
 TEXT = QColor("#1f2430")
@@ -103,6 +104,8 @@ class BlockItem(QGraphicsItem):
         """Show new text; False (and no repaint) when nothing changed."""
         if text == self.text and not force:
             return False
+        if len(text.ports) != len(self.text.ports):
+            self.prepareGeometryChange()   # port labels change the bounding rect
         self.text = text
         self._layout_text()
         self.setToolTip(text.tooltip)
@@ -139,26 +142,48 @@ class BlockItem(QGraphicsItem):
         return QRectF(-BLOCK_W / 2, -BLOCK_H / 2, BLOCK_W, BLOCK_H)
 
     def boundingRect(self) -> QRectF:
-        return self.rect().adjusted(-4, -PORT_R - 3, 4, PORT_R + 3)
+        labels = PORT_LABEL_H if len(self.text.ports) > 1 else 0.0
+        return self.rect().adjusted(-4, -PORT_R - 3, 4, PORT_R + 3 + labels)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
         path.addRoundedRect(self.rect(), RADIUS, RADIUS)
-        path.addEllipse(self.output_port_local(), PORT_HIT, PORT_HIT)
+        for index in range(len(self.text.ports)):
+            path.addEllipse(self.output_port_local(index), PORT_HIT, PORT_HIT)
         if not self.is_input:
             path.addEllipse(self.input_port_local(), PORT_HIT, PORT_HIT)
         return path
 
     @staticmethod
-    def output_port_local() -> QPointF:
-        return QPointF(0.0, BLOCK_H / 2)
+    def output_port_at(index: int, count: int) -> QPointF:
+        """Where output port `index` of `count` leaves (local): layers with
+        several outputs (Split, MaxPool2d with indices) spread them along the
+        bottom edge, port 0 on the left."""
+        if count <= 1:
+            return QPointF(0.0, BLOCK_H / 2)
+        spacing = min(44.0, (BLOCK_W - 40) / (count - 1))
+        return QPointF((index - (count - 1) / 2) * spacing, BLOCK_H / 2)
+
+    def output_port_local(self, index: int = 0) -> QPointF:
+        return self.output_port_at(index, len(self.text.ports))
 
     @staticmethod
     def input_port_local() -> QPointF:
         return QPointF(0.0, -BLOCK_H / 2)
 
-    def output_port(self) -> QPointF:
-        return self.mapToScene(self.output_port_local())
+    def output_port(self, index: int = 0) -> QPointF:
+        return self.mapToScene(self.output_port_local(index))
+
+    def output_port_index(self, scene_pos: QPointF) -> int | None:
+        """The output port under scene_pos (the nearest one), or None."""
+        local = self.mapFromScene(scene_pos)
+        best: tuple[float, int] | None = None
+        for index in range(len(self.text.ports)):
+            d = local - self.output_port_local(index)
+            dist = d.x() ** 2 + d.y() ** 2
+            if dist <= PORT_HIT ** 2 and (best is None or dist < best[0]):
+                best = (dist, index)
+        return None if best is None else best[1]
 
     @staticmethod
     def input_port_at(index: int, count: int) -> QPointF:
@@ -173,8 +198,7 @@ class BlockItem(QGraphicsItem):
         return self.mapToScene(self.input_port_at(index, count))
 
     def on_output_port(self, scene_pos: QPointF) -> bool:
-        d = self.mapFromScene(scene_pos) - self.output_port_local()
-        return d.x() ** 2 + d.y() ** 2 <= PORT_HIT ** 2
+        return self.output_port_index(scene_pos) is not None
 
     def scene_rect(self) -> QRectF:
         return self.mapRectToScene(self.rect())
@@ -308,9 +332,27 @@ class BlockItem(QGraphicsItem):
         # the design's output has a filled port: nothing reads it but the loss
         painter.setBrush(QBrush(mix(colour, 0.85, "#30343b") if self.text.is_output
                                 else QColor("white")))
-        painter.drawEllipse(self.output_port_local(), PORT_R, PORT_R)
+        ports = self.text.ports
+        for index in range(len(ports)):
+            painter.drawEllipse(self.output_port_local(index), PORT_R, PORT_R)
+        if len(ports) > 1:
+            self._paint_port_labels(painter)
         painter.setBrush(QBrush(QColor("white")))
         if not self.is_input:
             count = self.text.inputs
             for i in range(count):
                 painter.drawEllipse(self.input_port_at(i, count), PORT_R - 1.5, PORT_R - 1.5)
+
+    def _paint_port_labels(self, painter: QPainter) -> None:
+        """Each output port's name, just right of and below the port."""
+        painter.setPen(MUTED)
+        painter.setFont(_Fonts.get().small)
+        for index, name in enumerate(self.text.ports):
+            at = self.output_port_local(index)
+            box = QRectF(at.x() + PORT_R - 1, at.y() + 1, 40.0, PORT_LABEL_H)
+            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                             elide(name, _Fonts.get().small, 40.0))
+
+    def port_labels(self) -> list[str]:
+        """The labels drawn at the output ports (none for a single output)."""
+        return list(self.text.ports) if len(self.text.ports) > 1 else []

@@ -27,6 +27,7 @@ class BlockText:
     warnings: tuple[str, ...] = ()
     is_output: bool = False
     inputs: int = 1            # input ports drawn (merges fan their inputs out)
+    ports: tuple[str, ...] = ("out",)  # output port names (schema v2), port 0 first
 
     @property
     def tooltip(self) -> str:
@@ -163,8 +164,17 @@ def detail_text(type_name: str, p: dict[str, Any], n_inputs: int = 1) -> str:
             if p.get("scale_factor") is not None:
                 return f"×{_num(p['scale_factor'])}, {p.get('mode', 'nearest')}"
             return ""
-        if type_name in ("Add", "Concat"):
+        if type_name in ("Add", "Concat", "Mul"):
             return f"{n_inputs} inputs"
+        if type_name == "Split":
+            sections = p.get("split_size_or_sections")
+            size = (" + ".join(_num(v) for v in sections) if isinstance(sections, list)
+                    else f"by {_num(sections)}")
+            return f"{size}, dim {_num(p.get('dim', 1))}"
+        if type_name == "MaxUnpool2d":
+            return _pool_detail(p)
+        if type_name == "PReLU":
+            return f"{_num(p.get('num_parameters', 1))} slope(s)"
     except (TypeError, KeyError, ValueError, AttributeError):
         return ""
     return ""
@@ -187,10 +197,13 @@ def _issue_text(issue: Any) -> str:
 
 def layer_text(layer: Layer, info: LayerInfo | None, analysis: Analysis) -> BlockText:
     category = get_type(layer.type).category if is_known(layer.type) else "Reshape"
+    static_ports = get_type(layer.type).port_names(layer.params) if is_known(layer.type) \
+        else ("out",)
     if info is None:
         return BlockText(layer.id, layer.type, category, "", "?", "", "",
-                         inputs=max(1, len(layer.inputs)))
+                         inputs=max(1, len(layer.inputs)), ports=static_ports)
     params = info.resolved or layer.params
+    ports = tuple(info.port_names) if info.port_names else static_ports
     return BlockText(
         title=layer.id, type_name=layer.type, category=category,
         detail=detail_text(layer.type, params, len(layer.inputs)),
@@ -199,7 +212,8 @@ def layer_text(layer: Layer, info: LayerInfo | None, analysis: Analysis) -> Bloc
         rf=rf_text(info.rf) if info.known else "",
         errors=tuple(_issue_text(e) for e in info.errors),
         warnings=tuple(_issue_text(w) for w in info.warnings),
-        is_output=analysis.output_id == layer.id, inputs=max(1, len(layer.inputs)))
+        is_output=analysis.output_id == layer.id, inputs=max(1, len(layer.inputs)),
+        ports=ports)
 
 
 def text_key(layer: Layer, info: LayerInfo | None, is_output: bool) -> tuple[Any, ...]:
@@ -208,6 +222,7 @@ def text_key(layer: Layer, info: LayerInfo | None, is_output: bool) -> tuple[Any
         return (layer.id, layer.type, None)
     return (layer.id, layer.type, repr(layer.params), len(layer.inputs), is_output,
             info.output_shape, info.trainable_params, info.frozen_params, info.rf,
+            tuple(info.port_names),
             tuple((e.message, e.fix.label if e.fix else None) for e in info.errors),
             tuple((w.message, w.fix.label if w.fix else None) for w in info.warnings))
 

@@ -73,11 +73,14 @@ def route(start: QPointF, end: QPointF, obstacles: list[QRectF]) -> QPainterPath
 
 
 class EdgeItem(QGraphicsPathItem):
-    """An edge src -> dst; selectable, highlighted on hover and as a drop target."""
+    """An edge src -> dst; selectable, highlighted on hover and as a drop target.
+    src is the input reference ("id" or "id:port"); source is the layer id and
+    port the output port index it leaves from."""
 
-    def __init__(self, src: str, dst: str) -> None:
+    def __init__(self, src: str, dst: str, source: str | None = None, port: int = 0) -> None:
         super().__init__()
         self.src, self.dst = src, dst
+        self.source, self.port = source or src, port
         self.exporting = False
         self.drop_target = False
         self._hover = False
@@ -101,8 +104,9 @@ class EdgeItem(QGraphicsPathItem):
         self._arrow = QPolygonF([tip, left, right])
         self.setPath(path)
 
-    def rename(self, src: str, dst: str) -> None:
+    def rename(self, src: str, dst: str, source: str | None = None) -> None:
         self.src, self.dst = src, dst
+        self.source = source or src
         self.setToolTip(f"{src} → {dst}")
 
     def set_drop_target(self, on: bool) -> None:

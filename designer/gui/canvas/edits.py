@@ -145,7 +145,7 @@ def add_template_at(scene: DesignScene, name: str, pos: QPointF | None) -> list[
     try:
         scene.undo_stack.push(cmd)
         ids = cmd.layer_ids
-        inputs = {lid: design.layer(lid).inputs for lid in ids}
+        inputs = {lid: list(dict.fromkeys(design.sources(lid))) for lid in ids}
         placed, depth = subgraph_layout(upstream, ids, inputs, (root.x(), root.y()))
         moves = _shift_below(scene, root.y() + ROW / 2, depth * ROW, set(ids))
         moves.update({lid: (None, placed[lid]) for lid in ids})

@@ -100,7 +100,9 @@ def design_layout(design: Design, origin: Position = (0.0, 0.0)) -> dict[str, Po
     order, in_cycle = topological_order(design)
     nodes = [INPUT_ID] + order + [lid for lid in (lay.id for lay in design.layers)
                                   if lid in in_cycle]
-    inputs = {lay.id: [s for s in lay.inputs if s != lay.id] for lay in design.layers}
+    # ports ("pool1:indices") are drawn on their layer's block: lay out by layer id
+    inputs = {lay.id: [s for s in dict.fromkeys(design.sources(lay.id)) if s != lay.id]
+              for lay in design.layers}
     # layers caught in a cycle are placed below everything else, in list order
     cyclic = set(in_cycle)
     for lid in cyclic:

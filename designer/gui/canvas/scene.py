@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsScene, QGraphicsScene
 
 from designer.core.analysis import Analysis
 from designer.core.catalogue import get_type, is_known
-from designer.core.model import INPUT_ID, DesignError, Event
+from designer.core.model import INPUT_ID, DesignError, Event, make_ref
 from designer.gui.canvas.block_item import PORT_R, BlockItem
 from designer.gui.canvas.block_text import BlockText, input_text, layer_text, text_key
 from designer.gui.canvas.edge_item import EdgeItem, curve, route
@@ -51,6 +51,7 @@ class DesignScene(QGraphicsScene):
         self._syncing_selection = False
         self._press_positions: dict[str, QPointF] = {}
         self._connect_from: BlockItem | None = None
+        self._connect_port = 0   # the output port a connection is dragged from
         self._connect_line: QGraphicsPathItem | None = None
         self._connect_target: BlockItem | None = None
         self._reroute_timer = QTimer(self)
@@ -108,17 +109,35 @@ class DesignScene(QGraphicsScene):
             item.setPos(*placed)
             self._pending_place.append(layer_id)
         else:
-            item.setPos(*self.free_spot_below(layer.inputs))
+            item.setPos(*self.free_spot_below([design.source_of(s) for s in layer.inputs]))
             self._pending_place.append(layer_id)
         return item
 
     def _add_edge(self, src: str, dst: str) -> None:
-        if (src, dst) in self.edges or src not in self.blocks or dst not in self.blocks:
+        source = self.context.design.source_of(src)
+        if (src, dst) in self.edges or source not in self.blocks or dst not in self.blocks:
             return
-        edge = EdgeItem(src, dst)
+        edge = EdgeItem(src, dst, source, self._port_index(src))
         self.addItem(edge)
         self.edges[(src, dst)] = edge
         self._route_edge(edge, [])
+
+    def _port_index(self, ref: str) -> int:
+        """The output port a reference leaves from (0 when not known yet)."""
+        design = self.context.design
+        source, port = design.source_of(ref), design.port_of(ref)
+        if port is None:
+            return 0
+        if port.isascii() and port.isdigit():
+            return int(port)
+        names: tuple[str, ...] = ("out",)
+        if source in design:
+            info = self.context.analysis.layers.get(source)
+            layer = design.layer(source)
+            names = tuple(info.port_names) if info is not None and info.port_names \
+                else get_type(layer.type).port_names(layer.params) if is_known(layer.type) \
+                else ("out",)
+        return names.index(port) if port in names else 0
 
     def _remove_edge(self, key: tuple[str, str]) -> None:
         edge = self.edges.pop(key, None)
@@ -163,7 +182,7 @@ class DesignScene(QGraphicsScene):
             for src in self.context.design.layer(lid).inputs:
                 self._add_edge(src, lid)
         elif kind == "layer_removed" and lid is not None:
-            for key in [k for k in self.edges if lid in k]:
+            for key in [k for k, e in self.edges.items() if lid in (e.source, e.dst)]:
                 self._remove_edge(key)
             item = self.blocks.pop(lid, None)
             if item is not None:
@@ -187,10 +206,12 @@ class DesignScene(QGraphicsScene):
             return
         item.layer_id = new
         self.blocks[new] = item
-        for (src, dst) in [k for k in self.edges if old in k]:
+        for (src, dst) in [k for k, e in self.edges.items() if old in (e.source, e.dst)]:
             edge = self.edges.pop((src, dst))
-            key = (new if src == old else src, new if dst == old else dst)
-            edge.rename(*key)
+            moved = edge.source == old
+            key = (new + src[len(old):] if moved else src,   # the ":port" suffix stays
+                   new if dst == old else dst)
+            edge.rename(*key, source=new if moved else edge.source)
             self.edges[key] = edge
 
     def _place_pending(self) -> None:
@@ -207,6 +228,7 @@ class DesignScene(QGraphicsScene):
         """Only blocks whose text changed are repainted (a 100-block edit stays cheap):
         a cheap key of what the text depends on skips most blocks."""
         design = self.context.design
+        ports_changed = False
         for lid, item in self.blocks.items():
             if lid == INPUT_ID:
                 item.set_text(input_text(analysis))
@@ -215,7 +237,13 @@ class DesignScene(QGraphicsScene):
                 key = text_key(layer, info, analysis.output_id == lid)
                 if key != item.text_key:
                     item.text_key = key
+                    before = item.text.ports
                     item.set_text(layer_text(layer, info, analysis))
+                    ports_changed = ports_changed or item.text.ports != before
+        if ports_changed:   # edges leave from other places now
+            for edge in self.edges.values():
+                edge.port = self._port_index(edge.src)
+            self._reroute_timer.start()
         if self._pending_place and self.autoplace:
             self._place_pending()
 
@@ -230,12 +258,12 @@ class DesignScene(QGraphicsScene):
                        key=lambda pair: pair[0].top())
         tops = [r.top() for r, _ in rects]
         for edge in self.edges.values():
-            y0 = self.blocks[edge.src].y()
+            y0 = self.blocks[edge.source].y()
             y1 = self.blocks[edge.dst].y()
             lo = bisect.bisect_right(tops, min(y0, y1) - BLOCK_H)
             hi = bisect.bisect_left(tops, max(y0, y1))
             self._route_edge(edge, [r for r, lid in rects[lo:hi]
-                                    if lid not in (edge.src, edge.dst)])
+                                    if lid not in (edge.source, edge.dst)])
         rect = self.blocks_rect()
         self.setSceneRect(rect.adjusted(-1500, -1000, 1500, 1000))
 
@@ -257,12 +285,13 @@ class DesignScene(QGraphicsScene):
             self.blocks[INPUT_ID].setPos(x, min(c.y() for c in consumers) - ROW)
 
     def _endpoints(self, edge: EdgeItem) -> tuple[QPointF, QPointF]:
-        src, dst = self.blocks[edge.src], self.blocks[edge.dst]
+        src, dst = self.blocks[edge.source], self.blocks[edge.dst]
         inputs = self.context.design.layer(edge.dst).inputs \
             if edge.dst in self.context.design else []
         index = inputs.index(edge.src) if edge.src in inputs else 0
         end = dst.input_port(index, len(inputs))
-        return src.output_port() + QPointF(0, PORT_R), end - QPointF(0, PORT_R - 1)
+        port = min(edge.port, len(src.text.ports) - 1)
+        return src.output_port(port) + QPointF(0, PORT_R), end - QPointF(0, PORT_R - 1)
 
     def _route_edge(self, edge: EdgeItem, obstacles: list[QRectF]) -> None:
         start, end = self._endpoints(edge)
@@ -270,7 +299,7 @@ class DesignScene(QGraphicsScene):
 
     def _block_dragged(self, item: BlockItem) -> None:
         for edge in self.edges.values():
-            if item.layer_id in (edge.src, edge.dst):
+            if item.layer_id in (edge.source, edge.dst):
                 self._route_edge(edge, [])
 
     # --- selection -----------------------------------------------------
@@ -324,8 +353,9 @@ class DesignScene(QGraphicsScene):
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             block = self.block_at(event.scenePos())
-            if block is not None and block.on_output_port(event.scenePos()):
-                self._begin_connect(block)
+            port = None if block is None else block.output_port_index(event.scenePos())
+            if block is not None and port is not None:
+                self._begin_connect(block, port)
                 event.accept()
                 return
         super().mousePressEvent(event)
@@ -349,8 +379,9 @@ class DesignScene(QGraphicsScene):
         if event.button() == Qt.MouseButton.LeftButton:
             self._finish_move()
 
-    def _begin_connect(self, block: BlockItem) -> None:
+    def _begin_connect(self, block: BlockItem, port: int = 0) -> None:
         self._connect_from = block
+        self._connect_port = port
         line = QGraphicsPathItem()
         line.setPen(QPen(QColor("#1a73e8"), 2.0, Qt.PenStyle.DashLine))
         line.setZValue(5.0)
@@ -368,7 +399,7 @@ class DesignScene(QGraphicsScene):
             target.set_connect_target(True)
         self._connect_target = target
         end = target.input_port() if target is not None else pos
-        path: QPainterPath = curve(self._connect_from.output_port(), end)
+        path: QPainterPath = curve(self._connect_from.output_port(self._connect_port), end)
         self._connect_line.setPath(path)
 
     def _finish_connect(self, pos: QPointF) -> None:
@@ -384,7 +415,9 @@ class DesignScene(QGraphicsScene):
         target = self.block_at(pos, src)
         if target is None:
             return
-        self.connect_blocks(src.layer_id, target.layer_id)
+        ports = src.text.ports
+        port = ports[self._connect_port] if 0 < self._connect_port < len(ports) else None
+        self.connect_blocks(make_ref(src.layer_id, port), target.layer_id)
 
     def connect_blocks(self, src: str, dst: str) -> bool:
         """Push the command for src -> dst; refusals become a status message."""
@@ -395,9 +428,10 @@ class DesignScene(QGraphicsScene):
             return False
         layer = design.layer(dst)
         single = is_known(layer.type) and get_type(layer.type).max_inputs == 1
+        source = design.source_of(src)
         try:
             if single and layer.inputs and src not in layer.inputs:
-                if src != INPUT_ID and (dst == src or dst in design.upstream_ids(src)):
+                if source != INPUT_ID and (dst == source or dst in design.upstream_ids(source)):
                     raise DesignError(f"connecting '{src}' to '{dst}' would make a cycle")
                 old = layer.inputs[0]
                 cmd = SetInputsCommand(design, dst, [src], f"Connect {src} → {dst}")

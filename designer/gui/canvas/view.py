@@ -19,6 +19,7 @@ from designer.gui.canvas.edge_item import EdgeItem
 from designer.gui.canvas.mime import LAYER_MIME, TEMPLATE_MIME
 from designer.gui.canvas.scene import DesignScene
 from designer.gui.context import DesignContext
+from designer.io.files import atomic_path
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
 ZOOM_STEP = 1.25
@@ -312,21 +313,24 @@ class DesignCanvas(QGraphicsView):
         image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
         image.fill(self._scene.backgroundBrush().color())
         self._render(image, rect)
-        if not image.save(str(path), "PNG"):
-            raise OSError(f"could not write the image to {path}")
+        with atomic_path(path) as tmp:
+            if not image.save(str(tmp), "PNG"):
+                raise OSError(f"could not write the image to {path}")
 
     def export_svg(self, path: str | Path) -> None:
         from PySide6.QtSvg import QSvgGenerator
         rect = self._export_rect()
-        generator = QSvgGenerator()
-        generator.setFileName(str(path))
-        generator.setSize(rect.size().toSize())
-        generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-        generator.setTitle(self.context.design.name)
-        generator.setDescription("CNN Designer diagram")
-        self._render(generator, rect)
-        if not Path(path).is_file() or Path(path).stat().st_size == 0:
-            raise OSError(f"could not write the drawing to {path}")
+        with atomic_path(path) as tmp:
+            generator = QSvgGenerator()
+            generator.setFileName(str(tmp))
+            generator.setSize(rect.size().toSize())
+            generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+            generator.setTitle(self.context.design.name)
+            generator.setDescription("CNN Designer diagram")
+            self._render(generator, rect)
+            del generator  # closes the file
+            if tmp.stat().st_size == 0:
+                raise OSError(f"could not write the drawing to {path}")
 
     def _render(self, device: object, rect: QRectF) -> None:
         self._set_exporting(True)

@@ -57,7 +57,7 @@ class GrowthChart(QWidget):
         local = [(n, r) for n, r in enumerate(self.rows) if not r.whole]
         whole = [(n, r) for n, r in enumerate(self.rows) if r.whole]
         # a line joins neighbours only where one feeds the other (branches stay apart)
-        joined = np.array([b[1].id in design and a[1].id in design.layer(b[1].id).inputs
+        joined = np.array([b[1].id in design and a[1].id in design.sources(b[1].id)
                            for a, b in zip(local, local[1:])] + [False], dtype=bool)
         xs = [n for n, _ in local]
         self.size_curve.setData(xs, [max(r.size) for _, r in local], connect=joined)

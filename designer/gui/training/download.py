@@ -163,12 +163,15 @@ class DatasetBox(QWidget):
             self._found = False
             self._set_status(f"Cannot look for CIFAR-10: {err}", "#b00020")
         else:
-            folder, path = res
+            folder, path, incomplete = res
             if self._default_dir is None and self.data_dir is None:
                 self._default_dir = folder
             self._found = path is not None
             if path is not None:
                 self._set_status(f"CIFAR-10 found in {path}", "#1b7a1b")
+            elif incomplete is not None:
+                self._set_status(f"{incomplete[0].upper()}{incomplete[1:]}: delete that folder "
+                                 "and use Download, or Locate… a complete copy.", "#b00020")
             else:
                 self._set_status(f"CIFAR-10 not found in {folder}: use Download, or "
                                  "Locate… the folder that holds cifar-10-batches-py.",
@@ -276,8 +279,10 @@ class DatasetBox(QWidget):
         self.download_button.setEnabled(not on and self.dataset == "cifar10")
 
 
-def _find(folder: str | None) -> tuple[Path, Path | None]:
-    """(the folder looked in, the CIFAR-10 folder or None). Runs off the GUI thread."""
-    from designer.nn.data import default_data_dir, find_cifar10
+def _find(folder: str | None) -> tuple[Path, Path | None, str | None]:
+    """(the folder looked in, the CIFAR-10 folder or None, what is missing from
+    an incomplete one or None). Runs off the GUI thread."""
+    from designer.nn.data import cifar10_incomplete, default_data_dir, find_cifar10
     where = Path(folder).expanduser() if folder else default_data_dir()
-    return where, find_cifar10(where)
+    found = find_cifar10(where)
+    return where, found, None if found is not None else cifar10_incomplete(where)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from designer.core.model import Design
 from designer.gui.training.background import call_in_background
 from designer.gui.training.runs import PALETTE, Run, export_csv as write_csv
+from designer.io.files import atomic_path
 from designer.nn.events import Finished
 
 if TYPE_CHECKING:
@@ -74,7 +75,8 @@ def _loaded(panel: "TrainingPanel", path: str, design: Design, ckpt: Any,
         panel.checkpoint_done.emit(False)
         return
     from designer.core.training_config import TrainConfig
-    panel.context.set_weights(ckpt["state_dict"], design)
+    # everything is read before the weights are applied: a load that fails
+    # leaves the model as it was (load_checkpoint has validated the values)
     number = panel.next_run_number()
     run = Run(number, TrainConfig.from_dict(ckpt.get("training") or {}), design,
               PALETTE[(number - 1) % len(PALETTE)], state="loaded",
@@ -85,6 +87,7 @@ def _loaded(panel: "TrainingPanel", path: str, design: Design, ckpt: Any,
                             per_class_acc=list(metrics.get("per_class_acc") or []),
                             confusion=confusion if isinstance(confusion, list) else [],
                             class_names=list(metrics.get("class_names") or []))
+    panel.context.set_weights(ckpt["state_dict"], design)
     panel.add_loaded_run(run)
     panel.clear_error()
     panel.checkpoint_done.emit(True)
@@ -114,7 +117,11 @@ def export_png(panel: "TrainingPanel") -> bool:
     if not path:
         return False
     panel.plots.refresh(panel.runs)
-    if not panel.plots.grab().save(path, "PNG"):
-        panel.show_error(f"Could not write the image {path}")
+    try:
+        with atomic_path(path) as tmp:
+            if not panel.plots.grab().save(str(tmp), "PNG"):
+                raise OSError(f"could not write the image {path}")
+    except OSError as e:
+        panel.show_error(f"Could not write the image {path}: {e.strerror or e}")
         return False
     return True

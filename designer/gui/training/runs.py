@@ -10,6 +10,7 @@ import numpy as np
 
 from designer.core.model import Design
 from designer.core.training_config import TrainConfig
+from designer.io.files import atomic_path
 from designer.nn.events import EpochEnd, Finished, Started, Step
 
 # tab10: distinct on white and on dark backgrounds
@@ -136,7 +137,7 @@ CSV_COLUMNS = ["run", "design", "epoch", "step", "global_step", "loss", "lr",
 def export_csv(path: str | os.PathLike[str], runs: list[Run]) -> int:
     """One row per reported step and per finished epoch; returns the row count."""
     rows = 0
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(CSV_COLUMNS)
         for run in runs:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from designer.core.training_config import TrainConfig
+from designer.core.training_config import RANGES, TrainConfig
 from designer.gui.training.download import DatasetBox
 
 OPTIMIZERS = [("sgd", "SGD (momentum)"), ("adam", "Adam"), ("adamw", "AdamW")]
@@ -51,6 +51,12 @@ def _ispin(lo: int, hi: int, step: int = 1) -> QSpinBox:
     return s
 
 
+def _whole(name: str) -> tuple[int, int]:
+    """A setting's allowed range (the same for files, flags and this form)."""
+    lo, hi = RANGES[name]
+    return int(lo), int(hi)
+
+
 class SettingsForm(QWidget):
     changed = Signal()     # any setting edited by the user
 
@@ -61,27 +67,27 @@ class SettingsForm(QWidget):
         self._wanted_device = "auto"   # from the file; may appear once devices are probed
         self.dataset = DatasetBox(settings)
 
-        self.epochs = _ispin(1, 1000)
-        self.batch_size = _ispin(1, 8192, 32)
+        self.epochs = _ispin(*_whole("epochs"))
+        self.batch_size = _ispin(*_whole("batch_size"), 32)
         self.optimizer = _combo(OPTIMIZERS)
-        self.lr = _dspin(0.0, 1e6, 6, 0.01)
-        self.momentum = _dspin(0.0, 0.999, 3, 0.05)
+        self.lr = _dspin(*RANGES["lr"], 6, 0.01)
+        self.momentum = _dspin(*RANGES["momentum"], 3, 0.05)
         self.nesterov = QCheckBox("Nesterov")
-        self.weight_decay = _dspin(0.0, 1.0, 6, 1e-4)
+        self.weight_decay = _dspin(*RANGES["weight_decay"], 6, 1e-4)
         self.schedule = _combo(SCHEDULES)
-        self.warmup = _dspin(0.0, 100.0, 2, 0.5)
-        self.label_smoothing = _dspin(0.0, 0.99, 2, 0.05)
+        self.warmup = _dspin(*RANGES["warmup_epochs"], 2, 0.5)
+        self.label_smoothing = _dspin(*RANGES["label_smoothing"], 2, 0.05)
         self.crop = QCheckBox("Random crop (pad 4)")
         self.flip = QCheckBox("Horizontal flip")
-        self.cutout = _ispin(0, 32)
+        self.cutout = _ispin(*_whole("cutout"))
         self.cutout.setSpecialValueText("off")
         self.cutout.setSuffix(" px")
-        self.val_split = _ispin(0, 50000, 1000)
+        self.val_split = _ispin(*_whole("val_split"), 1000)
         self.val_split.setSpecialValueText("none (report test)")
         self.device = _combo([("auto", DEVICE_LABELS["auto"]), ("cpu", DEVICE_LABELS["cpu"])])
         self.precision = _combo(PRECISIONS)
         self.channels_last = _combo(CHANNELS_LAST)
-        self.seed = _ispin(0, 2**31 - 1)
+        self.seed = _ispin(*_whole("seed"))
         self.lr.setToolTip("Peak learning rate (one-cycle), or the starting rate")
         self.val_split.setToolTip("Training images held out to measure validation accuracy")
 
