@@ -4,6 +4,7 @@
     cnn-designer summary FILE [--json]       per-layer table; exit 0/1/2
     cnn-designer export FILE -o OUT.py [--train-script] [--onnx OUT.onnx]
     cnn-designer train FILE --dataset cifar10|synthetic ...
+    cnn-designer import path/file.py:NAME -o DESIGN.json [--input CxHxW] [--weights OUT.pt]
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import importlib
 import sys
 
 COMMANDS = {"summary": "designer.commands.summary", "export": "designer.commands.export",
-            "train": "designer.commands.train"}
+            "train": "designer.commands.train", "import": "designer.commands.import_model"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cnn-designer",
         description="Design convolutional networks visually. Sub-commands: "
-                    "summary, export, train (cnn-designer COMMAND --help).")
+                    "summary, export, train, import (cnn-designer COMMAND --help).")
     parser.add_argument("file", nargs="?", help="design file to open (default: LeNet-5 sample)")
     args = parser.parse_args(argv)
     from designer.gui.app import run_app

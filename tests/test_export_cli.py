@@ -66,7 +66,7 @@ def test_design_with_errors_exits_1_and_lists_them(tmp_path: Path,
 @pytest.mark.parametrize("args, message", [
     ([], "nothing to export"),
     (["--train-script", "--onnx", "x.onnx"], "--train-script needs -o"),
-    (["-o", "m.py", "--weights", "w.pt"], "--weights only applies"),
+    (["-o", "m.py", "--weights", "w.pt"], "w.pt: no such file"),  # checked before writing
     (["-o", "my-model.py", "--train-script"], "cannot import a module named 'my-model'"),
 ])
 def test_bad_option_combinations_exit_1(args: list[str], message: str, tmp_path: Path,

@@ -29,7 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--torchscript", metavar="OUT.pt",
                         help="write a TorchScript model (torch.jit.load)")
     parser.add_argument("--weights", metavar="CHECKPOINT",
-                        help="put these trained weights into the ONNX/TorchScript files")
+                        help="put these weights (a checkpoint of training or of "
+                             "`cnn-designer import --weights`) into the ONNX/TorchScript "
+                             "files; with -o OUT.py also write OUT_weights.pt, a state_dict "
+                             "for the exported class")
 
 
 class _Failed(Exception):
@@ -50,7 +53,22 @@ def _print_design_errors(path: str, analysis: Analysis) -> None:
         print(f"  - {place}{issue.message}", file=sys.stderr)
 
 
-def _write_code(design: Design, analysis: Analysis, args: argparse.Namespace) -> None:
+def _checked_weights(design: Design, analysis: Analysis, path: str) -> dict:
+    """The checkpoint's state_dict, checked against the design (read before
+    anything is written, so a wrong checkpoint leaves no files)."""
+    from designer.nn.build import build
+    from designer.nn.checkpoint import check_fits, load_checkpoint
+    state_dict = load_checkpoint(path)["state_dict"]
+    check_fits(build(design, analysis), state_dict)
+    return state_dict
+
+
+def _weights_path(out: Path) -> Path:
+    return out.with_name(out.stem + "_weights.pt")
+
+
+def _write_code(design: Design, analysis: Analysis, args: argparse.Namespace,
+                state_dict: dict | None = None) -> None:
     out = Path(args.output)
     if out.is_dir() or args.output.endswith(("/", os.sep)):
         raise _Failed(f"{args.output} is a folder: give the model file's name, e.g. "
@@ -79,18 +97,22 @@ def _write_code(design: Design, analysis: Analysis, args: argparse.Namespace) ->
             if problem:
                 print(f"warning: {problem}; train.py will refuse to start until the "
                       f"design fits CIFAR-10", file=sys.stderr)
+        if state_dict is not None:
+            from designer.nn.checkpoint import save_checkpoint
+            weights = _weights_path(out)
+            save_checkpoint(weights, state_dict)
+            print(f"wrote {weights} (model.load_state_dict(torch.load('{weights.name}', "
+                  f"weights_only=True)))")
     except OSError as e:
         raise _Failed(f"cannot write {e.filename or out}: {e.strerror}") from None
 
 
-def _write_binary(design: Design, analysis: Analysis, args: argparse.Namespace) -> None:
-    from designer.nn.checkpoint import CheckpointError, load_checkpoint
+def _write_binary(design: Design, analysis: Analysis, args: argparse.Namespace,
+                  state_dict: dict | None = None) -> None:
+    from designer.nn.checkpoint import CheckpointError
     from designer.nn.export_formats import (FormatExportError, export_onnx,
                                             export_torchscript)
-    state_dict = None
     try:
-        if args.weights:
-            state_dict = load_checkpoint(args.weights)["state_dict"]
         if args.onnx:
             export_onnx(design, args.onnx, state_dict, analysis)
             print(f"wrote {args.onnx} (ONNX, checked)")
@@ -109,9 +131,6 @@ def run(args: argparse.Namespace) -> int:
                      "--torchscript OUT.pt")
     if args.train_script and not args.output:
         return _fail("--train-script needs -o OUT.py (train.py is written beside it)")
-    if args.weights and not (args.onnx or args.torchscript):
-        return _fail("--weights only applies to --onnx and --torchscript "
-                     "(the code export writes no weights)")
     try:
         design = load(args.file)
     except DesignFileError as e:
@@ -121,11 +140,18 @@ def run(args: argparse.Namespace) -> int:
     if not analysis.ok:
         _print_design_errors(args.file, analysis)
         return 1
+    state_dict = None
+    if args.weights:
+        from designer.nn.checkpoint import CheckpointError
+        try:
+            state_dict = _checked_weights(design, analysis, args.weights)
+        except CheckpointError as e:
+            return _fail(str(e))
     try:
         if args.output:
-            _write_code(design, analysis, args)
+            _write_code(design, analysis, args, state_dict)
         if args.onnx or args.torchscript:
-            _write_binary(design, analysis, args)
+            _write_binary(design, analysis, args, state_dict)
     except (_Failed, ExportError) as e:
         return _fail(str(e))
     return 0

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMenu, QToolBar
 
 from designer.gui import icons
 from designer.gui.file_actions import sample_files
+from designer.gui.import_dialog import import_model
 
 if TYPE_CHECKING:
     from designer.gui.main_window import MainWindow
@@ -23,6 +24,7 @@ class Actions:
         self.new = self._make("&New", files.new, QKeySequence.New, icons.standard("SP_FileIcon"))
         self.open = self._make("&Open…", files.open_dialog, QKeySequence.Open,
                                icons.standard("SP_DialogOpenButton"))
+        self.import_model = self._make("&Import PyTorch Model…", lambda: import_model(w))
         self.save = self._make("&Save", files.save, QKeySequence.Save,
                                icons.standard("SP_DialogSaveButton"))
         self.save_as = self._make("Save &As…", files.save_as, QKeySequence.SaveAs)
@@ -80,7 +82,7 @@ def build_menus(w: "MainWindow", a: Actions) -> QMenu:
     """Fill the menu bar; returns the View menu (add_panel adds toggles to it)."""
     bar = w.menuBar()
     file_menu = bar.addMenu("&File")
-    file_menu.addActions([a.new, a.open])
+    file_menu.addActions([a.new, a.open, a.import_model])
     recent = file_menu.addMenu("Open &Recent")
     recent.aboutToShow.connect(lambda: _fill_recent(w, recent))
     _fill_recent(w, recent)
