@@ -5,6 +5,7 @@
     cnn-designer export FILE -o OUT.py [--train-script] [--onnx OUT.onnx]
     cnn-designer train FILE --dataset cifar10|synthetic ...
     cnn-designer import path/file.py:NAME -o DESIGN.json [--input CxHxW] [--weights OUT.pt]
+    cnn-designer plan FILE [--batch-size B] [--optimizer NAME] [--memory SIZE] [--json]
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import importlib
 import sys
 
 COMMANDS = {"summary": "designer.commands.summary", "export": "designer.commands.export",
-            "train": "designer.commands.train", "import": "designer.commands.import_model"}
+            "train": "designer.commands.train", "import": "designer.commands.import_model",
+            "plan": "designer.commands.plan"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cnn-designer",
         description="Design convolutional networks visually. Sub-commands: "
-                    "summary, export, train, import (cnn-designer COMMAND --help).")
+                    "summary, export, train, import, plan (cnn-designer COMMAND --help).")
     parser.add_argument("file", nargs="?", help="design file to open (default: LeNet-5 sample)")
     args = parser.parse_args(argv)
     from designer.gui.app import run_app

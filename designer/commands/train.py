@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(and N/5 test images) for a quick run")
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (last.pt)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--skip-memory-check", action="store_true",
+                        help="train even when the memory plan says it will not fit")
 
 
 OPTION_FIELDS = {"dataset": "dataset", "data_dir": "data_dir", "epochs": "epochs",
@@ -100,6 +102,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
 
+    if not args.skip_memory_check:
+        from designer.nn.memory_check import check
+        fit = check(design, config)
+        if fit is not None and not fit.fits:
+            print(f"error: {fit.message()} (cnn-designer plan shows where it goes; "
+                  "--skip-memory-check trains anyway)", file=sys.stderr)
+            return 1
     from designer.nn.trainer import Trainer
     reporter = Reporter(sys.stderr, quiet=args.quiet)
     trainer = Trainer(design, config, reporter, resume_from=args.resume)

@@ -114,19 +114,32 @@ class DesignModule(nn.Module):
             self._plan.append((names[lid], sources, dict(info.call_kwargs),
                                list(info.port_names)))
         self._output = names[analysis.output_id]  # type: ignore[index]
+        # values no later layer reads are dropped at once: holding every layer's
+        # output to the end of forward kept even those backward does not need
+        last: dict[str, int] = {}
+        for n, (_, sources, _, _) in enumerate(self._plan):
+            for src, _ in sources:
+                last[src] = n
+        self._drop = [[src for src in dict.fromkeys(src for src, _ in sources)
+                       if last[src] == n and src != self._output]
+                      for n, (_, sources, _, _) in enumerate(self._plan)]
 
-    def _run(self, x: torch.Tensor) -> dict[str, Any]:
-        """Every layer's output (a tuple for layers with several ports)."""
+    def _run(self, x: torch.Tensor, drop: bool = False) -> dict[str, Any]:
+        """Every layer's output (a tuple for layers with several ports); with
+        drop, each value is let go after its last reader."""
         values: dict[str, Any] = {INPUT_ID: x}
-        for name, sources, kwargs, ports in self._plan:
+        for n, (name, sources, kwargs, ports) in enumerate(self._plan):
             args = [values[s][port] if isinstance(values[s], tuple) else values[s]
                     for s, port in sources]
             out = getattr(self, name)(*args, **kwargs)
             values[name] = tuple(out) if len(ports) > 1 else out
+            if drop:
+                for src in self._drop[n]:
+                    del values[src]
         return values
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self._run(x)[self._output]
+        out = self._run(x, drop=True)[self._output]
         return out[0] if isinstance(out, tuple) else out
 
     def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

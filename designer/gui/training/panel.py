@@ -18,6 +18,7 @@ from designer.core.training_config import TrainConfig
 from designer.gui.context import DesignContext
 from designer.gui.training import files
 from designer.gui.training.background import call_in_background
+from designer.gui.training.plan_view import PlanView
 from designer.gui.training.plots import TrainingPlots
 from designer.gui.training.results import ResultsView
 from designer.gui.training.runs import PALETTE, Run
@@ -42,6 +43,11 @@ def _probe_devices() -> list[str]:
     if mps is not None and mps.is_available():
         devices.append("mps")
     return devices
+
+
+def _state_dir() -> Any:
+    from designer.gui.autosave import state_dir
+    return state_dir()
 
 
 def _fmt_eta(seconds: float) -> str:
@@ -104,6 +110,7 @@ class TrainingPanel(QWidget):
         self.csv_button = QPushButton("Export CSV…")
         self.png_button = QPushButton("Export PNG…")
         self.remove_button = QPushButton("Remove run")
+        self.plan_view = PlanView(context, self.form, self, _state_dir())
         self._build_layout()
 
         self.start_button.clicked.connect(self.start)
@@ -143,6 +150,7 @@ class TrainingPanel(QWidget):
         v.setContentsMargins(0, 0, 0, 0)
         v.addLayout(bar)
         v.addWidget(self.progress)    # a row of its own: room for "epoch 2/3 · step 223/390"
+        v.addWidget(self.plan_view)
         v.addWidget(self.message)
         v.addWidget(self.notice)
         v.addWidget(self.tabs, 1)
@@ -192,6 +200,7 @@ class TrainingPanel(QWidget):
     def _on_devices(self, devices: Any, error: BaseException | None) -> None:
         if error is None and devices:
             self.form.set_devices(list(devices))
+        self.plan_view.probe()
 
     # --- settings <-> design file -----------------------------------------------
     def _save_settings_to_design(self) -> None:
@@ -247,6 +256,8 @@ class TrainingPanel(QWidget):
                             f"trained. First: {where + ': ' if where else ''}{issue.message}")
             return None
         config = self.form.config()
+        if not self.plan_view.confirm_start():
+            return None
         number = max((r.number for r in self.runs), default=0) + 1
         run = Run(number, config, self.context.design.copy(),
                   PALETTE[(number - 1) % len(PALETTE)])

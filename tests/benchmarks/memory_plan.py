@@ -1,0 +1,304 @@
+"""The memory and time plan held against real training steps.
+
+For every sample and for ResNet-18/50, VGG-11 and MobileNetV2 at 224x224
+(built here as designs, no torchvision), at two batch sizes, each optimizer
+and precision: run real steps in the trainer's order (designer/nn/trainer.py)
+and measure the peak of live tensor storage (CPU: designer.nn.memory_probe.
+LiveStorage tracks every storage an op creates until it is freed; CUDA:
+torch.cuda.max_memory_allocated) and the step time; print plan vs measured
+and their ratio.
+
+    python tests/benchmarks/memory_plan.py                 # the default matrix
+    python tests/benchmarks/memory_plan.py --quick         # samples only, fewer cases
+    python tests/benchmarks/memory_plan.py --models resnet18,lenet5 --batches 2,4 \\
+        --optimizers sgd,adam --precisions fp32 --no-time
+
+Acceptance (issue 16): planned peak within 10% of measured on every CPU case,
+planned epoch time within 30% of measured. Times on a shared machine are noisy.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from designer.core.analysis import analyse  # noqa: E402
+from designer.core.catalogue import is_known  # noqa: E402
+from designer.core.model import Design, InputSpec  # noqa: E402
+from designer.core.plan_time import estimate  # noqa: E402
+from designer.core.planner import PlanSettings, plan  # noqa: E402
+from designer.core.training_config import TrainConfig  # noqa: E402
+from designer.io import load  # noqa: E402
+from designer.nn import train_setup as setup  # noqa: E402
+from designer.nn.augment import Normaliser  # noqa: E402
+from designer.nn.build import build  # noqa: E402
+from designer.nn.calibrate import cached  # noqa: E402
+from designer.nn.memory_probe import LiveStorage, state_tensors  # noqa: E402
+
+OPTIMIZERS = {"sgd": ("sgd", 0.0), "sgd-momentum": ("sgd", 0.9), "adam": ("adam", 0.0),
+              "adamw": ("adamw", 0.0)}
+
+
+# --- the 224x224 networks, as designs ---------------------------------------------
+
+class _Builder:
+    def __init__(self, name: str, classes: int = 1000) -> None:
+        self.d = Design(name, InputSpec(3, 224, 224))
+        self.classes = classes
+        self.n = 0
+
+    def add(self, type_name: str, params: dict[str, Any] | None = None,
+            inputs: list[str] | None = None) -> str:
+        self.n += 1
+        lid = f"{type_name.lower()}{self.n}"
+        self.d.add_layer(type_name, params or {}, inputs, layer_id=lid)
+        return lid
+
+    def conv_bn(self, x: str, out: int, k: int, s: int = 1, groups: int = 1,
+                act: str | None = "ReLU") -> str:
+        x = self.add("Conv2d", {"out_channels": out, "kernel_size": k, "stride": s,
+                                "padding": k // 2, "groups": groups, "bias": False}, [x])
+        x = self.add("BatchNorm2d", {}, [x])
+        return self.add(act, {}, [x]) if act else x
+
+    def head(self, x: str, hidden: list[int] | None = None, dropout: float = 0.0) -> Design:
+        x = self.add("AdaptiveAvgPool2d", {"output_size": 1 if not hidden else 7}, [x])
+        x = self.add("Flatten", {}, [x])
+        for h in hidden or []:
+            x = self.add("Linear", {"out_features": h}, [x])
+            x = self.add("ReLU", {}, [x])
+            x = self.add("Dropout", {"p": 0.5}, [x])
+        if dropout:
+            x = self.add("Dropout", {"p": dropout}, [x])
+        self.add("Linear", {"out_features": self.classes}, [x])
+        return self.d
+
+
+def resnet(depth: int) -> Design:
+    b = _Builder(f"ResNet-{depth}")
+    x = b.conv_bn("input", 64, 7, 2)
+    x = b.add("MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1}, [x])
+    blocks = {18: [2, 2, 2, 2], 50: [3, 4, 6, 3]}[depth]
+    bottleneck = depth >= 50
+    channels = 64
+    for stage, (n, width) in enumerate(zip(blocks, (64, 128, 256, 512))):
+        for i in range(n):
+            stride = 2 if stage > 0 and i == 0 else 1
+            out = width * 4 if bottleneck else width
+            if bottleneck:
+                y = b.conv_bn(x, width, 1)
+                y = b.conv_bn(y, width, 3, stride)
+                y = b.conv_bn(y, out, 1, act=None)
+            else:
+                y = b.conv_bn(x, width, 3, stride)
+                y = b.conv_bn(y, width, 3, act=None)
+            skip = x if stride == 1 and channels == out else b.conv_bn(x, out, 1, stride, act=None)
+            x = b.add("ReLU", {}, [b.add("Add", {}, [y, skip])])
+            channels = out
+    return b.head(x)
+
+
+def vgg11() -> Design:
+    b = _Builder("VGG-11")
+    x = "input"
+    for v in (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"):
+        if v == "M":
+            x = b.add("MaxPool2d", {"kernel_size": 2}, [x])
+        else:
+            x = b.add("Conv2d", {"out_channels": v, "kernel_size": 3, "padding": 1}, [x])
+            x = b.add("ReLU", {}, [x])
+    return b.head(x, hidden=[4096, 4096])
+
+
+def mobilenet_v2() -> Design:
+    b = _Builder("MobileNetV2")
+    act = "ReLU6" if is_known("ReLU6") else "ReLU"
+    x = b.conv_bn("input", 32, 3, 2, act=act)
+    channels = 32
+    for t, c, n, s in ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+                       (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)):
+        for i in range(n):
+            stride = s if i == 0 else 1
+            hidden = channels * t
+            y = b.conv_bn(x, hidden, 1, act=act) if t != 1 else x
+            y = b.conv_bn(y, hidden, 3, stride, groups=hidden, act=act)
+            y = b.conv_bn(y, c, 1, act=None)
+            x = b.add("Add", {}, [y, x]) if stride == 1 and channels == c else y
+            channels = c
+    x = b.conv_bn(x, 1280, 1, act=act)
+    return b.head(x, dropout=0.2)
+
+
+NETWORKS: dict[str, Callable[[], Design]] = {
+    "resnet18": lambda: resnet(18), "resnet50": lambda: resnet(50), "vgg11": vgg11,
+    "mobilenetv2": mobilenet_v2}
+
+
+def designs(names: list[str]) -> dict[str, Design]:
+    out = {}
+    for name in names:
+        path = ROOT / "samples" / f"{name}.json"
+        out[name] = load(path) if path.exists() else NETWORKS[name]()
+    return out
+
+
+# --- measuring ------------------------------------------------------------------
+
+def measure(design: Design, device: torch.device, batch: int, optimizer: str,
+            precision: str, channels_last: bool, time_steps: int) -> dict[str, float]:
+    """Peak bytes of one steady-state step and the median wall time of steps."""
+    torch.manual_seed(0)
+    name, momentum = OPTIMIZERS[optimizer]
+    model = build(design).to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    opt = setup.make_optimizer(model, TrainConfig(optimizer=name, momentum=momentum))
+    c, h, w = design.input.shape
+    norm = Normaliser([0.5] * c, [0.25] * c, device, channels_last)
+    classes = model.output_shape[0]
+
+    def data() -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.randint(0, 256, (batch, c, h, w), dtype=torch.uint8, device=device),
+                torch.randint(0, classes, (batch,), device=device))
+
+    def step(images: torch.Tensor, y: torch.Tensor) -> None:
+        x = norm(images)
+        with setup.autocast(device, precision):
+            out = model(x)
+        loss = F.cross_entropy(out.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(2):
+        step(*data())
+    images, y = data()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        step(images, y)
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        probe = LiveStorage(state_tensors(model, opt) + [images, y])
+        with probe:
+            step(images, y)
+        peak = probe.peak
+    times = []
+    for _ in range(time_steps):
+        images, y = data()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        step(images, y)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    eval_s = 0.0
+    if time_steps:
+        model.eval()
+        with torch.no_grad(), setup.autocast(device, precision):
+            start = time.perf_counter()
+            model(norm(data()[0]))
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            eval_s = time.perf_counter() - start
+    return {"peak": peak, "step_s": statistics.median(times) if times else 0.0,
+            "eval_batch_s": eval_s}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", help="comma list: sample names and resnet18, resnet50, "
+                    "vgg11, mobilenetv2 (default: all)")
+    ap.add_argument("--batches", help="two batch sizes for the samples (default 32,64)")
+    ap.add_argument("--big-batches", help="batch sizes at 224x224 (default 2,4)")
+    ap.add_argument("--optimizers", default="sgd,sgd-momentum,adam,adamw")
+    ap.add_argument("--precisions", default="fp32,bf16")
+    ap.add_argument("--big-precisions", default="fp32",
+                    help="precisions for the 224x224 networks (bf16 is slow without "
+                         "native CPU support)")
+    ap.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--time-steps", type=int, default=3, help="timed steps per case (0: none)")
+    ap.add_argument("--no-time", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="samples only, sgd-momentum and adam")
+    ap.add_argument("--json", help="also write the rows to this file")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    samples = sorted(p.stem for p in (ROOT / "samples").glob("*.json"))
+    names = args.models.split(",") if args.models else (
+        samples if args.quick else samples + list(NETWORKS))
+    optimizers = ["sgd-momentum", "adam"] if args.quick else args.optimizers.split(",")
+    small = [int(b) for b in (args.batches or "32,64").split(",")]
+    big = [int(b) for b in (args.big_batches or "2,4").split(",")]
+    time_steps = 0 if args.no_time else args.time_steps
+    rows = []
+    print(f"device {device}, torch threads {torch.get_num_threads()}, "
+          f"load average {Path('/proc/loadavg').read_text().split()[:3]}"
+          if Path("/proc/loadavg").exists() else f"device {device}")
+    print(f"{'design':<14}{'batch':>6} {'optimizer':<13}{'prec':<5}{'cl':<3}"
+          f"{'planned':>10}{'measured':>10}{'ratio':>7}  {'step est':>9}{'step real':>10}"
+          f"{'ratio':>7}{'epoch':>7}")
+    for name, design in designs(names).items():
+        analysis = analyse(design)
+        is_big = design.input.height >= 128
+        has_conv = any(i.type.startswith("Conv") for i in analysis.layers.values())
+        cl = args.channels_last == "on" or (args.channels_last == "auto" and has_conv)
+        for batch in big if is_big else small:
+            for precision in (args.big_precisions if is_big else args.precisions).split(","):
+                cal = cached(device, precision, cl) if time_steps else None
+                for optimizer in optimizers:
+                    opt_name, momentum = OPTIMIZERS[optimizer]
+                    p = plan(design, PlanSettings(batch_size=batch, optimizer=opt_name,
+                                                  momentum=momentum, precision=precision,
+                                                  channels_last=cl, device=device.type),
+                             analysis)
+                    m = measure(design, device, batch, optimizer, precision, cl, time_steps)
+                    row = {"design": name, "batch": batch, "optimizer": optimizer,
+                           "precision": precision, "channels_last": cl,
+                           "planned": p.peak, "measured": m["peak"],
+                           "ratio": p.peak / m["peak"], "phase": p.phase}
+                    line = (f"{name:<14}{batch:>6} {optimizer:<13}{precision:<5}{int(cl):<3}"
+                            f"{p.peak / 1e6:>9.1f}M{m['peak'] / 1e6:>9.1f}M{row['ratio']:>7.3f}")
+                    if cal is not None:
+                        est = estimate(design, analysis, cal, batch, 50000, 10000, precision,
+                                       opt_name, p.gradients)
+                        real_epoch = (est.steps_per_epoch * m["step_s"]
+                                      + 10000 / batch * m["eval_batch_s"])
+                        row.update(step_planned=est.step_s, step_measured=m["step_s"],
+                                   epoch_planned=est.epoch_s, epoch_measured=real_epoch,
+                                   epoch_ratio=est.epoch_s / real_epoch)
+                        line += (f"  {est.step_s * 1000:>7.0f}ms{m['step_s'] * 1000:>8.0f}ms"
+                                 f"{est.step_s / m['step_s']:>7.2f}{row['epoch_ratio']:>7.2f}")
+                    print(line, flush=True)
+                    rows.append(row)
+    ratios = [r["ratio"] for r in rows]
+    within = sum(abs(r - 1) <= 0.10 for r in ratios)
+    print(f"\nmemory: {within}/{len(rows)} cases within 10% "
+          f"(ratio min {min(ratios):.3f}, max {max(ratios):.3f})")
+    if time_steps:
+        er = [r["epoch_ratio"] for r in rows]
+        print(f"epoch time: {sum(abs(r - 1) <= 0.30 for r in er)}/{len(er)} within 30% "
+              f"(ratio min {min(er):.2f}, median {statistics.median(er):.2f}, max {max(er):.2f});"
+              " noisy on a shared machine")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    return 0 if within == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
