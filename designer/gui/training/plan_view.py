@@ -170,7 +170,7 @@ class PlanView(QWidget):
         if key in self._calibrating or self._training():
             return
         self._calibrating.add(key)
-        QTimer.singleShot(CALIBRATE_DELAY_MS, lambda: self._start_calibration(key))
+        QTimer.singleShot(CALIBRATE_DELAY_MS, self, lambda: self._start_calibration(key))
 
     def _start_calibration(self, key: tuple[Any, ...]) -> None:
         if self._training():
