@@ -43,3 +43,19 @@ def app_window(qtbot, tmp_path, monkeypatch):
     win.show()
     qtbot.waitExposed(win)
     return win
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item):
+    """After pytest-qt has closed a test's widgets: delete them now. Its
+    deleteLater() waits for an event loop that may never run, and a closed
+    window left alive is then freed by the cyclic garbage collector at some
+    random allocation of a later test, with worker threads still running:
+    that crashed test modules run alone. Runs outside pytest-qt's wrapper."""
+    result = yield
+    if "PySide6.QtCore" in sys.modules:
+        from PySide6.QtCore import QCoreApplication, QEvent
+        if QCoreApplication.instance() is not None:
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            QCoreApplication.processEvents()
+    return result

@@ -64,6 +64,6 @@ def test_known_formulas() -> None:
     d.add_layer("Linear", {"out_features": 10})
     assert check_formulas(d) == 8
     a = analyse(d)
-    assert a.layers["conv1"].formulas[0] == "H_out = ⌊(32 + 0 − 1·(3−1) − 1)/2⌋ + 1 = 15"
+    assert a.layers["conv1"].formulas[0] == "H_out = ⌊(32 + 2·0 − 1·(3−1) − 1)/2⌋ + 1 = 15"
     assert a.layers["pool1"].formulas[0] == ("H_out = ⌈(15 + 2·1 − 1·(2−1) − 1)/2⌉ + 1 − 1 "
                                              "(the last window would start in the padding) = 8")

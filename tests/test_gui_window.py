@@ -217,7 +217,7 @@ def test_rename_frozen_and_design_fields(window, qtbot):
 def test_formula_view_shows_plugged_in_numbers(window):
     window.context.select("conv1")
     text = window.formulas.toPlainText()
-    assert "H_out = ⌊(32 + 0 − 1·(5−1) − 1)/1⌋ + 1 = 28" in text
+    assert "H_out = ⌊(32 + 2·0 − 1·(5−1) − 1)/1⌋ + 1 = 28" in text
     assert "params = (5·5·3 + 1)·6 = 456" in text
     assert "5×5 input pixels" in text and "jump" in text
     window.context.select("fc1")

@@ -10,7 +10,7 @@ from designer.core.training_config import TrainConfig
 from designer.export.pytorch_code import generate_model_code
 from designer.export.train_script import generate_train_script
 from designer.gui.app import create_window
-from designer.gui.autosave import read_recovery, recovery_path
+from designer.gui.autosave import read_recovery
 from designer.gui.edit_actions import ClipboardError
 from designer.io import dumps, load
 
@@ -118,7 +118,7 @@ def test_autosave_recovery_after_crash(make_window, state, qtbot):
     win = make_window(register=False)
     _edit(win)
     win.autosaver.save_now()
-    assert recovery_path().is_file()
+    assert win.autosaver.path.is_file()
     edited = dumps(win.context.design)
     # the window goes away without a clean close (a crash): the file stays
     win.autosaver.stop()
@@ -134,30 +134,33 @@ def test_autosave_recovery_after_crash(make_window, state, qtbot):
     assert fresh.is_modified() and fresh.isWindowModified()
     fresh.answers.append("discard")
     assert fresh.close()
-    assert not recovery_path().exists()   # closed cleanly: nothing to offer next time
+    assert not win.autosaver.path.exists() and not fresh.autosaver.path.exists()
+    assert read_recovery() is None   # closed cleanly: nothing to offer next time
 
 
 def test_recovery_can_be_discarded(make_window, state):
     win = make_window()
     _edit(win)
     win.autosaver.save_now()
+    win.autosaver.stop()   # as if its window had crashed
     second = make_window()
     second._ask_restore_recovery = lambda rec: False
     assert second.offer_recovery() is False
-    assert not recovery_path().exists()
+    assert not win.autosaver.path.exists()
     assert second.context.design.layer("conv1").params["out_channels"] == 6
 
 
 def test_autosave_only_with_unsaved_changes_and_debounced(make_window, state, qtbot, tmp_path):
     win = make_window()
-    assert win.autosaver.save_now() is False and not recovery_path().exists()
+    path = win.autosaver.path
+    assert win.autosaver.save_now() is False and not path.exists()
     win.autosaver.debounce.setInterval(20)
     _edit(win)
-    qtbot.waitUntil(recovery_path().is_file, timeout=2000)
-    data = json.loads(recovery_path().read_text())
+    qtbot.waitUntil(path.is_file, timeout=2000)
+    data = json.loads(path.read_text())
     assert data["file"]["design"]["layers"][0]["params"]["out_channels"] == 7
     assert win.save_file(str(tmp_path / "x.json"))
-    assert not recovery_path().exists()
+    assert not path.exists()
 
 
 def test_copy_paste_keeps_internal_edges_with_fresh_ids(make_window):

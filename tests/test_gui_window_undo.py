@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from designer.core.report import flow_order
 from designer.gui.commands import MoveLayersCommand, disconnect_command
 from designer.io import dumps
 
@@ -108,7 +109,8 @@ def _views_match(win):
     """The canvas and the summary table mirror the model after every step."""
     ids = [lay.id for lay in win.context.design.layers]
     assert set(win.canvas.design_scene().blocks) - {"input"} == set(ids)
-    assert win.summary.summary.ids[:-1] == ids
+    flow = [lay.id for lay in flow_order(win.context.design, win.context.analysis)]
+    assert win.summary.summary.ids[:-1] == flow   # data-flow order (issue 12)
 
 
 def test_undo_redo_every_edit_kind_is_exact(window, qtbot):

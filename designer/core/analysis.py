@@ -108,8 +108,8 @@ class Analysis:
         return out
 
     @property
-    def error_count(self) -> int:
-        return len(self.all_errors)
+    def error_count(self) -> int:   # len(all_errors) without building it: runs per edit
+        return len(self.errors) + sum(len(i.errors) for i in self.layers.values())
 
     @property
     def warning_count(self) -> int:

@@ -61,6 +61,20 @@ def _padding_fix(k_eff: tuple[int, ...], pad: tuple[int, ...], sizes: tuple[int,
     return Fix(f"set padding = {value}", {"padding": value})
 
 
+def _skipped(n: int, total_pad: int, k_eff: int, stride: int, right_pad: int) -> int:
+    """Real input pixels at the end of an axis that no filter position reaches: the
+    padded positions left over after the last window, less the right padding (a
+    3x3 stride-2 conv with padding 1 on an even input only skips padding)."""
+    leftover = (n + total_pad - k_eff) % stride
+    return max(0, leftover - right_pad)
+
+
+def _pad_term(left: int, right: int) -> str:
+    """Padding in a size formula, written as pooling writes it: 2·p (or both sides
+    when "same" pads unevenly)."""
+    return f"2·{left}" if left == right else f"({left}+{right})"
+
+
 def _conv2d(ctx: Ctx) -> Outcome:
     c, h, w = ctx.image()
     p = ctx.p
@@ -106,14 +120,16 @@ def _conv2d(ctx: Ctx) -> Outcome:
                                     f"({c}/{groups})" if groups > 1 else f"{c}")
     macs = c_out * ho * wo * (c // groups) * k[0] * k[1]
     formulas = [
-        f"H_out = ⌊({h} + {totals[0]} − {d[0]}·({k[0]}−1) − 1)/{s[0]}⌋ + 1 = {ho}",
-        f"W_out = ⌊({w} + {totals[1]} − {d[1]}·({k[1]}−1) − 1)/{s[1]}⌋ + 1 = {wo}",
+        f"H_out = ⌊({h} + {_pad_term(left[0], right[0])} − {d[0]}·({k[0]}−1) − 1)/{s[0]}⌋ + 1"
+        f" = {ho}",
+        f"W_out = ⌊({w} + {_pad_term(left[1], right[1])} − {d[1]}·({k[1]}−1) − 1)/{s[1]}⌋ + 1"
+        f" = {wo}",
         pformula,
         f"MACs = {c_out}·{ho}·{wo}·{c // groups}·{k[0]}·{k[1]} = {macs:,}",
     ]
     warnings = []
-    if padding != "same" and any(ke > 1 and (n + t - ke) % st for n, t, ke, st in
-                                  zip(sizes, totals, k_eff, s)):
+    if padding != "same" and any(ke > 1 and _skipped(n, t, ke, st, r) for n, t, ke, st, r in
+                                 zip(sizes, totals, k_eff, s, right)):
         warnings.append("the last input rows/columns are not covered by any filter "
                         "position (the stride does not fit the input evenly)")
     return Outcome(shape=(c_out, ho, wo), params=params, macs=macs,

@@ -6,7 +6,7 @@ from typing import Any
 
 from designer.core.analysis import Analysis
 from designer.core.catalogue import RF, fmt_shape
-from designer.core.model import Design
+from designer.core.model import Design, Layer
 
 
 def _num(x: float) -> float | int | None:
@@ -39,13 +39,21 @@ def rf_text(rf: RF | None) -> str:
     return f"{h}×{w}" if h != w else f"{h}×{h}"
 
 
+def flow_order(design: Design, analysis: Analysis) -> list[Layer]:
+    """The layers in data-flow order (inputs before the layers that read them; list
+    order breaks ties), then any caught in a cycle, in list order."""
+    order = [design.layer(lid) for lid in analysis.order if lid in design]
+    seen = {lay.id for lay in order}
+    return order + [lay for lay in design.layers if lay.id not in seen]
+
+
 def summary_dict(design: Design, analysis: Analysis) -> dict[str, Any]:
     """The `summary --json` object: exactly the keys of DESIGN.md §6."""
     def shape(s: tuple[int, ...] | None) -> list[int] | None:
         return None if s is None else list(s)
 
     layers = []
-    for lay in design.layers:
+    for lay in flow_order(design, analysis):
         info = analysis.layers[lay.id]
         entry: dict[str, Any] = {
             "id": lay.id, "type": lay.type, "output_shape": shape(info.output_shape),
@@ -81,7 +89,7 @@ def human(n: int) -> str:
 def summary_table(design: Design, analysis: Analysis) -> str:
     head = ("id", "type", "output", "params", "MACs", "receptive field")
     rows = [head, ("input", "Input", fmt_shape(analysis.input_shape), "", "", "1×1")]
-    for lay in design.layers:
+    for lay in flow_order(design, analysis):
         info = analysis.layers[lay.id]
         shapes = (" / ".join(fmt_shape(s) for s in info.port_shapes) if info.multi_output
                   else fmt_shape(info.output_shape))

@@ -21,6 +21,7 @@ from designer.core.model import INPUT_ID, Design
 
 SMALL_FIELD_SHARE = 0.5   # deepest local field below this share of the input: warn
 MAX_TRACKED = 4096        # per-axis pixel sets larger than this are treated as solid
+EXPLICIT_WORK = 4 * MAX_TRACKED   # points built per layer and axis, at most (keeps it linear)
 
 
 @dataclass(frozen=True)
@@ -100,25 +101,109 @@ def _taps(info_type: str, resolved: dict[str, Any]) -> tuple[tuple[int, int], tu
     return kernel, dilation
 
 
-def _solid(size: float) -> frozenset[int]:
+def _solid(size: float) -> "_Span":
     """Twice the offsets (exact halves) of a gap-free field of this size."""
     n = int(round(size))
-    return frozenset(2 * t - (n - 1) for t in range(n))
+    return _Span(-(n - 1), n - 1)
 
 
-def _has_holes(points: frozenset[int]) -> int:
+@dataclass(frozen=True)
+class _Span:
+    """The gap-free doubled offsets lo, lo+2, ..., hi: a solid field in O(1)
+    space, so long stacks of layers stay linear (explicit sets grow with the
+    field, which made the report quadratic in depth)."""
+    lo: int
+    hi: int
+
+    def __len__(self) -> int:
+        return (self.hi - self.lo) // 2 + 1
+
+    def points(self) -> frozenset[int]:
+        return frozenset(range(self.lo, self.hi + 1, 2))
+
+
+
+def _compact(pts: frozenset[int]) -> "_Span | frozenset[int]":
+    """A set without holes (one parity, every step of 2 present) becomes a _Span."""
+    if not pts:
+        return pts
+    lo, hi = min(pts), max(pts)
+    if (hi - lo) % 2 == 0 and len(pts) == (hi - lo) // 2 + 1 and \
+            all((p - lo) % 2 == 0 for p in pts):
+        return _Span(lo, hi)
+    return pts
+
+
+def _shift(pts: "_Span | frozenset[int]", by: int) -> "_Span | frozenset[int]":
+    if isinstance(pts, _Span):
+        return _Span(pts.lo + by, pts.hi + by)
+    return frozenset(p + by for p in pts)
+
+
+def _union(parts: list["_Span | frozenset[int]"]) -> "_Span | frozenset[int] | None":
+    """The union, or None when it would hold more than MAX_TRACKED points."""
+    if len(parts) == 1:
+        return parts[0]
+    spans = [p for p in parts if isinstance(p, _Span)]
+    if len(spans) == len(parts):
+        spans.sort(key=lambda sp: sp.lo)
+        lo, hi = spans[0].lo, spans[0].hi
+        for sp in spans[1:]:
+            if sp.lo > hi + 2 or (sp.lo - lo) % 2:
+                break
+            hi = max(hi, sp.hi)
+        else:
+            return _Span(lo, hi)
+    if sum(len(p) for p in parts) > EXPLICIT_WORK:
+        return None
+    out: set[int] = set()
+    for p in parts:
+        out.update(p.points() if isinstance(p, _Span) else p)
+    return _compact(frozenset(out))
+
+
+def _taps_sum(rel: "_Span | frozenset[int]", step: int, k: int,
+              half: int) -> "_Span | frozenset[int] | None":
+    """{r + t·step − half}: the Minkowski sum with k taps `step` apart (None:
+    more than MAX_TRACKED points)."""
+    if isinstance(rel, _Span) and (k == 1 or step <= rel.hi - rel.lo + 2):
+        return _Span(rel.lo - half, rel.hi + (k - 1) * step - half)
+    if len(rel) * k > EXPLICIT_WORK:
+        return None
+    base = rel.points() if isinstance(rel, _Span) else rel
+    return _compact(frozenset(r + t * step - half for r in base for t in range(k)))
+
+
+def _has_holes(points: "_Span | frozenset[int]") -> int:
     """How many pixels inside the extent the set misses (points are doubled offsets)."""
-    if not points:
+    if isinstance(points, _Span) or not points:
         return 0
     span = (max(points) - min(points)) // 2 + 1
     return span - len(points)
 
 
+def _extent(points: "_Span | frozenset[int]") -> tuple[int, int]:
+    """(pixels spanned, pixels seen)."""
+    if isinstance(points, _Span):
+        return len(points), len(points)
+    return (max(points) - min(points)) // 2 + 1, len(points)
+
+
 def coverage(design: Design, analysis: Analysis) -> dict[str, tuple[frozenset[int], frozenset[int]]]:
     """Per layer and axis: the doubled offsets (2·(pixel − centre)) of the input
     pixels that unit (0, 0) depends on. Only local fields are listed."""
-    sets: dict[str, tuple[frozenset[int], frozenset[int]]] = {
-        INPUT_ID: (frozenset([0]), frozenset([0]))}
+    return {lid: (_points(h), _points(w))
+            for lid, (h, w) in _coverage(design, analysis).items()}
+
+
+def _points(pts: "_Span | frozenset[int]") -> frozenset[int]:
+    return pts.points() if isinstance(pts, _Span) else pts
+
+
+def _coverage(design: Design, analysis: Analysis
+              ) -> dict[str, tuple["_Span | frozenset[int]", "_Span | frozenset[int]"]]:
+    """coverage() in compact form: O(1) per layer while fields have no holes."""
+    sets: dict[str, tuple[Any, Any]] = {INPUT_ID: (_Span(0, 0), _Span(0, 0))}
     # starts per output port: a spatial Split's sections start at different places
     starts: dict[tuple[str, int], tuple[float, float]] = {(INPUT_ID, 0): (0.0, 0.0)}
     for lid in analysis.order:
@@ -131,23 +216,24 @@ def coverage(design: Design, analysis: Analysis) -> dict[str, tuple[frozenset[in
             continue
         up = _upstream_rf(analysis, sources)
         taps = _taps(info.type, info.resolved)
-        result: list[frozenset[int]] = []
+        result: list[Any] = []
         for ax in range(2):
-            # doubled absolute positions of the upstream unit 0 (union over branches)
-            absolute = {p + int(round(2 * starts[src][ax]))
-                        for src in sources for p in sets[src[0]][ax]}
             centre2 = int(round(2 * rf.start[ax]))
+            pts: Any = None
             if taps is None and rf.size[ax] == up.size[ax] and rf.jump[ax] == up.jump[ax]:
-                pts = frozenset(p - centre2 for p in absolute)
+                # doubled absolute positions of the upstream unit 0 (union over branches)
+                absolute = _union([_shift(sets[src[0]][ax], int(round(2 * starts[src][ax])))
+                                   for src in sources])
+                pts = None if absolute is None else _shift(absolute, -centre2)
             elif taps is not None and float(up.jump[ax]).is_integer():
                 k, d = taps[0][ax], taps[1][ax]
                 j = int(up.jump[ax])
-                rel = [p - int(round(2 * up.start[ax])) for p in absolute]
+                up2 = int(round(2 * up.start[ax]))
+                rel = _union([_shift(sets[src[0]][ax], int(round(2 * starts[src][ax])) - up2)
+                              for src in sources])
                 half = d * (k - 1) * j   # doubled (k_eff − 1)/2 · jump
-                pts = frozenset(r + 2 * t * d * j - half for r in rel for t in range(k))
-            else:
-                pts = _solid(rf.size[ax])
-            if len(pts) > MAX_TRACKED:
+                pts = None if rel is None else _taps_sum(rel, 2 * d * j, k, half)
+            if pts is None or len(pts) > MAX_TRACKED:
                 pts = _solid(rf.size[ax])
             result.append(pts)
         sets[lid] = (result[0], result[1])
@@ -183,7 +269,7 @@ def _dilations_on_path(design: Design, analysis: Analysis, lid: str) -> list[int
 def gridding_warnings(design: Design, analysis: Analysis) -> list[RFWarning]:
     """One warning where holes first appear along a path, saying whether the
     deepest local field still has them."""
-    sets = coverage(design, analysis)
+    sets = _coverage(design, analysis)
     holed = {lid for lid, (h, w) in sets.items() if _has_holes(h) or _has_holes(w)}
     if not holed:
         return []
@@ -197,8 +283,7 @@ def gridding_warnings(design: Design, analysis: Analysis) -> list[RFWarning]:
             continue   # inherited: reported where it started
         h, w = sets[lid]
         ax_pts = h if _has_holes(h) >= _has_holes(w) else w
-        span = (max(ax_pts) - min(ax_pts)) // 2 + 1
-        seen = len(ax_pts)
+        span, seen = _extent(ax_pts)
         dil = _dilations_on_path(design, analysis, lid)
         common = math.gcd(*dil) if len(dil) >= 2 else (dil[0] if dil else 1)
         if common > 1:

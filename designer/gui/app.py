@@ -9,6 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from designer.gui.file_actions import APPLICATION, ORGANISATION
+from designer.gui.lifetimes import collect_in_gui_thread
 from designer.gui.main_window import MainWindow
 from designer.gui.panels import install_panels
 from designer.gui.style import apply_style
@@ -26,6 +27,7 @@ def _application() -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("CNN Designer")
     apply_style(app)  # type: ignore[arg-type]
+    collect_in_gui_thread()   # panels start worker threads: GC only in this thread
     return app  # type: ignore[return-value]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from designer.core import templates
-from designer.core.model import INPUT_ID, Design, DesignError, Layer
+from designer.core.model import INPUT_ID, Design, DesignError, Layer, split_ref
 from designer.core.params import Fix
 
 SET_PARAM_ID = 1001
@@ -172,12 +172,26 @@ class RenameLayerCommand(QUndoCommand):
         self.design.rename_layer(self.new, self.old)
 
 
+def _inputs_first(layers: list[Layer]) -> list[Layer]:
+    """The layers reordered so that each comes after those of the set it reads (a
+    copied set keeps the design's list order, which need not follow the data)."""
+    pending = {lay.id: lay for lay in layers}
+    out: list[Layer] = []
+    while pending:
+        ready = [lay for lay in pending.values()
+                 if not any(split_ref(s, pending)[0] in pending for s in lay.inputs)] \
+            or list(pending.values())[:1]
+        for lay in ready:
+            out.append(pending.pop(lay.id))
+    return out
+
+
 class InsertLayersCommand(QUndoCommand):
     """Insert prepared layers (paste, duplicate) at the end, ids already unique."""
 
     def __init__(self, design: Design, layers: list[Layer], text: str = "Paste") -> None:
         super().__init__(text)
-        self.design, self.layers = design, [lay.clone() for lay in layers]
+        self.design, self.layers = design, [lay.clone() for lay in _inputs_first(layers)]
 
     def redo(self) -> None:
         for layer in self.layers:
@@ -197,7 +211,11 @@ class InsertTemplateCommand(QUndoCommand):
 
     def redo(self) -> None:
         if self.insertion is None:
-            self.insertion = templates.insert(self.design, self.name, self.upstream, self.params)
+            done = templates.insert(self.design, self.name, self.upstream, self.params)
+            # copies: the design's own layer objects change with later edits, and a
+            # redo must replay the layers as they were inserted
+            self.insertion = templates.Insertion([lay.clone() for lay in done.layers],
+                                                 copy.deepcopy(done.rewired))
         else:  # replay exactly the same ids
             ins = self.insertion
             index = 0 if self.upstream == "input" else self.design.index_of(self.upstream) + 1
@@ -260,3 +278,56 @@ def apply_fix_command(design: Design, layer_id: str, fix: Fix) -> QUndoCommand:
         cmd = SetParamsCommand(design, layer_id, params, f"Fix {layer_id}: {fix.label}")
     cmd.setText(f"Fix {layer_id}: {fix.label}")
     return cmd
+
+
+def _bridges(design: Design, ids: list[str]) -> dict[str, list[str]]:
+    """New inputs for the layers that read a deleted one: each deleted layer is
+    replaced by what fed it (a deleted chain collapses), only where that source has
+    one input to follow and the reader then analyses without errors."""
+    from designer.core.analysis import analyse
+    gone = set(ids)
+
+    def source(ref: str) -> str | None:
+        """What feeds the deleted layer `ref` names (an input reference)."""
+        seen: set[str] = set()
+        while design.source_of(ref) in gone and ref not in seen:
+            seen.add(ref)
+            inputs = design.layer(design.source_of(ref)).inputs
+            if len(inputs) != 1:
+                return None
+            ref = inputs[0]
+        return None if design.source_of(ref) in gone else ref
+
+    wanted: dict[str, list[str]] = {}
+    for lay in design.layers:
+        if lay.id in gone or not gone.intersection(design.sources(lay.id)):
+            continue
+        new: list[str] = []
+        for s in lay.inputs:
+            s2 = source(s) if design.source_of(s) in gone else s
+            if s2 is not None and s2 not in new:
+                new.append(s2)
+        if new != [s for s in lay.inputs if design.source_of(s) not in gone]:
+            wanted[lay.id] = new
+    if not wanted:
+        return {}
+    trial = design.copy()
+    for lid in ids:
+        trial.remove_layer(lid)
+    for lid, inputs in wanted.items():
+        trial.set_inputs(lid, inputs)
+    analysis = analyse(trial)
+    return {lid: inputs for lid, inputs in wanted.items() if not analysis.layers[lid].errors}
+
+
+def push_remove_layers(stack: Any, design: Design, ids: list[str]) -> None:
+    """Delete layers as one undo step, reconnecting their neighbours when the
+    shapes allow (deleting the middle of a chain leaves no gap)."""
+    bridges = _bridges(design, ids)
+    stack.beginMacro("Delete" if len(ids) != 1 else f"Delete {ids[0]}")
+    try:
+        stack.push(RemoveLayersCommand(design, ids))
+        for lid, inputs in bridges.items():
+            stack.push(SetInputsCommand(design, lid, inputs, f"Reconnect {lid}"))
+    finally:
+        stack.endMacro()

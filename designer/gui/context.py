@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from designer.core.analysis import Analysis, analyse
+from designer.core.incremental import analyse_after
 from designer.core.model import Design, Event
 
 
@@ -24,6 +25,8 @@ class DesignContext(QObject):
         super().__init__(parent)
         self.design = design
         self.analysis: Analysis = analyse(design)
+        # layers whose LayerInfo the last re-analysis recomputed; None: all of them
+        self.changed_ids: set[str] | None = None
         self.selected_id: str | None = None
         self.weights: dict[str, Any] | None = None   # from the last training run
         self.weights_design: Design | None = None    # the design snapshot they belong to
@@ -33,7 +36,8 @@ class DesignContext(QObject):
         if event.kind in ("layer_moved",):
             self.model_event.emit(event)
             return
-        self.analysis = analyse(self.design)
+        self.analysis, self.changed_ids = analyse_after(self.design, self.analysis,
+                                                        event.kind, event.layer_id)
         if self.selected_id is not None and self.selected_id not in self.design:
             new = event.layer_id if event.kind == "layer_renamed" and \
                 event.other == self.selected_id else None

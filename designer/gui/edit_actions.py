@@ -3,13 +3,13 @@ selected layers."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtGui import QGuiApplication, QUndoStack
 
 from designer.core.catalogue import is_known
 from designer.core.model import INPUT_ID, Design, Layer, make_ref, split_ref
-from designer.gui.commands import InsertLayersCommand, RemoveLayersCommand
+from designer.gui.commands import InsertLayersCommand, push_remove_layers
 from designer.gui.context import DesignContext
 from designer.io.design_file import FORMAT, SCHEMA_VERSION, DesignFileError, from_dict
 
@@ -116,6 +116,12 @@ class Clipboard:
 
     def __init__(self, context: DesignContext, stack: QUndoStack) -> None:
         self.context, self.stack = context, stack
+        # how prepared layers go in: the window's canvas places them (see
+        # canvas.edits.insert_layers_after); plain insertion without one
+        self.insert: Callable[[list[Layer], str | None, str], None] = self._insert
+
+    def _insert(self, layers: list[Layer], anchor: str | None, label: str) -> None:
+        self.stack.push(InsertLayersCommand(self.context.design, layers, label))
 
     def copy(self, ids: list[str]) -> bool:
         ids = [i for i in ids if i in self.context.design]
@@ -128,7 +134,7 @@ class Clipboard:
         if not self.copy(ids):
             return False
         ids = [i for i in ids if i in self.context.design]
-        self.stack.push(RemoveLayersCommand(self.context.design, ids))
+        push_remove_layers(self.stack, self.context.design, ids)
         return True
 
     def paste(self, text: str | None = None, anchor: str | None = None,
@@ -140,12 +146,17 @@ class Clipboard:
         if unknown:
             raise ClipboardError(f"unknown layer type '{unknown[0]}'")
         ready = prepare_paste(self.context.design, layers, external, anchor)
-        self.stack.push(InsertLayersCommand(self.context.design, ready, label))
+        self.insert(ready, anchor, label)
         self.context.select(ready[-1].id)
         return [lay.id for lay in ready]
 
     def duplicate(self, ids: list[str]) -> list[str]:
+        """The copy follows the selection (after its one last layer, when it has one)."""
         ids = [i for i in ids if i in self.context.design]
         if not ids:
             return []
-        return self.paste(layers_json(self.context.design, ids), None, "Duplicate")
+        design = self.context.design
+        fed = {s for i in ids for s in design.sources(i)}
+        sinks = [i for i in ids if i not in fed]
+        anchor = sinks[0] if len(sinks) == 1 else None
+        return self.paste(layers_json(design, ids), anchor, "Duplicate")

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings
 
 from designer.core.model import Design
 from designer.io.design_file import DesignFileError, load, save
-from designer.gui.autosave import STATE_ENV, discard_recovery, state_dir
+from designer.gui.autosave import STATE_ENV, state_dir
 from designer.gui.style import SAMPLES
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ class FileActions:
             return False
         w.file_path = str(Path(path).resolve())
         w.undo_stack.setClean()
-        discard_recovery()
+        w.autosaver.discard()
         self.remember(path)
         w.update_title()
         w.status_message(f"Saved {Path(path).name}")

@@ -36,6 +36,30 @@ def rf_rows(rf: RF | None) -> list[tuple[str, str]]:
             ("start", f"{_axes(rf.start)} (centre of the first output's field)")]
 
 
+_CONV = "H_out = ⌊(H + 2p − d·(k−1) − 1)/s⌋ + 1"
+_POOL = "H_out = ⌊(H + 2p − d·(k−1) − 1)/s⌋ + 1   (⌈ ⌉ with ceil_mode)"
+_SIZE_SYMBOLS = ("H, W: input height and width · k: kernel size · s: stride · p: padding "
+                 "on each side · d: dilation · ⌊ ⌋ rounds down, ⌈ ⌉ up")
+# The general formula behind the numbers, and what its symbols mean (per layer type).
+SYMBOLS: dict[str, tuple[str, str]] = {
+    "Conv2d": (f"{_CONV};   params = (k_h·k_w·C_in/g + 1)·C_out",
+               _SIZE_SYMBOLS + " · C_in, C_out: channels in and out · g: groups "
+               "(+ 1: the bias)"),
+    "ConvTranspose2d": ("H_out = (H−1)·s − 2p + d·(k−1) + output_padding + 1",
+                        _SIZE_SYMBOLS),
+    "MaxPool2d": (_POOL, _SIZE_SYMBOLS), "AvgPool2d": (_POOL, _SIZE_SYMBOLS),
+    "Linear": ("params = (in + 1)·out", "in, out: features in and out (+ 1: the bias)"),
+}
+
+
+def symbols_html(type_name: str) -> str:
+    if type_name not in SYMBOLS:
+        return ""
+    general, legend = SYMBOLS[type_name]
+    return (f"<p style='color:#4a5560; margin-top:0'><span style='font-family:{MONO_FONT}'>"
+            f"{escape(general)}</span><br><small>{escape(legend)}</small></p>")
+
+
 def _table(rows: list[tuple[str, str]]) -> str:
     cells = "".join(f"<tr><td style='color:#66727f; padding-right:10px'>{escape(k)}</td>"
                     f"<td>{escape(v)}</td></tr>" for k, v in rows)
@@ -51,6 +75,7 @@ def layer_html(info: LayerInfo) -> str:
         lines = "<br>".join(escape(f) for f in info.formulas)
         parts.append(f"<p style='font-family:{MONO_FONT}; background:#f4f6f8; "
                      f"padding:4px'>{lines}</p>")
+        parts.append(symbols_html(info.type))
     elif not info.known:
         parts.append("<p style='color:#8a0012'>No formulas: this layer has an error "
                      "(or an upstream one).</p>")

@@ -214,6 +214,7 @@ class ImportController(QObject):
 
 def import_model(window: "MainWindow") -> ImportController:
     """The window's import controller (made on first use), asked to import."""
+    window.before_long_operation()   # unsaved edits are autosaved first
     controller = controller_of(window)
     controller.ask()
     return controller

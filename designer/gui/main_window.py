@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QPushButton, QWidget)
@@ -18,8 +18,11 @@ from designer import __version__
 from designer.core.analysis import Analysis
 from designer.core.model import Design, Event
 from designer.core.report import human
-from designer.gui.autosave import Autosaver, Recovery, discard_recovery, read_recovery
+from designer.gui import wheel_guard
+from designer.gui.autosave import (Autosaver, Recovery, discard_recovery_file,
+                                   orphaned_recoveries)
 from designer.gui.canvas.view import DesignCanvas
+from designer.gui.canvas_actions import CanvasActions
 from designer.gui.context import DesignContext
 from designer.gui.edit_actions import Clipboard, ClipboardError
 from designer.gui.export_dialog import ExportCodeDialog
@@ -60,6 +63,7 @@ class MainWindow(QMainWindow):
         self.canvas = DesignCanvas(self.context, self.undo_stack, self)
         self.setCentralWidget(self.canvas)
         self.canvas_hint = help_views.EmptyCanvasHint(self.canvas, self.context)
+        self.clipboard.insert = self.canvas.insert_layers_after
         self.palette = Palette()
         self.properties = PropertyEditor(self.context, self.undo_stack)
         self.formulas = FormulaView(self.context)
@@ -75,6 +79,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.properties_dock, self.formulas_dock], [330, 420], Qt.Vertical)
         self.resizeDocks([self.summary_dock], [210], Qt.Vertical)
         self._build_status_bar()
+        self.canvas_actions = CanvasActions(self)   # flow direction (View menu)
 
         self.palette.activated.connect(self.append_entry)
         self.canvas.layer_activated.connect(self._focus_properties)
@@ -97,6 +102,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName("dock_" + re.sub(r"\W+", "_", title.lower()))
         dock.setWidget(widget)
+        wheel_guard.guard(widget)   # the wheel changes only a focused box
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
                          | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(area, dock)
@@ -124,7 +130,10 @@ class MainWindow(QMainWindow):
     def set_design(self, design: Design, file_path: str | None) -> None:
         """Show another design in place (views keep their subscriptions)."""
         self.context.select(None)
+        self.context.set_weights(None, None)   # they belong to the design being closed
         self.context.design.replace_with(design)
+        if self.canvas.is_horizontal():   # its places may be for the other direction
+            self.canvas.relayout_unrecorded()
         self.undo_stack.clear()
         self.file_path = file_path
         self.update_title()
@@ -174,9 +183,7 @@ class MainWindow(QMainWindow):
             self.status_message("Select layers to cut")
 
     def paste(self) -> None:
-        sid = self.context.selected_id
-        anchor = sid if sid is not None and (sid == "input" or sid in self.context.design) \
-            else None
+        anchor = self.canvas.paste_anchor()   # the selected block, else the output
         try:
             ids = self.clipboard.paste(anchor=anchor)
         except ClipboardError as e:
@@ -222,10 +229,17 @@ class MainWindow(QMainWindow):
             self._focus_properties(layer_id)
 
     # --- export -----------------------------------------------------------------
+    def before_long_operation(self) -> None:
+        """Call before training, export or import starts: unsaved edits are
+        autosaved now rather than after the debounce."""
+        self.autosaver.flush()
+
     def export_code(self) -> None:
+        self.before_long_operation()
         self._show_export_dialog(ExportCodeDialog(self.context.design, self, self._folder()))
 
     def export_image(self) -> None:
+        self.before_long_operation()
         stem = Path(self.file_path).stem if self.file_path else "design"
         path = self._ask_save_path("Export image", "PNG image (*.png);;SVG image (*.svg)",
                                    str(Path(self._folder() or "") / f"{stem}.png"))
@@ -309,7 +323,10 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_index_changed(self, _index: int) -> None:
-        self.autosaver.edited()
+        if self.undo_stack.isClean():   # back to the saved state: nothing to recover
+            self.autosaver.discard()
+        else:
+            self.autosaver.edited()
 
     def _focus_properties(self, _layer_id: str) -> None:
         self.properties_dock.show()
@@ -324,18 +341,37 @@ class MainWindow(QMainWindow):
         self.offer_recovery()
 
     def offer_recovery(self) -> bool:
-        """After a crash: offer the autosaved design back. True when restored."""
-        rec = read_recovery()
-        if rec is None:
-            return False
-        if not self._ask_restore_recovery(rec):
-            discard_recovery()
-            return False
+        """After a crash: offer each autosaved design whose window is gone.
+        The first one restored replaces this window's design (when it has no
+        unsaved changes), the others open in windows of their own. True when
+        one was restored here."""
+        restored_here = False
+        for rec in orphaned_recoveries():
+            answer = self._ask_restore_recovery(rec)
+            if answer is None:   # later: keep it for the next start
+                continue
+            if answer:
+                if not restored_here and not self.is_modified():
+                    self.restore(rec)
+                    restored_here = True
+                else:
+                    self._open_recovered_window(rec)
+                    continue
+            if rec.path is not None:
+                discard_recovery_file(rec.path)
+        return restored_here
+
+    def restore(self, rec: Recovery) -> None:
         self.set_design(rec.design, rec.original_path)
         self.undo_stack.resetClean()   # restored work is unsaved work
         self.update_title()
+        self.autosaver.edited()
+        self.autosaver.flush()   # this window's own recovery file now holds it
         self.status_message("Restored the autosaved design")
-        return True
+
+    def _open_recovered_window(self, rec: Recovery) -> None:
+        from designer.gui.recovered_windows import open_recovered
+        open_recovered(self, rec)
 
     def _apply_pending_tabs(self) -> None:
         # Tabified before the window is first shown, a second tab group leaves a
@@ -357,7 +393,7 @@ class MainWindow(QMainWindow):
                 self.modes.restore()
             elif state is not None:
                 self.restoreState(state)
-            QTimer.singleShot(0, self.show_whole_design)   # once the docks have their sizes
+            QTimer.singleShot(0, self, self.show_whole_design)   # once the docks have their sizes
             for hook in self.first_show_hooks:
                 hook()
         super().showEvent(event)
@@ -376,8 +412,13 @@ class MainWindow(QMainWindow):
             self.modes.save()
         self.settings.sync()
         self.autosaver.stop()
-        discard_recovery()
+        self.autosaver.discard()   # only this window's file: others may be live
         event.accept()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
+            self.autosaver.flush()   # focus lost: the user may be about to kill us
+        super().changeEvent(event)
 
     # --- dialogs (tests replace these) --------------------------------------------
     def _ask_save_changes(self) -> str:
@@ -403,16 +444,19 @@ class MainWindow(QMainWindow):
     def _show_error(self, title: str, text: str) -> None:
         QMessageBox.critical(self, title, text)
 
-    def _ask_restore_recovery(self, rec: Recovery) -> bool:
+    def _ask_restore_recovery(self, rec: Recovery) -> bool | None:
+        """True: restore, False: discard, None: keep it for later."""
         where = f" (from {rec.original_path})" if rec.original_path else ""
         box = QMessageBox(QMessageBox.Question, APP_TITLE,
                           f"CNN Designer did not close normally. Restore the unsaved design "
                           f"“{rec.design.name}”{where}, autosaved at {rec.saved_at}?",
                           QMessageBox.NoButton, self)
         restore = box.addButton("Restore", QMessageBox.AcceptRole)
-        box.addButton("Discard", QMessageBox.DestructiveRole)
+        discard = box.addButton("Discard", QMessageBox.DestructiveRole)
+        box.addButton("Later", QMessageBox.RejectRole)
         box.exec()
-        return box.clickedButton() is restore
+        clicked = box.clickedButton()
+        return True if clicked is restore else False if clicked is discard else None
 
     def _show_export_dialog(self, dialog: ExportCodeDialog) -> None:
         dialog.exec()

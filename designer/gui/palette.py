@@ -86,6 +86,7 @@ class Palette(QWidget):
         layout.addWidget(self.filter)
         layout.addWidget(self.tree)
         self._populate()
+        self.setMinimumWidth(self.names_width())
         self.filter.textChanged.connect(self.apply_filter)
         self.filter.returnPressed.connect(self._activate_first_visible)
         self.tree.activated_entry.connect(self.activated)
@@ -127,6 +128,17 @@ class Palette(QWidget):
             group = self.tree.topLevelItem(n)
             group.setHidden(group.childCount() == 0)
         self.tree.expandAll()
+
+    def names_width(self) -> int:
+        """Width that shows every entry's whole name (never "Depthwise-sep…")."""
+        tree = self.tree
+        fm = tree.fontMetrics()
+        longest = max(fm.horizontalAdvance(i.text(0)) for i in self.entries())
+        icon = tree.iconSize().width() if tree.iconSize().width() > 0 else 16
+        chrome = (2 * tree.indentation() + icon + 16          # indent, icon, item padding
+                  + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth()
+                  + 8)                                        # the panel's margins
+        return longest + chrome
 
     def entries(self, visible_only: bool = False) -> list[QTreeWidgetItem]:
         out = []

@@ -33,11 +33,13 @@ def install_panels(window: MainWindow) -> Panels:
     train = install_train_docks(window, training)
     window.close_guards.append(training.close_guard)
     window.first_show_hooks.append(training.activate)
+    training.run_starting.connect(window.before_long_operation)
 
-    rf = ReceptiveFieldView(window.context, data_dir=training.form.dataset.data_dir)
+    rf = ReceptiveFieldView(window.context, data_dir=training.form.dataset.data_dir,
+                            shown=False)
     rf_dock = window.add_panel("Receptive field", _scrollable(rf))
     maps_dock = install_maps_dock(window, rf)
-    window.close_guards.append(rf.shutdown)   # last: after the user has agreed to close
+    window.close_guards.append(rf.release)   # last: after the user has agreed to close
     rf.set_shown(False)                       # the Inspect mode shows it
     rf_dock.visibilityChanged.connect(rf.set_shown)
     dataset = training.form.dataset

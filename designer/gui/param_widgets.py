@@ -11,13 +11,14 @@ import math
 import re
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLineEdit,
                                QSpinBox, QWidget)
 
 from designer.core import params as P
 from designer.core.params import ParamError, ParamSpec
+from designer.gui import wheel_guard
 
 INT_MAX = 2**31 - 1
 
@@ -79,27 +80,10 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-class WheelGuard(QObject):
-    """Scrolling the property list must not change a value by accident: spin
-    boxes and combo boxes take the wheel only once they have focus."""
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Wheel and isinstance(watched, QWidget) \
-                and not watched.hasFocus():
-            event.ignore()
-            return True
-        return False
-
-
-_WHEEL_GUARD: WheelGuard | None = None
-
-
 def guard_wheel(widget: QWidget) -> None:
-    global _WHEEL_GUARD
-    if _WHEEL_GUARD is None:
-        _WHEEL_GUARD = WheelGuard()
-    widget.setFocusPolicy(Qt.StrongFocus)
-    widget.installEventFilter(_WHEEL_GUARD)
+    """Scrolling the property list must not change a value by accident (see
+    wheel_guard: the same rule as every panel of the window)."""
+    wheel_guard.guard(widget)
 
 
 class ParamEditor(QWidget):

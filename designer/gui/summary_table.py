@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 
 from designer.core.analysis import Analysis
 from designer.core.catalogue import fmt_shape
-from designer.core.report import human, rf_text
+from designer.core.report import flow_order, human, rf_text
 from designer.gui.context import DesignContext
 from designer.gui.style import ERROR_BG, WARNING_BG
 
@@ -32,15 +32,40 @@ def _bytes(n: int) -> str:
     return f"{n} B"
 
 
+class _Rows:
+    """The rows' texts, made when first shown: a 10,000-layer design costs only
+    the rows on screen (and the few an edit changed) per refresh."""
+
+    def __init__(self, model: "SummaryModel") -> None:
+        self.model = model
+        self.cache: dict[int, tuple[tuple[str, ...], str, str]] = {}
+
+    def entry(self, row: int) -> tuple[tuple[str, ...], str, str]:
+        """(cell texts, tooltip, severity)"""
+        got = self.cache.get(row)
+        if got is None:
+            got = self.cache[row] = self.model._make_row(row)
+        return got
+
+    def __len__(self) -> int:
+        return len(self.model.ids)
+
+    def __getitem__(self, row: int) -> tuple[str, ...]:
+        if row < 0:
+            row += len(self)
+        if not 0 <= row < len(self):
+            raise IndexError(row)
+        return self.entry(row)[0]
+
+
 class SummaryModel(QAbstractTableModel):
     def __init__(self, context: DesignContext) -> None:
         super().__init__()
         self.context = context
-        self.rows: list[tuple[str, ...]] = []
+        self.analysis: Analysis = context.analysis
         self.ids: list[str | None] = []
-        self.tips: list[str] = []
-        self.severity: list[str] = []
-        self.brushes: list[QBrush | None] = []
+        self.positions: dict[str | None, int] = {}
+        self.rows = _Rows(self)
         self.bold = QFont()
         self.bold.setBold(True)
         self.tints = {"error": QBrush(QColor(ERROR_BG)), "warning": QBrush(QColor(WARNING_BG)),
@@ -48,33 +73,44 @@ class SummaryModel(QAbstractTableModel):
         self.refresh(context.analysis)
 
     def refresh(self, analysis: Analysis) -> None:
+        changed = self.context.changed_ids if analysis is self.context.analysis else None
+        self.analysis = analysis
+        if changed is not None and len(self.ids) == len(analysis.layers) + 1 and \
+                all(lid in self.positions for lid in changed):
+            # a parameter edit: same rows, a few of them (and the totals) redrawn
+            rows = sorted(self.positions[lid] for lid in changed) + [len(self.ids) - 1]
+            for row in rows:
+                self.rows.cache.pop(row, None)
+            last = self.columnCount() - 1
+            for row in rows:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+            return
         self.beginResetModel()
-        self.rows, self.ids, self.tips, self.severity = [], [], [], []
-        for layer in self.context.design.layers:
-            info = analysis.layers.get(layer.id)
-            if info is None:
-                continue
-            shape = (" / ".join(fmt_shape(s) for s in info.port_shapes) if info.multi_output
-                     else fmt_shape(info.output_shape))   # every output port's shape
-            self.rows.append((layer.id, layer.type, shape,
-                              f"{info.params:,}", human(info.macs) if info.macs else "",
-                              _bytes(info.memory) if info.memory else "", rf_text(info.rf)))
-            self.ids.append(layer.id)
-            issues = info.errors + info.warnings
-            self.tips.append("\n".join(("✗ " if i.severity == "error" else "! ") + i.message
-                                       for i in issues))
-            self.severity.append("error" if info.errors else "warning" if info.warnings else "")
-        frozen = f" ({analysis.frozen_params:,} frozen)" if analysis.frozen_params else ""
-        errors = analysis.error_count
-        self.rows.append(("Total", f"{len(self.ids)} layers", fmt_shape(analysis.output_shape),
-                          f"{analysis.total_params:,}{frozen}", human(analysis.total_macs),
-                          _bytes(analysis.total_memory), ""))
+        self.ids = [lay.id for lay in flow_order(self.context.design, analysis)
+                    if lay.id in analysis.layers]
         self.ids.append(None)
-        self.tips.append("\n".join(f"✗ {i.message}" for i in analysis.errors))
-        self.severity.append("error" if analysis.errors else "")
-        self.total_errors = errors
-        self.brushes = [self.tints[sev] for sev in self.severity]
+        self.positions = {lid: n for n, lid in enumerate(self.ids)}
+        self.rows.cache.clear()
         self.endResetModel()
+
+    def _make_row(self, row: int) -> tuple[tuple[str, ...], str, str]:
+        analysis, lid = self.analysis, self.ids[row]
+        if lid is None:
+            frozen = f" ({analysis.frozen_params:,} frozen)" if analysis.frozen_params else ""
+            cells = ("Total", f"{len(self.ids) - 1} layers", fmt_shape(analysis.output_shape),
+                     f"{analysis.total_params:,}{frozen}", human(analysis.total_macs),
+                     _bytes(analysis.total_memory), "")
+            return (cells, "\n".join(f"✗ {i.message}" for i in analysis.errors),
+                    "error" if analysis.errors else "")
+        info = analysis.layers[lid]
+        shape = (" / ".join(fmt_shape(s) for s in info.port_shapes) if info.multi_output
+                 else fmt_shape(info.output_shape))   # every output port's shape
+        cells = (lid, info.type, shape, f"{info.params:,}",
+                 human(info.macs) if info.macs else "",
+                 _bytes(info.memory) if info.memory else "", rf_text(info.rf))
+        tip = "\n".join(("✗ " if i.severity == "error" else "! ") + i.message
+                        for i in info.errors + info.warnings)
+        return cells, tip, "error" if info.errors else "warning" if info.warnings else ""
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
@@ -91,24 +127,21 @@ class SummaryModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.DisplayRole) -> Any:
         # Called for every visible cell and role on each repaint: keep it to lookups.
         if role == DISPLAY:
-            return self.rows[index.row()][index.column()]
+            return self.rows.entry(index.row())[0][index.column()]
         if role == ALIGN:
             return ALIGNMENTS[index.column()]
         if role == BACKGROUND:
-            return self.brushes[index.row()]
+            return self.tints[self.rows.entry(index.row())[2]]
         if role == FONT:
             return self.bold if self.ids[index.row()] is None else None
         if role == TOOLTIP:
-            return self.tips[index.row()] or None
+            return self.rows.entry(index.row())[1] or None
         if role == USER:
             return self.ids[index.row()]
         return None
 
     def row_of(self, layer_id: str | None) -> int:
-        try:
-            return self.ids.index(layer_id) if layer_id is not None else -1
-        except ValueError:
-            return -1
+        return self.positions.get(layer_id, -1) if layer_id is not None else -1
 
 
 class SummaryTable(QTableView):

@@ -23,6 +23,8 @@ PORT_R = 5.0
 PORT_HIT = 9.0
 PORT_LABEL_H = 12.0  # room under the block for output-port labels
 RADIUS = 7.0
+OVERVIEW_BELOW = 0.55   # zoom under which a block shows only name and shape, large
+OVERVIEW_PX = 12.0      # their on-screen size in pixels (while they fit the block)
 
 TEXT = QColor("#1f2430")
 MUTED = QColor("#5f6673")
@@ -89,6 +91,9 @@ class BlockItem(QGraphicsItem):
         self.text = text
         self.text_key: tuple[Any, ...] | None = None   # see block_text.text_key
         self._lines: dict[str, Any] = {}
+        self._shape: QPainterPath | None = None
+        self.painted_as = ""            # "full" or "overview": the last paint's detail
+        self.horizontal = False         # ports left and right (see set_horizontal)
         flags = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                  | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         if not is_input:
@@ -106,6 +111,7 @@ class BlockItem(QGraphicsItem):
             return False
         if len(text.ports) != len(self.text.ports):
             self.prepareGeometryChange()   # port labels change the bounding rect
+            self._shape = None             # and the ports the shape
         self.text = text
         self._layout_text()
         self.setToolTip(text.tooltip)
@@ -143,22 +149,40 @@ class BlockItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         labels = PORT_LABEL_H if len(self.text.ports) > 1 else 0.0
-        return self.rect().adjusted(-4, -PORT_R - 3, 4, PORT_R + 3 + labels)
+        return self.rect().adjusted(-PORT_R - 3, -PORT_R - 3, PORT_R + 3, PORT_R + 3 + labels)
 
     def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addRoundedRect(self.rect(), RADIUS, RADIUS)
-        for index in range(len(self.text.ports)):
-            path.addEllipse(self.output_port_local(index), PORT_HIT, PORT_HIT)
-        if not self.is_input:
-            path.addEllipse(self.input_port_local(), PORT_HIT, PORT_HIT)
-        return path
+        # A union, not subpaths: with the default odd-even fill the half of each port
+        # circle that lies on the block would be a hole (presses there missed).
+        if self._shape is None:
+            path = QPainterPath()
+            path.addRoundedRect(self.rect(), RADIUS, RADIUS)
+            ports = QPainterPath()
+            ports.setFillRule(Qt.FillRule.WindingFill)
+            for index in range(len(self.text.ports)):
+                ports.addEllipse(self.output_port_local(index), PORT_HIT, PORT_HIT)
+            if not self.is_input:
+                ports.addEllipse(self.input_port_local(), PORT_HIT, PORT_HIT)
+            self._shape = path.united(ports)
+        return self._shape
 
-    @staticmethod
-    def output_port_at(index: int, count: int) -> QPointF:
+    def set_horizontal(self, on: bool) -> None:
+        """Left-to-right flow: inputs arrive on the left edge, the outputs leave right."""
+        if on != self.horizontal:
+            self.prepareGeometryChange()
+            self.horizontal = on
+            self._shape = None
+            self.update()
+
+    def output_port_at(self, index: int, count: int) -> QPointF:
         """Where output port `index` of `count` leaves (local): layers with
         several outputs (Split, MaxPool2d with indices) spread them along the
-        bottom edge, port 0 on the left."""
+        output edge, port 0 first."""
+        if self.horizontal:
+            if count <= 1:
+                return QPointF(BLOCK_W / 2, 0.0)
+            spacing = min(16.0, (BLOCK_H - 16) / (count - 1))
+            return QPointF(BLOCK_W / 2, (index - (count - 1) / 2) * spacing)
         if count <= 1:
             return QPointF(0.0, BLOCK_H / 2)
         spacing = min(44.0, (BLOCK_W - 40) / (count - 1))
@@ -167,9 +191,8 @@ class BlockItem(QGraphicsItem):
     def output_port_local(self, index: int = 0) -> QPointF:
         return self.output_port_at(index, len(self.text.ports))
 
-    @staticmethod
-    def input_port_local() -> QPointF:
-        return QPointF(0.0, -BLOCK_H / 2)
+    def input_port_local(self) -> QPointF:
+        return QPointF(-BLOCK_W / 2, 0.0) if self.horizontal else QPointF(0.0, -BLOCK_H / 2)
 
     def output_port(self, index: int = 0) -> QPointF:
         return self.mapToScene(self.output_port_local(index))
@@ -185,12 +208,14 @@ class BlockItem(QGraphicsItem):
                 best = (dist, index)
         return None if best is None else best[1]
 
-    @staticmethod
-    def input_port_at(index: int, count: int) -> QPointF:
+    def input_port_at(self, index: int, count: int) -> QPointF:
         """Where input `index` of `count` arrives (local): merges fan their
-        inputs out along the top edge so that each one stays visible."""
+        inputs out along the input edge so that each one stays visible."""
         if count <= 1:
-            return QPointF(0.0, -BLOCK_H / 2)
+            return self.input_port_local()
+        if self.horizontal:
+            spacing = min(16.0, (BLOCK_H - 16) / (count - 1))
+            return QPointF(-BLOCK_W / 2, (index - (count - 1) / 2) * spacing)
         spacing = min(44.0, (BLOCK_W - 40) / (count - 1))
         return QPointF((index - (count - 1) / 2) * spacing, -BLOCK_H / 2)
 
@@ -239,6 +264,12 @@ class BlockItem(QGraphicsItem):
         colour = QColor(CATEGORY_COLOURS.get(t.category, "#9aa5b1"))
         rect = self.rect()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < OVERVIEW_BELOW and not self.exporting:
+            self.painted_as = "overview"
+            self._paint_overview(painter, rect, colour, lod)
+            return
+        self.painted_as = "full"
         body = QPainterPath()
         body.addRoundedRect(rect, RADIUS, RADIUS)
         painter.fillPath(body, mix(colour, 0.07))
@@ -271,6 +302,46 @@ class BlockItem(QGraphicsItem):
         self._paint_header(painter, rect, colour)
         self._paint_body(painter, rect)
         self._paint_ports(painter, colour)
+
+    @staticmethod
+    def overview_font_size(lod: float, lines: int = 2) -> float:
+        """Pixel size (in scene units) of the overview's lines: OVERVIEW_PX on screen
+        where `lines` of it fit in the block, else as large as they fit."""
+        return min(OVERVIEW_PX / max(lod, 1e-3), (BLOCK_H - 6) / lines / 1.15)
+
+    @classmethod
+    def overview_lines(cls, lod: float) -> int:
+        """Name and shape while both stay readable (9 px), else the name alone."""
+        return 2 if cls.overview_font_size(lod, 2) * lod >= 9.0 else 1
+
+    def _paint_overview(self, painter: QPainter, rect: QRectF, colour: QColor,
+                        lod: float) -> None:
+        """Zoomed out, small text is noise: the block is its type colour with its
+        name and output shape in large type (level of detail)."""
+        t = self.text
+        pen = (QPen(TARGET, 3.0 / lod) if self.connect_target else
+               QPen(ERROR, 3.0 / lod) if t.errors else
+               QPen(SELECTED, 3.0 / lod) if self.isSelected() else
+               QPen(mix(colour, 0.9, "#30343b"), 1.0 / lod))
+        painter.setPen(pen)
+        painter.setBrush(mix(colour, 0.55))
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        lines = self.overview_lines(lod)
+        font = QFont(_Fonts.get().bold)
+        font.setPixelSize(max(1, round(self.overview_font_size(lod, lines))))
+        painter.setFont(font)
+        inner = rect.adjusted(PAD / 2, 3, -PAD / 2, -3)
+        centre = Qt.AlignmentFlag.AlignCenter
+        painter.setPen(TEXT)
+        if lines == 1:
+            painter.drawText(inner, centre, elide(t.title, font, inner.width()))
+            return
+        half = inner.height() / 2
+        top = QRectF(inner.left(), inner.top(), inner.width(), half)
+        bottom = QRectF(inner.left(), inner.top() + half, inner.width(), half)
+        painter.drawText(top, centre, elide(t.title, font, inner.width()))
+        painter.setPen(TEXT if t.shape != "?" else ERROR)
+        painter.drawText(bottom, centre, elide(t.shape, font, inner.width()))
 
     def _paint_header(self, painter: QPainter, rect: QRectF, colour: QColor) -> None:
         f, t, lines = _Fonts.get(), self.text, self._lines

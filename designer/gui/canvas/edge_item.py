@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
+from PySide6.QtGui import (QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF,
+                           QTransform)
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem,
                                QWidget)
 
@@ -85,6 +86,7 @@ class EdgeItem(QGraphicsPathItem):
         self.drop_target = False
         self._hover = False
         self._arrow = QPolygonF()
+        self._bounds = QRectF()   # cached: the scene asks for it very often
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0.0)
@@ -102,6 +104,8 @@ class EdgeItem(QGraphicsPathItem):
         right = QPointF(end.x() - ARROW * math.cos(angle + 0.45),
                         end.y() - ARROW * math.sin(angle + 0.45))
         self._arrow = QPolygonF([tip, left, right])
+        self.prepareGeometryChange()
+        self._bounds = path.boundingRect().adjusted(-ARROW - 4, -ARROW - 4, ARROW + 4, ARROW + 4)
         self.setPath(path)
 
     def rename(self, src: str, dst: str, source: str | None = None) -> None:
@@ -120,7 +124,7 @@ class EdgeItem(QGraphicsPathItem):
         return stroker.createStroke(self.path())
 
     def boundingRect(self) -> QRectF:
-        return self.path().boundingRect().adjusted(-ARROW - 4, -ARROW - 4, ARROW + 4, ARROW + 4)
+        return QRectF(self._bounds)
 
     def hoverEnterEvent(self, event: object) -> None:  # noqa: D401 - Qt override
         self._hover = True
@@ -146,3 +150,26 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(colour, 1.0))
         painter.setBrush(colour)
         painter.drawPolygon(self._arrow)
+
+
+_SWAP = QTransform(0.0, 1.0, 1.0, 0.0, 0.0, 0.0)   # (x, y) -> (y, x), its own inverse
+
+
+def _swap(p: QPointF) -> QPointF:
+    return QPointF(p.y(), p.x())
+
+
+def flow_curve(start: QPointF, end: QPointF, horizontal: bool) -> QPainterPath:
+    """curve() for either flow direction (left to right: the same curve, transposed)."""
+    if not horizontal:
+        return curve(start, end)
+    return _SWAP.map(curve(_swap(start), _swap(end)))
+
+
+def flow_route(start: QPointF, end: QPointF, obstacles: list[QRectF],
+               horizontal: bool) -> QPainterPath:
+    """route() for either flow direction."""
+    if not horizontal:
+        return route(start, end, obstacles)
+    swapped = [_SWAP.mapRect(r) for r in obstacles]
+    return _SWAP.map(route(_swap(start), _swap(end), swapped))

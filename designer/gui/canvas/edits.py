@@ -8,27 +8,43 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF
 
 from designer.core.catalogue import get_type, is_known
-from designer.core.model import INPUT_ID, DesignError
+from designer.core.model import INPUT_ID, DesignError, Layer, split_ref
 from designer.core.templates import TEMPLATES
-from designer.gui.canvas.layout import (ROW, Position, design_layout, overlaps,
-                                        subgraph_layout)
+from designer.gui.canvas.layout import (BLOCK_H, BLOCK_W, COL, GAP_X, ROW, Position,
+                                        design_layout, layout_graph, overlaps, subgraph_layout)
 from designer.gui.canvas.scene import DesignScene
-from designer.gui.commands import (AddLayerCommand, InsertOnEdgeCommand, InsertTemplateCommand,
-                                   MoveLayersCommand, RemoveLayersCommand, SetInputsCommand,
-                                   disconnect_command)
+from designer.gui.commands import (AddLayerCommand, InsertLayersCommand, InsertOnEdgeCommand,
+                                   InsertTemplateCommand,
+                                   MoveLayersCommand, SetInputsCommand, disconnect_command,
+                                   push_remove_layers)
 
 Moves = dict[str, tuple[tuple[float, float] | None, tuple[float, float] | None]]
 EPS = 1.0
 
 
-def _shift_below(scene: DesignScene, y: float, dy: float, skip: set[str]) -> Moves:
-    """Moves that push every block at or below `y` down by `dy` (make room)."""
+def _step(scene: DesignScene) -> float:
+    """One layout row along the flow (down, or right when it runs left to right)."""
+    return COL if scene.horizontal else ROW
+
+
+def _at(scene: DesignScene, along: float, across: float) -> Position:
+    """A point from its place along the flow and across it."""
+    return (along, across) if scene.horizontal else (across, along)
+
+
+def _across(scene: DesignScene, item: object) -> float:
+    return item.y() if scene.horizontal else item.x()  # type: ignore[attr-defined]
+
+
+def _shift_below(scene: DesignScene, at: float, rows: float, skip: set[str]) -> Moves:
+    """Moves that push every block at or beyond `at` along the flow `rows` rows
+    further (make room)."""
     design = scene.context.design
     moves: Moves = {}
     for lid, item in scene.blocks.items():
-        if lid == INPUT_ID or lid in skip or lid not in design or item.y() < y - EPS:
+        if lid == INPUT_ID or lid in skip or lid not in design or scene.along(item) < at - EPS:
             continue
-        moves[lid] = (design.layer(lid).position, (item.x(), item.y() + dy))
+        moves[lid] = (design.layer(lid).position, scene.ahead(item.x(), item.y(), rows))
     return moves
 
 
@@ -42,8 +58,15 @@ def add_layer_at(scene: DesignScene, type_name: str, pos: QPointF) -> str | None
     edge = scene.edge_at(pos) if t.max_inputs == 1 else None
     if edge is not None:
         return _insert_on_edge(scene, type_name, edge.src, edge.dst)
+    block = scene.block_at(pos)
+    if block is not None:   # dropped on a block: it goes after that block, not on top
+        return append_layer(scene, type_name, block.layer_id)
+    x, y = round(pos.x()), round(pos.y())
+    taken = [(b.x(), b.y()) for b in scene.blocks.values()]
+    while any(overlaps((x, y), b, 10.0) for b in taken):   # never half over a block
+        x += 10
     cmd = AddLayerCommand(scene.context.design, type_name, t.new_params(), inputs=[],
-                          position=(round(pos.x()), round(pos.y())))
+                          position=(x, y))
     scene.undo_stack.push(cmd)
     scene.context.select(cmd.layer_id)
     scene.status(f"Added {cmd.layer_id}: drag from another block's output port (bottom) "
@@ -64,18 +87,18 @@ def append_anchor(scene: DesignScene) -> str:
     return design.layers[-1].id if design.layers else INPUT_ID
 
 
-def append_layer(scene: DesignScene, type_name: str) -> str | None:
-    """Add a layer after the anchor block, taking over its consumers, directly
-    below it (blocks further down move to make room): one undo step."""
+def append_layer(scene: DesignScene, type_name: str, anchor: str | None = None) -> str | None:
+    """Add a layer after the anchor block (default: append_anchor), taking over its
+    consumers, directly below it (blocks further down move to make room): one undo step."""
     if not is_known(type_name):
         scene.status(f"Unknown layer type '{type_name}'.")
         return None
     design = scene.context.design
-    anchor = append_anchor(scene)
+    anchor = anchor or append_anchor(scene)
     a = scene.blocks[anchor]
-    pos: Position = (a.x(), a.y() + ROW)
+    pos: Position = scene.ahead(a.x(), a.y())
     taken = any(overlaps(pos, (b.x(), b.y()), 10.0) for b in scene.blocks.values())
-    moves = _shift_below(scene, a.y() + ROW / 2, ROW, set()) if taken else {}
+    moves = _shift_below(scene, scene.along(a) + _step(scene) / 2, 1, set()) if taken else {}
     new_id = design.default_id(type_name)
     index = 0 if anchor == INPUT_ID else design.index_of(anchor) + 1
     consumers = design.consumers(anchor)
@@ -100,13 +123,14 @@ def _insert_on_edge(scene: DesignScene, type_name: str, src: str, dst: str) -> s
     design = scene.context.design
     s, d = scene.blocks[src], scene.blocks[dst]
     moves: Moves = {}
-    room: Position = (d.x(), s.y() + ROW)
+    step = _step(scene)
+    room: Position = _at(scene, scene.along(s) + step, _across(scene, d))
     free = not any(overlaps(room, (b.x(), b.y()), 10.0) for b in scene.blocks.values())
-    if d.y() - s.y() >= 2 * ROW - EPS and free:
+    if scene.along(d) - scene.along(s) >= 2 * step - EPS and free:
         pos: Position = room
-    elif d.y() > s.y():
+    elif scene.along(d) > scene.along(s):
         pos = (d.x(), d.y())
-        moves = _shift_below(scene, d.y() - ROW / 2, ROW, set())
+        moves = _shift_below(scene, scene.along(d) - step / 2, 1, set())
     else:
         pos = ((s.x() + d.x()) / 2, (s.y() + d.y()) / 2)
     cmd = InsertOnEdgeCommand(design, type_name, src, dst, get_type(type_name).new_params(),
@@ -146,8 +170,9 @@ def add_template_at(scene: DesignScene, name: str, pos: QPointF | None) -> list[
         scene.undo_stack.push(cmd)
         ids = cmd.layer_ids
         inputs = {lid: list(dict.fromkeys(design.sources(lid))) for lid in ids}
-        placed, depth = subgraph_layout(upstream, ids, inputs, (root.x(), root.y()))
-        moves = _shift_below(scene, root.y() + ROW / 2, depth * ROW, set(ids))
+        placed, depth = subgraph_layout(upstream, ids, inputs, (root.x(), root.y()),
+                                        scene.horizontal)
+        moves = _shift_below(scene, scene.along(root) + _step(scene) / 2, depth, set(ids))
         moves.update({lid: (None, placed[lid]) for lid in ids})
         scene.undo_stack.push(MoveLayersCommand(design, moves))
     except DesignError as e:
@@ -180,14 +205,14 @@ def delete_selected(scene: DesignScene) -> None:
         for src, dst in edges:
             stack.push(disconnect_command(design, src, dst))
         if ids:
-            stack.push(RemoveLayersCommand(design, ids))
+            push_remove_layers(stack, design, ids)
     finally:
         stack.endMacro()
 
 
 def auto_layout(scene: DesignScene) -> None:
     design = scene.context.design
-    placed = design_layout(design)
+    placed = design_layout(design, horizontal=scene.horizontal)
     moves: Moves = {}
     for lay in design.layers:
         new = placed[lay.id]
@@ -198,3 +223,59 @@ def auto_layout(scene: DesignScene) -> None:
         cmd.setText("Auto layout")
         scene.undo_stack.push(cmd)
     scene.flush()
+
+
+def insert_layers_after(scene: DesignScene, layers: list[Layer], anchor: str | None,
+                        label: str) -> None:
+    """Paste / duplicate: the layers go below `anchor` (which feeds them) and take
+    over its consumers when they end in one layer; blocks further down move to make
+    room. Without an anchor they land in free space right of the design. One step."""
+    design = scene.context.design
+    ids = [lay.id for lay in layers]
+    known = set(ids) | set(scene.blocks)
+    sources = {lay.id: [split_ref(s, known)[0] for s in lay.inputs] for lay in layers}
+    fed = {s for srcs in sources.values() for s in srcs}
+    sinks = [i for i in ids if i not in fed]
+    root = scene.blocks.get(anchor) if anchor is not None else None
+    consumers = design.consumers(anchor) if root is not None and len(sinks) == 1 else []
+    moves: Moves = {}
+    if root is not None:
+        placed, depth = subgraph_layout(anchor, ids, sources, (root.x(), root.y()),
+                                        scene.horizontal)
+        blocked = any(overlaps(p, (b.x(), b.y()), 10.0)
+                      for p in placed.values() for b in scene.blocks.values())
+        if blocked:
+            moves = _shift_below(scene, scene.along(root) + _step(scene) / 2, max(depth, 1),
+                                 set())
+    else:
+        rect = scene.blocks_rect()
+        placed = layout_graph(ids, sources,
+                              (rect.right() + GAP_X + BLOCK_W, rect.top() + BLOCK_H / 2),
+                              scene.horizontal)
+    taken = [moves[lid][1] if lid in moves else (b.x(), b.y())
+             for lid, b in scene.blocks.items()]
+    for lay in layers:   # whatever still lands on a block moves right, into free space
+        x, y = placed.get(lay.id, (0.0, 0.0))
+        while any(overlaps((x, y), t, 10.0) for t in taken):  # type: ignore[arg-type]
+            if scene.horizontal:
+                y += BLOCK_H + GAP_X
+            else:
+                x += BLOCK_W + GAP_X
+        lay.position = (x, y)
+        taken.append((x, y))
+    stack = scene.undo_stack
+    stack.beginMacro(label)
+    scene.autoplace = False
+    try:
+        stack.push(InsertLayersCommand(design, layers, label))
+        for c in consumers:
+            if c.id not in ids:
+                stack.push(SetInputsCommand(design, c.id,
+                                            [sinks[0] if s == anchor else s for s in c.inputs],
+                                            f"Connect {sinks[0]} → {c.id}"))
+        if moves:
+            stack.push(MoveLayersCommand(design, moves))
+    finally:
+        stack.endMacro()
+        scene.autoplace = True
+        scene.flush()

@@ -19,8 +19,9 @@ from designer.core.catalogue import get_type, is_known
 from designer.core.model import INPUT_ID, DesignError, Event, make_ref
 from designer.gui.canvas.block_item import PORT_R, BlockItem
 from designer.gui.canvas.block_text import BlockText, input_text, layer_text, text_key
-from designer.gui.canvas.edge_item import EdgeItem, curve, route
-from designer.gui.canvas.layout import BLOCK_H, BLOCK_W, GAP_X, ROW, Position, design_layout, overlaps
+from designer.gui.canvas.edge_item import EdgeItem, flow_curve, flow_route
+from designer.gui.canvas.layout import (BLOCK_H, BLOCK_W, COL, GAP_X, ROW, Position, design_layout,
+                                        overlaps)
 from designer.gui.commands import MoveLayersCommand, SetInputsCommand, connect_command
 from designer.gui.context import DesignContext
 
@@ -46,6 +47,7 @@ class DesignScene(QGraphicsScene):
         self.blocks: dict[str, BlockItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self.exporting = False
+        self.horizontal = False        # left-to-right flow (set_horizontal)
         self.autoplace = True          # off while the canvas pushes commands with positions
         self._pending_place: list[str] = []
         self._syncing_selection = False
@@ -81,19 +83,37 @@ class DesignScene(QGraphicsScene):
         self.edges.clear()
         design, analysis = self.context.design, self.context.analysis
         missing = [lay.id for lay in design.layers if lay.position is None]
-        auto = design_layout(design) if len(missing) == len(design.layers) else {}
+        auto = design_layout(design, horizontal=self.horizontal) \
+            if len(missing) == len(design.layers) else {}
         self.blocks[INPUT_ID] = self._new_block(INPUT_ID, input_text(analysis), True)
         self.blocks[INPUT_ID].setPos(*auto.get(INPUT_ID, (0.0, 0.0)))
         for layer in design.layers:
             self._add_block(layer.id, auto.get(layer.id))
         for src, dst in design.edges():
-            self._add_edge(src, dst)
+            self._add_edge(src, dst, route_now=False)   # flush() routes them all
         if self.context.selected_id in self.blocks:
             self._on_context_selection(self.context.selected_id)
         self.flush()
 
+    def set_horizontal(self, on: bool) -> None:
+        """Flow left to right (ports left and right) or top to bottom; the blocks
+        stay where they are (auto layout re-places them for the new direction)."""
+        self.horizontal = on
+        for item in self.blocks.values():
+            item.set_horizontal(on)
+        self.flush()
+
+    def ahead(self, x: float, y: float, rows: float = 1.0) -> Position:
+        """`rows` layout rows further along the flow (below, or to the right)."""
+        return (x + rows * COL, y) if self.horizontal else (x, y + rows * ROW)
+
+    def along(self, item: BlockItem) -> float:
+        """How far along the flow a block is (its y, or its x left to right)."""
+        return item.x() if self.horizontal else item.y()
+
     def _new_block(self, layer_id: str, text: BlockText, is_input: bool = False) -> BlockItem:
         item = BlockItem(layer_id, text, is_input, self._block_dragged)
+        item.set_horizontal(self.horizontal)
         self.addItem(item)
         return item
 
@@ -113,14 +133,15 @@ class DesignScene(QGraphicsScene):
             self._pending_place.append(layer_id)
         return item
 
-    def _add_edge(self, src: str, dst: str) -> None:
+    def _add_edge(self, src: str, dst: str, route_now: bool = True) -> None:
         source = self.context.design.source_of(src)
         if (src, dst) in self.edges or source not in self.blocks or dst not in self.blocks:
             return
         edge = EdgeItem(src, dst, source, self._port_index(src))
         self.addItem(edge)
         self.edges[(src, dst)] = edge
-        self._route_edge(edge, [])
+        if route_now:
+            self._route_edge(edge, [])
 
     def _port_index(self, ref: str) -> int:
         """The output port a reference leaves from (0 when not known yet)."""
@@ -147,7 +168,9 @@ class DesignScene(QGraphicsScene):
     def free_spot_below(self, inputs: list[str]) -> Position:
         """A free place for a new block: under its first input, else right of all."""
         sources = [self.blocks[s] for s in inputs if s in self.blocks]
-        if sources:
+        if sources and self.horizontal:
+            x, y = max(s.x() for s in sources) + COL, sources[0].y()
+        elif sources:
             x, y = sources[0].x(), max(s.y() for s in sources) + ROW
         else:
             rect = self.blocks_rect()
@@ -228,8 +251,11 @@ class DesignScene(QGraphicsScene):
         """Only blocks whose text changed are repainted (a 100-block edit stays cheap):
         a cheap key of what the text depends on skips most blocks."""
         design = self.context.design
+        changed = self.context.changed_ids   # after a parameter edit: those layers only
+        blocks = self.blocks.items() if changed is None or analysis is not \
+            self.context.analysis else [(i, self.blocks[i]) for i in changed if i in self.blocks]
         ports_changed = False
-        for lid, item in self.blocks.items():
+        for lid, item in blocks:
             if lid == INPUT_ID:
                 item.set_text(input_text(analysis))
             elif lid in design:
@@ -258,6 +284,10 @@ class DesignScene(QGraphicsScene):
                        key=lambda pair: pair[0].top())
         tops = [r.top() for r, _ in rects]
         for edge in self.edges.values():
+            if self.horizontal:   # few blocks sit between: every block is a candidate
+                self._route_edge(edge, [r for r, lid in rects
+                                        if lid not in (edge.source, edge.dst)])
+                continue
             y0 = self.blocks[edge.source].y()
             y1 = self.blocks[edge.dst].y()
             lo = bisect.bisect_right(tops, min(y0, y1) - BLOCK_H)
@@ -280,7 +310,10 @@ class DesignScene(QGraphicsScene):
         """The input has no stored place: it sits above the layers it feeds."""
         consumers = [self.blocks[c.id] for c in self.context.design.consumers(INPUT_ID)
                      if c.id in self.blocks]
-        if consumers:
+        if consumers and self.horizontal:
+            y = sum(c.y() for c in consumers) / len(consumers)
+            self.blocks[INPUT_ID].setPos(min(c.x() for c in consumers) - COL, y)
+        elif consumers:
             x = sum(c.x() for c in consumers) / len(consumers)
             self.blocks[INPUT_ID].setPos(x, min(c.y() for c in consumers) - ROW)
 
@@ -291,11 +324,13 @@ class DesignScene(QGraphicsScene):
         index = inputs.index(edge.src) if edge.src in inputs else 0
         end = dst.input_port(index, len(inputs))
         port = min(edge.port, len(src.text.ports) - 1)
+        if self.horizontal:
+            return src.output_port(port) + QPointF(PORT_R, 0), end - QPointF(PORT_R - 1, 0)
         return src.output_port(port) + QPointF(0, PORT_R), end - QPointF(0, PORT_R - 1)
 
     def _route_edge(self, edge: EdgeItem, obstacles: list[QRectF]) -> None:
         start, end = self._endpoints(edge)
-        edge.set_route(route(start, end, obstacles))
+        edge.set_route(flow_route(start, end, obstacles, self.horizontal))
 
     def _block_dragged(self, item: BlockItem) -> None:
         for edge in self.edges.values():
@@ -399,7 +434,8 @@ class DesignScene(QGraphicsScene):
             target.set_connect_target(True)
         self._connect_target = target
         end = target.input_port() if target is not None else pos
-        path: QPainterPath = curve(self._connect_from.output_port(self._connect_port), end)
+        path: QPainterPath = flow_curve(self._connect_from.output_port(self._connect_port), end,
+                                        self.horizontal)
         self._connect_line.setPath(path)
 
     def _finish_connect(self, pos: QPointF) -> None:

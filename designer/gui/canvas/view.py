@@ -13,9 +13,11 @@ from PySide6.QtGui import (QContextMenuEvent, QDragEnterEvent, QDragLeaveEvent, 
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsView, QMenu, QWidget
 
 from designer.core.catalogue import get_type, is_known
+from designer.core.model import Layer
 from designer.gui.canvas import edits
 from designer.gui.canvas.block_item import BlockItem
 from designer.gui.canvas.edge_item import EdgeItem
+from designer.gui.canvas.layout import BLOCK_H, BLOCK_W, design_layout
 from designer.gui.canvas.mime import LAYER_MIME, TEMPLATE_MIME
 from designer.gui.canvas.scene import DesignScene
 from designer.gui.context import DesignContext
@@ -85,8 +87,62 @@ class DesignCanvas(QGraphicsView):
         (else the output) and takes over its consumers; returns the new id."""
         return edits.append_layer(self._scene, type_name)
 
+    def insert_layers_after(self, layers: list[Layer], anchor: str | None, label: str) -> None:
+        """Paste / duplicate: below `anchor`, taking over its consumers (one undo step)."""
+        edits.insert_layers_after(self._scene, layers, anchor, label)
+
+    def paste_anchor(self) -> str:
+        return edits.append_anchor(self._scene)
+
     def auto_layout(self) -> None:
         edits.auto_layout(self._scene)
+
+    # --- flow direction ------------------------------------------------------
+    def is_horizontal(self) -> bool:
+        return self._scene.horizontal
+
+    def set_horizontal(self, on: bool, relayout: bool = True) -> None:
+        """Top to bottom or left to right. With `relayout` the blocks are laid out
+        again for the new direction (one undo step, "Auto layout")."""
+        if on == self._scene.horizontal:
+            return
+        self._scene.set_horizontal(on)
+        if relayout:
+            self.auto_layout()
+            self.zoom_fit()
+
+    def relayout_unrecorded(self) -> None:
+        """Lay an opened design out in the current direction without an undo step
+        (its file's places were made for the other one)."""
+        placed = design_layout(self.context.design, horizontal=self._scene.horizontal)
+        for lay in self.context.design.layers:
+            if lay.id in placed:
+                self.context.design.move_layer(lay.id, placed[lay.id])
+        self._scene.flush()
+
+    def fit_zoom(self, horizontal: bool) -> float:
+        """The zoom at which the whole design, laid out in that direction, fits."""
+        placed = design_layout(self.context.design, horizontal=horizontal)
+        if not placed:
+            return 1.0
+        xs = [p[0] for p in placed.values()]
+        ys = [p[1] for p in placed.values()]
+        w = max(xs) - min(xs) + BLOCK_W + 60
+        h = max(ys) - min(ys) + BLOCK_H + 60
+        port = self.viewport().size()
+        return min(port.width() / w, port.height() / h)
+
+    def fit_best_orientation(self) -> bool:
+        """Fit the design in view in the direction that shows it larger (its text
+        more readable); True when that changed the direction."""
+        vertical, horizontal = self.fit_zoom(False), self.fit_zoom(True)
+        best = horizontal > vertical * 1.1 if not self.is_horizontal() \
+            else not vertical > horizontal * 1.1
+        changed = best != self.is_horizontal()
+        if changed:
+            self.set_horizontal(best)
+        self.zoom_fit()
+        return changed
 
     # --- zoom ----------------------------------------------------------------
     def zoom_level(self) -> float:

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from designer.core.model import Design
+from designer.gui.lifetimes import keep_until_finished
 
 
 @dataclass
@@ -105,9 +106,6 @@ class TorchWorker(QObject):
         return result
 
 
-_running: set[QThread] = set()   # keeps threads alive until they have stopped
-
-
 class TorchRunner(QObject):
     """Owns the worker thread. submit() never blocks: a job sent while one runs
     waits, and only the newest waiting job is kept."""
@@ -122,8 +120,8 @@ class TorchRunner(QObject):
         self.worker.moveToThread(self.thread)
         self._post.connect(self.worker.run)
         self.worker.done.connect(self._on_done)
-        _running.add(self.thread)
-        self.thread.finished.connect(lambda t=self.thread: _running.discard(t))
+        # the thread and the worker it emits on outlive this runner if it is deleted
+        keep_until_finished(self.thread, self.worker)
         self.thread.start()
         self.destroyed.connect(self.thread.quit)   # a panel closed without shutdown()
         self.busy = False
@@ -152,6 +150,13 @@ class TorchRunner(QObject):
         if nxt is not None:
             self.submit(nxt)
         self.finished.emit(result)
+
+    def release(self) -> bool:
+        """Ask the thread to end without waiting for a job in progress (a window
+        closing must not block on torch); lifetimes keeps it until it ends."""
+        self._waiting, self._waiting_loads = None, []
+        self.thread.quit()
+        return True
 
     @Slot()
     def shutdown(self, timeout_ms: int = 10000) -> bool:

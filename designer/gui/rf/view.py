@@ -36,7 +36,8 @@ class ReceptiveFieldView(QWidget):
     erf_ready = Signal(object)   # Result, after the panel has shown it
 
     def __init__(self, context: DesignContext, parent: QWidget | None = None, *,
-                 use_dataset: bool = True, data_dir: str | None = None) -> None:
+                 use_dataset: bool = True, data_dir: str | None = None,
+                 shown: bool = True) -> None:
         super().__init__(parent)
         self.context = context
         self.images: ImageSet = synthetic_set()
@@ -55,9 +56,10 @@ class ReceptiveFieldView(QWidget):
         self._use_dataset, self._data_dir = use_dataset, data_dir
         self._started = False   # torch work waits until the panel is first shown
         self._dirty = True
-        self._shown = True      # set_shown(False) while a dock shows another tab
-        self._stale = False     # an analysis arrived while hidden
-        self._refresh_chart()
+        self._shown = shown     # set_shown(False) while a dock shows another tab
+        self._stale = not shown   # an analysis arrived while hidden (or none drawn yet)
+        if shown:   # a hidden panel draws its chart when first shown (large designs)
+            self._refresh_chart()
         self._show_image()
         self.set_layer(context.selected_id if context.selected_id in context.analysis.layers
                        else self._default_layer())
@@ -177,6 +179,8 @@ class ReceptiveFieldView(QWidget):
         self._shown = shown
         if shown and self.isVisible():
             self._catch_up()
+            if not self._started:
+                QTimer.singleShot(START_DELAY_MS, self, self._start)
 
     def _on_screen(self) -> bool:
         return self._shown and self.isVisible()
@@ -193,10 +197,10 @@ class ReceptiveFieldView(QWidget):
             self._catch_up()
         if not self._started:
             # after the window's first paint: importing torch competes for the GIL
-            QTimer.singleShot(START_DELAY_MS, self._start)
+            QTimer.singleShot(START_DELAY_MS, self, self._start)
 
     def _start(self) -> None:
-        if self._started:
+        if self._started or not self._on_screen():   # tabbed away: starts when shown
             return
         self._started = True
         if self._use_dataset:
@@ -296,6 +300,9 @@ class ReceptiveFieldView(QWidget):
         if lid is None:
             self.header.setText("Select a block to see its receptive field.")
             self.unit_label.setText("")
+            self.erf_label.setText("")   # nothing shown: no stale "trained weights"
+            self.maps.clear()
+            self.filters.clear()
         elif ov is None:
             self.header.setText(f"{lid}: no receptive field (the layer has errors upstream)")
             self.unit_label.setText("")
@@ -390,6 +397,10 @@ class ReceptiveFieldView(QWidget):
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         return self.runner.shutdown(timeout_ms)
+
+    def release(self) -> bool:
+        """For window.close_guards: end the worker without blocking; always True."""
+        return self.runner.release()
 
 
 def _unit_text(ov: Overlay) -> str:

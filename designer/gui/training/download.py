@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
+from designer.gui.lifetimes import keep_until_finished
 from designer.gui.training.background import call_in_background
 
 DATASETS = [("cifar10", "CIFAR-10"), ("synthetic", "Synthetic (not real data)")]
@@ -236,6 +237,7 @@ class DatasetBox(QWidget):
         self.progress.setRange(0, 0)
         self._show_downloading(True)
         self._set_status(f"Downloading CIFAR-10 into {folder}…", "#555")
+        keep_until_finished(thread, worker, stop=worker.cancel)   # outlives this box
         thread.start()
 
     def cancel_download(self) -> None:

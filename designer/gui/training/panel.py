@@ -50,6 +50,18 @@ def _state_dir() -> Any:
     return state_dir()
 
 
+CHANGED_NOTICE = ("The design changed since this run started: the run keeps training the "
+                  "design as it was when you pressed Start.")
+
+
+def _same_network(a: Any, b: Any) -> bool:
+    """Whether two designs train the same network (positions and names aside)."""
+    def key(d: Any) -> tuple[Any, ...]:
+        return (d.input, d.output, [(lay.id, lay.type, lay.params, lay.inputs, lay.frozen)
+                                    for lay in d.layers])
+    return key(a) == key(b)
+
+
 def _fmt_eta(seconds: float) -> str:
     if not math.isfinite(seconds) or seconds < 0:
         return "?"
@@ -61,6 +73,7 @@ def _fmt_eta(seconds: float) -> str:
 class TrainingPanel(QWidget):
     run_finished = Signal(object)     # Run, once its result is in and its thread has ended
     checkpoint_done = Signal(bool)    # after Load weights…: True when loaded
+    run_starting = Signal()           # a run is about to start (the window autosaves)
 
     def __init__(self, context: DesignContext, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
@@ -191,7 +204,7 @@ class TrainingPanel(QWidget):
         """Once, soon after the window is up: look for the data and the devices."""
         if not self._devices_probed:
             self._devices_probed = True
-            QTimer.singleShot(STARTUP_DELAY_MS, self._probe)
+            QTimer.singleShot(STARTUP_DELAY_MS, self, self._probe)
 
     def _probe(self) -> None:
         self.form.dataset.activate()
@@ -221,10 +234,19 @@ class TrainingPanel(QWidget):
 
     @Slot(object)
     def _on_analysis_changed(self, _analysis: Any) -> None:
-        if self.current is not None and self.current.active:
-            self.notice.setText("The design changed since this run started: the run keeps "
-                                "training the design as it was when you pressed Start.")
+        run = self.current
+        changed = run is not None and run.active and not _same_network(self.context.design,
+                                                                          run.design)
+        if changed:
+            self.notice.setText(CHANGED_NOTICE)
             self.notice.show()
+        elif self.notice.text() == CHANGED_NOTICE:   # undone back to the trained design
+            self._hide_changed_notice()
+
+    def _hide_changed_notice(self) -> None:
+        if self.notice.text() == CHANGED_NOTICE:
+            self.notice.clear()
+            self.notice.hide()
 
     # --- messages ---------------------------------------------------------------
     @Slot(str)
@@ -258,6 +280,7 @@ class TrainingPanel(QWidget):
         config = self.form.config()
         if not self.plan_view.confirm_start():
             return None
+        self.run_starting.emit()
         number = max((r.number for r in self.runs), default=0) + 1
         run = Run(number, config, self.context.design.copy(),
                   PALETTE[(number - 1) % len(PALETTE)])
@@ -339,6 +362,7 @@ class TrainingPanel(QWidget):
             run.state = "running"
             self.plots.set_eval_name("val" if run.config.val_split else "test")
             self._update_item(run)
+            self._update_buttons()   # Pause works from the first step
         elif isinstance(event, Paused):
             run.state = "paused" if event.paused else "running"
             self._update_item(run)
@@ -365,6 +389,7 @@ class TrainingPanel(QWidget):
             run.state = "stopped"
         run.checkpoint = result.checkpoint
         run.samples = result.samples
+        self._hide_changed_notice()   # the run is over: nothing is being trained any more
         if result.notes:
             self.notice.setText("; ".join(result.notes))
             self.notice.show()

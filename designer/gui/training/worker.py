@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from designer.core.model import Design
 from designer.core.training_config import TrainConfig
+from designer.gui.lifetimes import keep_until_finished
 from designer.gui.training.runs import Samples
 from designer.nn.events import Failed, Finished
 
@@ -166,6 +167,7 @@ class RunController(QObject):
         worker.event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
         worker.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         self._thread, self._worker = thread, worker
+        keep_until_finished(thread, worker, stop=worker.stop)   # outlives this controller
         thread.start()
 
     def pause(self) -> None:

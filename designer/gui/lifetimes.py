@@ -1,0 +1,113 @@
+"""Keep a worker thread and the objects it emits on alive until it has ended.
+
+A QThread destroyed while it runs aborts the process, and a worker QObject
+freed while its thread still emits on it crashes it. Their owners (panels)
+can be deleted at any moment, e.g. when a window closes, so running threads
+are held here, independent of any owner, and let go in the GUI thread once
+they have finished."""
+from __future__ import annotations
+
+import atexit
+import gc
+import time
+from typing import Any, Callable
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Slot
+
+EXIT_WAIT_S = 30.0   # in all, when the interpreter exits
+
+
+class _Keeper(QObject):
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.kept: dict[int, tuple[QThread, tuple[Any, ...], Callable[[], None] | None]] = {}
+
+    def keep(self, thread: QThread, objects: tuple[Any, ...],
+             stop: Callable[[], None] | None) -> None:
+        self.kept[id(thread)] = (thread, objects, stop)
+        # queued: the sweep runs in the GUI thread, never inside the ending thread
+        thread.finished.connect(self.sweep, Qt.ConnectionType.QueuedConnection)
+
+    @Slot()
+    def sweep(self) -> None:
+        for key, (thread, _objects, _stop) in list(self.kept.items()):
+            if thread.isFinished():
+                thread.wait()
+                del self.kept[key]
+
+
+_keeper: _Keeper | None = None
+
+
+def keep_until_finished(thread: QThread, *objects: Any,
+                        stop: Callable[[], None] | None = None) -> None:
+    """Call in the GUI thread before thread.start(). `stop` asks the work to
+    end (called, with thread.quit(), if the thread still runs at exit)."""
+    global _keeper
+    collect_in_gui_thread()
+    if _keeper is None:
+        _keeper = _Keeper()
+        atexit.register(_join_all)
+    _keeper.keep(thread, objects, stop)
+
+
+def _join_all() -> None:
+    """At exit a QThread destroyed while it runs aborts the process: end them first."""
+    if _keeper is None:
+        return
+    kept = list(_keeper.kept.values())
+    for thread, _objects, stop in kept:   # ask them all first, then wait
+        try:
+            if stop is not None:
+                stop()
+            thread.quit()
+        except RuntimeError:   # already deleted by Qt
+            pass
+    deadline = time.monotonic() + EXIT_WAIT_S
+    for thread, _objects, _stop in kept:
+        try:
+            thread.wait(max(0, int((deadline - time.monotonic()) * 1000)))
+        except RuntimeError:
+            pass
+
+
+def running_count() -> int:
+    """Threads held here that have not been let go yet (tests)."""
+    return 0 if _keeper is None else len(_keeper.kept)
+
+
+# --- garbage collection only in the GUI thread ---------------------------------
+
+GC_INTERVAL_MS = 500
+_gc_timer: QTimer | None = None
+
+
+def collect_in_gui_thread() -> None:
+    """Python's cyclic garbage collector runs in whichever thread happens to
+    allocate. When it frees a Qt wrapper there (a closed window in a reference
+    cycle), the widget is destroyed in a worker thread, which crashes Qt
+    ("Timers cannot be started from another thread", then a segfault). So once
+    worker threads exist, automatic collection is off and a GUI-thread timer
+    collects instead (what pyqtgraph's GarbageCollector does). Idempotent;
+    call it in the GUI thread."""
+    global _gc_timer
+    app = QCoreApplication.instance()
+    if _gc_timer is not None or app is None or QThread.currentThread() is not app.thread():
+        return
+    _gc_timer = QTimer(app)
+    _gc_timer.setInterval(GC_INTERVAL_MS)
+    _gc_timer.timeout.connect(_collect)
+    _gc_timer.start()
+    gc.disable()
+
+
+def _collect() -> None:
+    """gc's own generational thresholds, checked from the GUI thread."""
+    c0, c1, c2 = gc.get_count()
+    t0, t1, t2 = gc.get_threshold()
+    if c0 > t0:
+        gc.collect(0)
+        if c1 > t1:
+            gc.collect(1)
+            if c2 > t2:
+                gc.collect(2)

@@ -1,0 +1,160 @@
+"""Worker threads report back while their asker (a panel, a window) is being
+deleted: nothing may crash, and a deleted asker hears nothing."""
+from __future__ import annotations
+
+import threading
+import time
+
+import shiboken6
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import QApplication, QWidget
+
+from designer.gui.lifetimes import keep_until_finished, running_count
+from designer.gui.training.background import call_in_background, pending_count
+
+
+def test_background_relay_outlives_its_deleted_asker(qtbot):
+    """Jobs finish in a tight loop while the widget that asked is deleted."""
+    delivered: list[int] = []
+    release = threading.Event()
+    for round_ in range(20):
+        owner = QWidget()
+        child = QObject(owner)   # askers are usually children of a window
+
+        def job(i: int = round_) -> int:
+            release.wait(2)
+            return i
+
+        for _ in range(10):
+            call_in_background(job, lambda res, err: delivered.append(res), child)
+        release.set()            # the workers emit while the owner is deleted
+        shiboken6.delete(owner)
+        QApplication.processEvents()
+        release.clear()
+        assert not shiboken6.isValid(child)
+    release.set()
+    qtbot.waitUntil(lambda: pending_count() == 0, timeout=5000)
+    QApplication.processEvents()
+    # a result may arrive only while its asker was alive, never after
+    assert all(isinstance(r, int) for r in delivered)
+
+
+def test_background_result_reaches_a_living_asker(qtbot):
+    owner = QObject()
+    got: list[tuple[object, object]] = []
+    call_in_background(lambda: 41 + 1, lambda res, err: got.append((res, err)), owner)
+    qtbot.waitUntil(lambda: bool(got), timeout=5000)
+    assert got == [(42, None)]
+    boom: list[BaseException | None] = []
+    call_in_background(lambda: 1 / 0, lambda res, err: boom.append(err), owner)
+    qtbot.waitUntil(lambda: bool(boom), timeout=5000)
+    assert isinstance(boom[0], ZeroDivisionError)
+
+
+def test_deleted_asker_hears_nothing(qtbot):
+    owner = QObject()
+    go = threading.Event()
+    got: list[object] = []
+    call_in_background(lambda: go.wait(5), lambda res, err: got.append(res), owner)
+    shiboken6.delete(owner)
+    go.set()
+    qtbot.waitUntil(lambda: pending_count() == 0, timeout=5000)
+    QApplication.processEvents()
+    assert got == []
+
+
+class _Emitter(QObject):
+    tick = Signal(int)
+    done = Signal()
+
+    @Slot()
+    def run(self) -> None:
+        for i in range(2000):
+            self.tick.emit(i)
+        self.done.emit()
+
+
+class _Owner(QObject):
+    """Like a panel's controller: holds the thread only through Python attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+        self.thread_ = QThread()
+        self.worker = _Emitter()
+        self.worker.moveToThread(self.thread_)
+        self.thread_.started.connect(self.worker.run)
+        self.worker.done.connect(self.thread_.quit)
+        self.worker.tick.connect(self._on_tick)
+        keep_until_finished(self.thread_, self.worker)
+        self.thread_.start()
+
+    @Slot(int)
+    def _on_tick(self, _i: int) -> None:
+        self.seen += 1
+
+
+def test_worker_thread_outlives_its_deleted_owner(qtbot):
+    """Dropping the owner while its thread emits must not destroy a running QThread."""
+    for _ in range(5):
+        owner = _Owner()
+        time.sleep(0.001)
+        shiboken6.delete(owner)
+        del owner
+        QApplication.processEvents()
+    qtbot.waitUntil(lambda: running_count() == 0, timeout=10000)
+
+
+def test_window_closes_while_background_jobs_report(qtbot, tmp_path, monkeypatch):
+    """The app window with its panels closes while jobs asked by its panels finish."""
+    from designer.gui.app import create_window
+    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
+    for _ in range(3):
+        win = create_window()
+        monkeypatch.setattr(win, "_ask_save_changes", lambda: "discard")
+        win.show()
+        release = threading.Event()
+        panel = win.panels.training
+        for _ in range(20):
+            call_in_background(lambda: release.wait(2), lambda res, err: None, panel)
+        release.set()
+        assert win.close()
+        shiboken6.delete(win)
+        QApplication.processEvents()
+    qtbot.waitUntil(lambda: pending_count() == 0, timeout=5000)
+
+
+def test_garbage_is_collected_only_in_the_gui_thread(qtbot):
+    import gc
+    import weakref
+
+    from designer.gui.lifetimes import collect_in_gui_thread
+    collect_in_gui_thread()
+    assert not gc.isenabled()
+    threads: list[str] = []
+    gc.callbacks.append(lambda phase, info: phase == "start"
+                        and threads.append(threading.current_thread().name))
+    try:
+        def churn() -> None:
+            junk = []
+            for _ in range(50_000):   # far past gc's thresholds
+                a: list = []
+                a.append(a)
+                junk.append(a)
+                if len(junk) > 100:
+                    junk.clear()
+        worker = threading.Thread(target=churn, name="churn")
+        worker.start()
+        worker.join()
+        assert "churn" not in threads
+
+        class Node:
+            pass
+        node = Node()
+        node.me = node   # a cycle: only the collector frees it
+        gone = weakref.ref(node)
+        del node
+        qtbot.waitUntil(lambda: gone() is None, timeout=5000)   # the GUI-thread timer did
+        assert threads and set(threads) == {threading.main_thread().name}
+    finally:
+        gc.callbacks.pop()
