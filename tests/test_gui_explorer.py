@@ -12,6 +12,7 @@ from designer.gui.examples_menu import EXAMPLES, LEARN_KERNEL_TITLE, open_exampl
 
 
 def _show_explorer(win, qtbot):
+    win.modes.switch("inspect")   # the explorer lives in Inspect mode
     win.explorer_dock.raise_()
     qtbot.waitUntil(lambda: win.explorer._shown, timeout=3000)
     return win.explorer

@@ -26,9 +26,11 @@ def test_window_has_training_and_receptive_field_panels(window):
     panels = window.panels
     assert panels.training_dock.windowTitle() == "Training"
     assert panels.rf_dock.windowTitle() == "Receptive field"
-    assert panels.training_dock in window.tabifiedDockWidgets(window.summary_dock)
-    assert panels.rf_dock in window.tabifiedDockWidgets(window.formulas_dock)
-    assert window.dockWidgetArea(panels.training_dock) == Qt.BottomDockWidgetArea
+    window.modes.switch("train")
+    assert window.dockWidgetArea(panels.training_dock) == Qt.LeftDockWidgetArea
+    assert panels.training.start_button.isVisible()
+    window.modes.switch("inspect")
+    assert window.dockWidgetArea(panels.rf_dock) == Qt.RightDockWidgetArea
     menu_titles = [a.text() for a in window.view_menu.actions()]
     assert "Training" in menu_titles and "Receptive field" in menu_titles
     assert panels.training.context is window.context and panels.rf.context is window.context
@@ -54,15 +56,15 @@ def test_training_plots_share_a_narrow_width(qtbot):
 
 def test_trained_weights_reach_the_receptive_field_view_and_close_is_clean(qtbot, window):
     panels = window.panels
-    panels.training_dock.raise_()
-    panels.rf_dock.raise_()
-    qtbot.waitUntil(lambda: panels.training_dock.height() >= 300, timeout=5000)
+    window.modes.switch("train")
+    qtbot.waitUntil(lambda: panels.training.plots.height() >= 300, timeout=5000)
     panels.training.form.set_config(tiny_config())
     with qtbot.waitSignal(panels.training.run_finished, timeout=RUN_TIMEOUT) as done:
         run = panels.training.start()
         assert run is not None
     assert done.args[0].state == "finished", panels.training.message_text()
     assert window.context.weights is not None
+    window.modes.switch("inspect")
     with qtbot.waitSignal(panels.rf.erf_ready, timeout=30_000,
                           check_params_cb=lambda r: r.weights_label == "trained weights"):
         window.context.select("conv2")
@@ -93,7 +95,7 @@ def test_receptive_field_view_follows_the_training_data_folder(qtbot, window, tm
     root = tmp_path / "data"
     write_cifar(root, test=10)
     panels = window.panels
-    panels.rf_dock.raise_()
+    window.modes.switch("inspect")
     qtbot.waitUntil(lambda: panels.rf._started, timeout=10_000)
     panels.training.form.dataset.set_data_dir(str(root))
     qtbot.waitUntil(lambda: not panels.rf.images.synthetic, timeout=30_000)
@@ -101,14 +103,15 @@ def test_receptive_field_view_follows_the_training_data_folder(qtbot, window, tm
     assert str(root) in panels.rf.images.source
 
 
-def test_hidden_receptive_field_tab_waits_for_its_turn(qtbot, window):
+def test_hidden_receptive_field_view_waits_for_the_inspect_mode(qtbot, window):
     rf = window.panels.rf
-    window.formulas_dock.raise_()
+    window.modes.switch("inspect")
+    window.modes.switch("design")
     qtbot.wait(20)
     window.context.design.set_param("conv1", "out_channels", 8)
-    assert rf._stale                       # no chart, overlay or torch work while tabbed away
+    assert rf._stale                       # no chart, overlay or torch work while hidden
     window.context.design.set_param("conv1", "kernel_size", 3)
-    window.panels.rf_dock.raise_()
+    window.modes.switch("inspect")
     qtbot.waitUntil(lambda: not rf._stale, timeout=5000)
     window.context.select("conv1")
     qtbot.waitUntil(lambda: "conv1: RF 3×3" in rf.header.text(), timeout=5000)
@@ -127,10 +130,24 @@ end = time.time() + 1.5
 while time.time() < end:
     app.processEvents()
     time.sleep(0.01)
-bars = [b for b in win.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly) if b.isVisible()]
-print(sorted(tuple(b.tabText(i) for i in range(b.count())) for b in bars))
+def bars():
+    found = win.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly)
+    on_screen = [b for b in found if b.isVisible() and win.rect().intersects(b.geometry())]
+    return sorted(tuple(b.tabText(i) for i in range(b.count())) for b in on_screen)
+# no mode leaves another's tab bar behind, after a first visit, a return or a reset
+for mode in ("train", "inspect", "design", "train", "reset", "design", "train", "inspect",
+             "design"):
+    if mode == "reset":
+        win.modes.reset_layout()
+    else:
+        win.modes.switch(mode)
+    end = time.time() + 0.3
+    while time.time() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    print(mode, bars())
 win.panels.training.shutdown()
-win.panels.rf.shutdown()
+assert win.panels.rf.shutdown(60_000)
 """
 
 
@@ -145,5 +162,7 @@ def test_no_stale_tab_bars_are_left_on_screen(tmp_path):
     r = subprocess.run([sys.executable, "-c", STALE_TAB_PROBE], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.strip().splitlines()[-1] == \
-        "[('Formulas', 'Receptive field', 'Explorer'), ('Summary', 'Training')]", r.stdout
+    tabbed = "[('Formulas', 'Summary')]"
+    assert r.stdout.strip().splitlines()[-9:] == [
+        "train []", "inspect [('Receptive field', 'Explorer')]", f"design {tabbed}", "train []", "reset []",
+        f"design {tabbed}", "train []", "inspect [('Receptive field', 'Explorer')]", f"design {tabbed}"], r.stdout

@@ -13,6 +13,7 @@ from designer.gui.lifetimes import collect_in_gui_thread
 from designer.gui.main_window import MainWindow
 from designer.gui.panels import install_panels
 from designer.gui.style import apply_style
+from designer.gui.window.screen import fit_to_screen
 from designer.io.design_file import DesignFileError, load
 
 QUIT_AFTER_SHOW_ENV = "CNN_DESIGNER_QUIT_AFTER_SHOW"   # start-up benchmark
@@ -57,6 +58,8 @@ def create_window(path: str | None = None, *, with_panels: bool = True) -> MainW
 def run_app(path: str | None = None) -> int:
     app = _application()
     window = create_window(path)
+    if window.settings.value("window/geometry") is None:
+        fit_to_screen(window)   # the first window fits the screen it opens on
     window.show()
     if os.environ.get(QUIT_AFTER_SHOW_ENV):
         def report() -> None:

@@ -32,6 +32,7 @@ from designer.gui.menus import Actions, build_menus, build_toolbar
 from designer.gui.palette import Palette
 from designer.gui.property_editor import PropertyEditor
 from designer.gui.summary_table import SummaryTable
+from designer.gui.window import help as help_views
 from designer.io.design_file import DesignFileError, load
 
 APP_TITLE = "CNN Designer"
@@ -47,6 +48,8 @@ class MainWindow(QMainWindow):
         self.close_guards: list[Callable[[], bool]] = []
         self.startup_error: str | None = None
         self.panels: Any = None   # designer.gui.panels.Panels, when installed
+        self.modes: Any = None    # designer.gui.window.modes.ModeManager, when installed
+        self.first_show_hooks: list[Callable[[], None]] = []
         self._restored = False
         self._pending_tabs: list[tuple[QDockWidget, QDockWidget]] = []
         self.context = DesignContext(design or _load_default(), self)
@@ -59,6 +62,7 @@ class MainWindow(QMainWindow):
 
         self.canvas = DesignCanvas(self.context, self.undo_stack, self)
         self.setCentralWidget(self.canvas)
+        self.canvas_hint = help_views.EmptyCanvasHint(self.canvas, self.context)
         self.clipboard.insert = self.canvas.insert_layers_after
         self.palette = Palette()
         self.properties = PropertyEditor(self.context, self.undo_stack)
@@ -299,6 +303,9 @@ class MainWindow(QMainWindow):
         if event.kind in ("name_changed", "reset"):
             self.update_title()
 
+    def reveal_selection(self) -> None:
+        self._reveal(self.context.selected_id)
+
     @Slot(object)
     def _reveal(self, layer_id: object) -> None:
         """Scroll the canvas to a layer selected elsewhere (table, error button)."""
@@ -382,9 +389,13 @@ class MainWindow(QMainWindow):
             state = self.settings.value("window/state")
             if geometry is not None:
                 self.restoreGeometry(geometry)
-            if state is not None:
+            if self.modes is not None:
+                self.modes.restore()
+            elif state is not None:
                 self.restoreState(state)
             QTimer.singleShot(0, self, self.show_whole_design)   # once the docks have their sizes
+            for hook in self.first_show_hooks:
+                hook()
         super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -397,6 +408,8 @@ class MainWindow(QMainWindow):
                 return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        if self.modes is not None:
+            self.modes.save()
         self.settings.sync()
         self.autosaver.stop()
         self.autosaver.discard()   # only this window's file: others may be live
@@ -447,6 +460,12 @@ class MainWindow(QMainWindow):
 
     def _show_export_dialog(self, dialog: ExportCodeDialog) -> None:
         dialog.exec()
+
+    def show_user_guide(self) -> None:
+        help_views.show_user_guide(self)
+
+    def show_shortcuts(self) -> None:
+        help_views.show_shortcuts(self)
 
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_TITLE}",

@@ -52,11 +52,14 @@ class Actions:
                                    icons.zoom_icon("-"))
         self.zoom_fit = self._make("Zoom to &Fit", lambda: w.canvas.zoom_fit(), "Ctrl+0",
                                    icons.zoom_icon("fit"))
-        self.reset_zoom = self._make("&Actual Size", lambda: w.canvas.reset_zoom(), "Ctrl+1")
+        self.reset_zoom = self._make("&Actual Size", lambda: w.canvas.reset_zoom(),
+                                     "Ctrl+Alt+0")   # Ctrl+1/2/3 switch the modes
         self.auto_layout = self._make("Auto-&Layout", lambda: w.canvas.auto_layout(), "Ctrl+L",
                                       icons.layout_icon())
         self.find = self._make("&Find Layer Type…", w.find_layer_type, QKeySequence.Find)
         self.next_error = self._make("Go to Next &Problem", w.select_first_error, "F8")
+        self.user_guide = self._make("&User Guide", w.show_user_guide, QKeySequence.HelpContents)
+        self.shortcuts = self._make("&Keyboard Shortcuts", w.show_shortcuts, "Ctrl+/")
         self.about = self._make("&About CNN Designer", w.show_about)
 
     def _make(self, text: str, slot: Callable[[], object], shortcut: object = None,
@@ -106,6 +109,8 @@ def build_menus(w: "MainWindow", a: Actions) -> QMenu:
     view.addAction(a.auto_layout)
     view.addSeparator()
     help_menu = bar.addMenu("&Help")
+    help_menu.addActions([a.user_guide, a.shortcuts])
+    help_menu.addSeparator()
     help_menu.addAction(a.about)
     return view
 

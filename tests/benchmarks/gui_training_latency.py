@@ -69,15 +69,13 @@ def gui_run(app: QApplication, design_path: Path, config: TrainConfig,
             screenshot: str | None) -> tuple[float, list[float]]:
     from designer.gui.app import create_window
     win = create_window(str(design_path))   # the app's window, with every panel
-    panel, dock = win.panels.training, win.panels.training_dock
+    panel = win.panels.training
     print(f"window: {type(win).__name__} with panels")
     win.resize(1600, 1000)
     win.show()
-    dock.raise_()
+    win.modes.switch("train")   # the curves on screen, as a user watching the run sees them
     for _ in range(5):
         app.processEvents()
-    win.resizeDocks([dock], [520], Qt.Orientation.Vertical)
-    app.processEvents()
     panel.form.set_config(config)
 
     # the engine's Step events, timed in the worker thread as they are emitted

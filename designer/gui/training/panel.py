@@ -177,6 +177,8 @@ class TrainingPanel(QWidget):
                   self.remove_button):
             r.addWidget(b)
 
+        # the Train mode takes these three apart into docks (designer/gui/train)
+        self.settings_part, self.controls_part, self.runs_part = scroll, centre, right
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(scroll)
         split.addWidget(centre)
@@ -196,6 +198,10 @@ class TrainingPanel(QWidget):
     # --- start-up work kept off the start-up path ----------------------------
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self.activate()
+
+    def activate(self) -> None:
+        """Once, soon after the window is up: look for the data and the devices."""
         if not self._devices_probed:
             self._devices_probed = True
             QTimer.singleShot(STARTUP_DELAY_MS, self, self._probe)
@@ -402,7 +408,8 @@ class TrainingPanel(QWidget):
 
     # --- drawing (timer) -------------------------------------------------------------
     def _redraw(self) -> None:
-        self.plots.refresh(self.runs)
+        if self.plots.isVisible():   # hidden (another mode): redrawn when shown again
+            self.plots.refresh(self.runs)
         run = self.current
         if run is None or not run.active or run.started is None:
             return

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QGridLayout, QHBoxLayout,
+                               QHeaderView, QLabel,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from designer.gui.training.runs import Run, Samples
@@ -78,6 +79,36 @@ class ResultsView(QWidget):
         lay.addLayout(left, 0)
         lay.addLayout(mid, 1)
         lay.addLayout(right, 0)
+        self._left, self._mid = left, mid
+        self.column = False
+
+    def use_column(self) -> None:
+        """One column for a narrow dock: summary, the whole confusion matrix (its
+        cells share the width, no scroll bars), per-class accuracy, test images."""
+        self.column = True
+        lay = self.layout()
+        assert isinstance(lay, QBoxLayout)
+        lay.setDirection(QBoxLayout.Direction.TopToBottom)
+        self._left.removeWidget(self.per_class)
+        self._mid.addWidget(self.per_class)
+        self._mid.setStretch(1, 0)
+        self.header.setMinimumWidth(0)
+        self.per_class.setMinimumWidth(0)
+        for table in (self.confusion, self.per_class):
+            table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.confusion.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self._fit_heights()
+
+    def _fit_heights(self) -> None:
+        """In a column every row shows: the tables are as tall as their rows."""
+        if not self.column:
+            return
+        for table in (self.confusion, self.per_class):
+            head = table.horizontalHeader()
+            rows = table.verticalHeader().length()
+            top = max(head.height(), head.sizeHint().height())
+            table.setFixedHeight(top + rows + 2 * table.frameWidth() + 2)
 
     def show_run(self, run: Run | None) -> None:
         self._clear_images()
@@ -86,6 +117,7 @@ class ResultsView(QWidget):
         self.confusion.setColumnCount(0)
         if run is None:
             self.header.setText("Select a run to see its results.")
+            self._fit_heights()
             return
         self.header.setText(self._summary(run))
         fin = run.finished
@@ -94,6 +126,7 @@ class ResultsView(QWidget):
             self._fill_confusion(fin.class_names, fin.confusion)
         if run.samples is not None:
             self._fill_images(run.samples)
+        self._fit_heights()
 
     def _summary(self, run: Run) -> str:
         lines = [f"<b>{run.title()}</b>"]
@@ -131,9 +164,11 @@ class ResultsView(QWidget):
         self.confusion.setRowCount(n)
         self.confusion.setColumnCount(n)
         short = [(names[i] if i < len(names) else str(i)) for i in range(n)]
-        self.confusion.setVerticalHeaderLabels(short)
-        self.confusion.setHorizontalHeaderLabels([s[:4] for s in short])
-        self.confusion.resizeColumnsToContents()
+        rows, columns = _header_labels(short)
+        self.confusion.setVerticalHeaderLabels(rows)
+        self.confusion.setHorizontalHeaderLabels(columns)
+        if not self.column:   # in a column the cells share the width instead
+            self.confusion.resizeColumnsToContents()
         rows = np.maximum(m.sum(axis=1, keepdims=True), 1)
         frac = m / rows
         for i in range(n):
@@ -182,6 +217,18 @@ def _pixmap(img: np.ndarray) -> QPixmap:
     qimg = QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
     return QPixmap.fromImage(qimg).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
                                           Qt.TransformationMode.FastTransformation)
+
+
+def _header_labels(names: list[str]) -> tuple[list[str], list[str]]:
+    """Rows: the class names; columns: four letters of each ("airp", "auto"), or
+    the class numbers (also shown on the rows) when four letters do not tell
+    them apart ("pattern 0" ... "pattern 9")."""
+    short = [n[:4] for n in names]
+    if len(set(short)) == len(short):
+        return names, short
+    numbers = [str(i) for i in range(len(names))]
+    rows = [n if n.endswith(f" {i}") or n == i else f"{i} {n}" for i, n in zip(numbers, names)]
+    return rows, numbers
 
 
 def _esc(text: str) -> str:
