@@ -12,7 +12,7 @@ from test_gui_training import tiny_config as training_tiny_config
 RUN_TIMEOUT = 90_000
 DESIGN_DOCKS = {"dock_layers", "dock_properties", "dock_formulas", "dock_summary"}
 TRAIN_DOCKS = {"dock_training", "dock_results", "dock_runs", "dock_design_preview"}
-INSPECT_DOCKS = {"dock_receptive_field", "dock_maps_and_filters"}
+INSPECT_DOCKS = {"dock_receptive_field", "dock_maps_and_filters", "explorerDock"}
 
 
 def tiny_config(**kw: object) -> TrainConfig:
