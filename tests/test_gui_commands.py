@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtGui import QUndoStack
 
 from designer.core.analysis import analyse
-from designer.core.model import Design, DesignError
+from designer.core.model import Design, DesignError, Layer
 from designer.core.params import Fix
 from designer.gui.commands import (AddLayerCommand, InsertLayersCommand, InsertOnEdgeCommand,
                                    InsertTemplateCommand, MoveLayersCommand,
@@ -143,3 +143,29 @@ def test_apply_fix_changes_params_or_inserts_a_layer(stack):
     assert design.layer("conv2").params["kernel_size"] == 40
     round_trip(stack, design, apply_fix_command(design, "fc1", Fix("flatten", {}, "Flatten")))
     assert design.layer(design.layer("fc1").inputs[0]).type == "Flatten"
+
+
+@pytest.mark.parametrize("kind", ["add", "template", "edge", "paste"])
+def test_redo_replays_the_place_the_canvas_chose_after_the_command(stack, kind):
+    """Layers that come without a position are placed by the canvas after the
+    command ran (design.move_layer, outside the stack); a redo must replay that
+    place, not come back without one and get re-placed from a different scene."""
+    design = lenet()
+    if kind == "add":
+        cmd = AddLayerCommand(design, "Dropout", {"p": 0.2}, inputs=["relu3"])
+    elif kind == "template":
+        cmd = InsertTemplateCommand(design, "Residual block", "pool1", {"out_channels": 16})
+    elif kind == "edge":
+        cmd = InsertOnEdgeCommand(design, "ReLU", "conv1", design.consumers("conv1")[0].id)
+    else:
+        cmd = InsertLayersCommand(design, [Layer("extra1", "ReLU", {}, ["relu3"])])
+    old = {lay.id for lay in design.layers}
+    stack.push(cmd)
+    new = [lay for lay in design.layers if lay.id not in old]
+    assert new and all(lay.position is None for lay in new)
+    for n, lay in enumerate(new):   # what the scene's _place_pending does
+        design.move_layer(lay.id, (100.0 + n, 2520.0 + n))
+    placed = design_file.dumps(design)
+    stack.undo()
+    stack.redo()
+    assert design_file.dumps(design) == placed

@@ -17,6 +17,16 @@ from designer.core.params import Fix
 SET_PARAM_ID = 1001
 
 
+def _keep_placement(design: Design, stored: list[Layer]) -> None:
+    """The canvas places a layer that came without a position after the command
+    ran (outside the stack); keep that place so a redo replays it, instead of the
+    canvas choosing again from whatever the scene looks like then."""
+    for layer in stored:
+        if layer.position is None and layer.id in design:
+            placed = design.layer(layer.id).position
+            layer.position = None if placed is None else tuple(placed)
+
+
 class AddLayerCommand(QUndoCommand):
     """Add a layer; inputs=None takes the last layer in the list."""
 
@@ -40,6 +50,7 @@ class AddLayerCommand(QUndoCommand):
 
     def undo(self) -> None:
         assert self.layer is not None
+        _keep_placement(self.design, [self.layer])
         self.design.remove_layer(self.layer.id)
 
     @property
@@ -198,6 +209,7 @@ class InsertLayersCommand(QUndoCommand):
             self.design.insert_layer(layer.clone(), len(self.design.layers))
 
     def undo(self) -> None:
+        _keep_placement(self.design, self.layers)
         for layer in reversed(self.layers):
             self.design.remove_layer(layer.id)
 
@@ -227,6 +239,7 @@ class InsertTemplateCommand(QUndoCommand):
 
     def undo(self) -> None:
         assert self.insertion is not None
+        _keep_placement(self.design, self.insertion.layers)
         templates.remove(self.design, self.insertion)
 
     @property
@@ -258,6 +271,7 @@ class InsertOnEdgeCommand(QUndoCommand):
 
     def undo(self) -> None:
         assert self.layer is not None
+        _keep_placement(self.design, [self.layer])
         self.design.set_inputs(self.dst, self.old_inputs)
         self.design.remove_layer(self.layer.id)
 
