@@ -24,6 +24,7 @@ from designer.core.model import INPUT_ID
 from designer.core.templates import TEMPLATES
 from designer.gui.canvas.block_item import BlockItem
 from designer.gui.canvas.edge_item import EdgeItem
+from designer.gui.commands import disconnect_command
 from designer.gui.param_widgets import (BoolEditor, ChoiceEditor, FloatEditor, IntEditor,
                                         PaddingEditor, TextEditor)
 from designer.io import dumps
@@ -58,9 +59,9 @@ class Monkey:
 
     # --- helpers ----------------------------------------------------------------
     def _find_modes(self) -> Callable[[str], None] | None:
-        """The mode bar's API, where this build has one (Design / Train / Inspect)."""
-        setter = getattr(self.win, "set_mode", None)
-        return setter if callable(setter) else None
+        """The mode bar's API (Design / Train / Inspect)."""
+        modes = getattr(self.win, "modes", None)
+        return None if modes is None else modes.switch
 
     def ids(self) -> list[str]:
         return [lay.id for lay in self.design.layers]
@@ -245,14 +246,45 @@ def test_random_user_actions_keep_the_window_consistent(app_window, qtbot, monke
             raise AssertionError(f"{where}: {e}") from e
     qtbot.wait(1)
     assert_canvas_mirrors(win)
-    final = dumps(win.context.design)
     assert sum(monkey.done.values()) == ACTIONS
     assert win.undo_stack.count() > 0
-    while win.undo_stack.canUndo():
-        win.undo_stack.undo()
+    assert_undo_all_and_redo_back(win, original)
+
+
+def assert_undo_all_and_redo_back(win, original: str) -> None:
+    """Undoing everything gives the original design; redoing up to where the user
+    was gives the final one. Not redo-all: when the last actions were undos, the
+    stack still holds steps the user took back, and redoing them is another design."""
+    stack = win.undo_stack
+    final, where = dumps(win.context.design), stack.index()
+    while stack.canUndo():
+        stack.undo()
     assert_canvas_mirrors(win)
     assert dumps(win.context.design) == original, "undoing everything is not the original"
-    while win.undo_stack.canRedo():
-        win.undo_stack.redo()
+    while stack.index() < where:
+        stack.redo()
     assert_canvas_mirrors(win)
     assert dumps(win.context.design) == final, "redoing everything is not the final design"
+    while stack.canRedo():   # the steps taken back replay too
+        stack.redo()
+    assert_canvas_mirrors(win)
+
+
+def test_redo_back_stops_where_the_user_was(app_window):
+    """The monkey's own end check: a session that ends with an undo (here of a
+    disconnect) is back at its final design after undo-all and redo, and the
+    undone step is not replayed into it."""
+    win = app_window
+    win.undo_stack.clear()
+    original = dumps(win.context.design)
+    layer = win.context.design.layers[-1]
+    assert layer.inputs
+    win.canvas.design_scene().clearSelection()
+    win.append_entry("layer", "ReLU")
+    final = dumps(win.context.design)
+    added = win.context.design.layers[-1].id
+    win.undo_stack.push(disconnect_command(win.context.design, layer.id, added))
+    win.undo_stack.undo()
+    assert dumps(win.context.design) == final
+    assert_undo_all_and_redo_back(win, original)
+    assert win.context.design.layer(added).inputs == []    # the rest replayed at the end
