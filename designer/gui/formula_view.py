@@ -113,6 +113,7 @@ class FormulaView(QTextBrowser):
         self.context = context
         self.setObjectName("formulas")
         self.setOpenLinks(False)
+        self._html = ""
         context.selection_changed.connect(self._on_change)
         context.analysis_changed.connect(self._on_change)
         self.refresh()
@@ -125,6 +126,9 @@ class FormulaView(QTextBrowser):
         analysis = self.context.analysis
         sid = self.context.selected_id
         if sid is not None and sid in analysis.layers:
-            self.setHtml(layer_html(analysis.layers[sid]))
+            html = layer_html(analysis.layers[sid])
         else:
-            self.setHtml(design_html(self.context.design.name, analysis))
+            html = design_html(self.context.design.name, analysis)
+        if html != self._html:   # setHtml re-lays out the whole page: not for nothing
+            self._html = html
+            self.setHtml(html)

@@ -16,35 +16,56 @@ FixHandler = Callable[[Issue], None]
 
 
 class IssueRow(QFrame):
+    """One issue; a row is reused for another issue (set_issue) rather than built
+    anew, since the Properties panel shows the design's issues after every edit."""
+
     def __init__(self, issue: Issue, on_fix: FixHandler | None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.issue = issue
-        self.setObjectName(f"issue_{issue.severity}")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
-        icon = QLabel()
-        icon.setPixmap(severity_icon(issue.severity).pixmap(16, 16))
-        icon.setAlignment(Qt.AlignTop)
-        self.message = QLabel(issue.message)
+        self.icon = QLabel()
+        self.icon.setAlignment(Qt.AlignTop)
+        self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        layout.addWidget(icon)
-        layout.addWidget(self.message, 1)
+        # the button under the message, not beside it, and elided when the panel is
+        # narrow: a long label must never make the Properties panel wider than its dock
+        self.button = ElidedButton("")
+        self.button.setObjectName("fixButton")
+        self.button.clicked.connect(self._fix)
+        column = QVBoxLayout()
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.message)
+        column.addWidget(self.button, 0, Qt.AlignLeft)
+        layout.addWidget(self.icon)
+        layout.addLayout(column, 1)
+        self.issue = issue
         self.fix_button: QPushButton | None = None
-        if issue.fix is not None and on_fix is not None:
-            # under the message, not beside it, and elided when the panel is narrow:
-            # a long label must never make the Properties panel wider than its dock
-            self.fix_button = ElidedButton(f"Fix: {issue.fix.label}")
-            self.fix_button.setObjectName("fixButton")
-            self.fix_button.setToolTip(f"{issue.fix.label}: apply this change (undoable)")
-            self.fix_button.clicked.connect(lambda: on_fix(issue))
-            layout.removeWidget(self.message)
-            column = QVBoxLayout()
-            column.setContentsMargins(0, 0, 0, 0)
-            column.addWidget(self.message)
-            column.addWidget(self.fix_button, 0, Qt.AlignLeft)
-            layout.addLayout(column, 1)
+        self._on_fix: FixHandler | None = None
+        self._severity: str | None = None
+        self.set_issue(issue, on_fix)
+
+    def set_issue(self, issue: Issue, on_fix: FixHandler | None) -> None:
+        self.issue, self._on_fix = issue, on_fix
+        if issue.severity != self._severity:
+            self._severity = issue.severity
+            self.setObjectName(f"issue_{issue.severity}")
+            self.icon.setPixmap(severity_icon(issue.severity).pixmap(16, 16))
+            self.style().unpolish(self)   # the style sheet picks rows by name
+            self.style().polish(self)
+        self.message.setText(issue.message)
+        fixable = issue.fix is not None and on_fix is not None
+        if fixable:
+            assert issue.fix is not None
+            self.button.set_full_text(f"Fix: {issue.fix.label}")
+            self.button.setToolTip(f"{issue.fix.label}: apply this change (undoable)")
+        self.button.setVisible(fixable)
+        self.fix_button = self.button if fixable else None
+
+    def _fix(self) -> None:
+        if self._on_fix is not None and self.issue.fix is not None:
+            self._on_fix(self.issue)
 
 
 class ElidedButton(QPushButton):
@@ -59,8 +80,18 @@ class ElidedButton(QPushButton):
         hint = super().minimumSizeHint()
         return QSize(min(hint.width(), 80), hint.height())
 
+    def set_full_text(self, text: str) -> None:
+        if text != self.full_text:
+            self.full_text = text
+            self.setText(text)
+            self.updateGeometry()
+            self._elide()
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
         fm = self.fontMetrics()
         room = self.width() - (super().sizeHint().width() - fm.horizontalAdvance(self.text()))
         shown = fm.elidedText(self.full_text, Qt.ElideRight, max(room, 10))
@@ -80,6 +111,7 @@ class IssuesView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[IssueRow] = []
+        self._spare: list[IssueRow] = []   # hidden, for the next issues
         self._shown: list[object] | None = None
         self._no_fix = True
         self._handler: FixHandler | None = None
@@ -93,22 +125,36 @@ class IssuesView(QWidget):
             return   # unchanged: keep the widgets (and any focus on a Fix button)
         same_handler = (on_fix is None) == self._no_fix and on_fix == self._handler
         self._shown, self._no_fix, self._handler = key, on_fix is None, on_fix
-        # rows whose issue is still there are kept (a design with dozens of errors
-        # would otherwise rebuild every row on every edit)
-        old = list(self.rows) if same_handler else []
-        rows = []
-        for issue, k in zip(issues, key):   # (Fix is not hashable: a list search)
-            row = next((r for r in old if (r.issue.severity, r.issue.message,
-                                           r.issue.fix) == k), None)
+        # a row whose issue is still there keeps it (and its focus); the others
+        # take new issues: a design with dozens of errors shows them after every edit
+        free = list(self.rows) if same_handler else []
+        rows: list[IssueRow | None] = []
+        for k in key:   # (Fix is not hashable: a list search)
+            row = next((r for r in free if (r.issue.severity, r.issue.message,
+                                            r.issue.fix) == k), None)
             if row is not None:
-                old.remove(row)
-            rows.append(row if row is not None else IssueRow(issue, on_fix))
-        for row in old if same_handler else self.rows:
+                free.remove(row)
+            rows.append(row)
+        spare = free + ([] if same_handler else self.rows) + self._spare
+        shown: list[IssueRow] = []
+        for issue, row in zip(issues, rows):
+            if row is None:
+                row = spare.pop() if spare else IssueRow(issue, on_fix)
+                row.set_issue(issue, on_fix)
+            shown.append(row)
+        for row in spare:
             row.hide()
-            row.deleteLater()   # a row's own Fix button may be mid-signal
-        for index, row in enumerate(rows):
-            self.layout_.insertWidget(index, row)
-        self.rows = rows
+        self._spare = spare
+        if any(row.isHidden() for row in shown):
+            # showing a widget in a visible window lays out every parent up to the
+            # window at once; within a hidden view it is only a flag: one layout
+            self.hide()
+        for index, row in enumerate(shown):
+            if self.layout_.indexOf(row) != index:
+                self.layout_.insertWidget(index, row)
+            if row.isHidden():
+                row.show()
+        self.rows = shown
         self.setVisible(bool(self.rows))
 
     def fix_buttons(self) -> list[QPushButton]:

@@ -126,8 +126,9 @@ class IntEditor(ParamEditor):
     def show_value(self, value: Any) -> None:
         value = self.effective(value)
         self.box.blockSignals(True)
-        if isinstance(value, int) and not isinstance(value, bool):
-            self.box.setValue(value)
+        # not a number (a value from a file): what a new box shows, not the last layer's
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        self.box.setValue(value if ok else 0)
         self.box.blockSignals(False)
 
 
@@ -174,8 +175,8 @@ class FloatEditor(ParamEditor):
     def show_value(self, value: Any) -> None:
         value = self.effective(value)
         self.box.blockSignals(True)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            self.box.setValue(float(value))
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        self.box.setValue(float(value) if ok else 0.0)
         self.box.blockSignals(False)
 
 
@@ -214,8 +215,7 @@ class ChoiceEditor(ParamEditor):
     def show_value(self, value: Any) -> None:
         value = value if self.spec.kind == P.OPT_BOOL else self.effective(value)
         self.box.blockSignals(True)
-        if value in self.values:
-            self.box.setCurrentIndex(self.values.index(value))
+        self.box.setCurrentIndex(self.values.index(value) if value in self.values else 0)
         self.box.blockSignals(False)
 
 
@@ -241,8 +241,10 @@ class TextEditor(ParamEditor):
         self._mark(None)
 
     def _mark(self, problem: str | None) -> None:
-        self.edit.setProperty("invalid", problem is not None)
         self.edit.setToolTip(problem or self.toolTip())
+        if bool(self.edit.property("invalid")) == (problem is not None):
+            return   # (re-polishing is slow, and show_value runs on every selection)
+        self.edit.setProperty("invalid", problem is not None)
         self.edit.style().unpolish(self.edit)
         self.edit.style().polish(self.edit)
 

@@ -5,6 +5,7 @@ name and input size when the input or nothing is selected.
 Every change is an undo command; the model's events refresh the fields."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -24,6 +25,9 @@ from designer.gui.param_widgets import ParamEditor, guard_wheel, make_editor
 from designer.gui.window_commands import (SetDesignNameCommand, SetFrozenCommand,
                                           SetInputSpecCommand)
 from designer.io.design_file import MAX_DIMENSION
+
+
+ID_TIP = "The layer's id (unique); Enter renames it"
 
 
 def _title(text: str) -> QLabel:
@@ -56,6 +60,25 @@ class Collapsible(QWidget):
         self.body.setVisible(open_)
 
 
+@dataclass
+class _Form:
+    """One page of the editor: the design's, or one layer type's. Built once and
+    refilled for each layer of that type (building the widgets on every selection
+    change cost most of a click)."""
+    widget: QWidget
+    info_label: QLabel
+    issues: IssuesView
+    editors: dict[str, ParamEditor] = field(default_factory=dict)
+    id_edit: QLineEdit | None = None
+    frozen_box: QCheckBox | None = None
+    name_edit: QLineEdit | None = None
+    input_boxes: dict[str, QSpinBox] = field(default_factory=dict)
+    folds: list[tuple[Collapsible, str]] = field(default_factory=list)  # (fold, open attr)
+
+
+DESIGN_PAGE = ""   # the key of the design's form (layer types are never empty)
+
+
 class PropertyEditor(QScrollArea):
     message = Signal(str)   # for the status bar: edits refused here
 
@@ -77,6 +100,14 @@ class PropertyEditor(QScrollArea):
         self.input_boxes: dict[str, QSpinBox] = {}
         self.info_label = QLabel()
         self.issues = IssuesView()
+        self._forms: dict[str, _Form] = {}
+        self._form: _Form | None = None
+        page = QWidget()
+        self._pages = QVBoxLayout(page)
+        self._pages.setContentsMargins(8, 8, 8, 8)
+        self._pages.setSpacing(6)
+        self._pages.addStretch(1)
+        self.setWidget(page)
         context.selection_changed.connect(self._on_selection)
         context.model_event.connect(self._on_model_event)
         context.analysis_changed.connect(self._on_analysis)
@@ -84,40 +115,87 @@ class PropertyEditor(QScrollArea):
 
     # --- building ---------------------------------------------------------
     def rebuild(self) -> None:
+        """Show the page of the selected layer (or of the design) with its values."""
         sid = self.context.selected_id
+        before = self.layer_id
         self.layer_id = sid if sid is not None and sid in self.context.design else None
-        self.editors, self.input_boxes = {}, {}
-        self.id_edit = self.frozen_box = self.name_edit = None
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(6)
-        self.info_label = QLabel()
-        self.info_label.setObjectName("muted")
-        self.info_label.setWordWrap(True)
-        self.issues = IssuesView()
+        key = DESIGN_PAGE if self.layer_id is None \
+            else self.context.design.layer(self.layer_id).type
+        form = self._forms.get(key)
+        if form is None:
+            form = self._forms[key] = self._build(key)
+            self._pages.insertWidget(self._pages.count() - 1, form.widget)
+        if self._form is not None and self._form is not form:
+            self._form.widget.hide()
+        self._form = form
+        self.editors, self.input_boxes = form.editors, form.input_boxes
+        self.id_edit, self.name_edit = form.id_edit, form.name_edit
+        self.info_label, self.issues = form.info_label, form.issues
         if self.layer_id is None:
-            self._build_design(layout)
+            self._fill_design(form)
         else:
-            self._build_layer(layout, self.layer_id)
-        layout.addStretch(1)
-        old = self.takeWidget()
-        if old is not None:
-            old.deleteLater()
-        self.setWidget(page)
+            self._fill_layer(form, self.layer_id)
+        form.widget.show()
+        if self.layer_id != before:
+            self.verticalScrollBar().setValue(0)
         self._on_analysis(self.context.analysis)
 
-    def _build_design(self, layout: QVBoxLayout) -> None:
+    def _build(self, key: str) -> _Form:
+        widget = QWidget()
+        layout = QVBoxLayout(widget)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        info_label = QLabel()
+        info_label.setObjectName("muted")
+        info_label.setWordWrap(True)
+        form = _Form(widget, info_label, IssuesView())
+        if key == DESIGN_PAGE:
+            self._build_design(form, layout)
+        else:
+            self._build_layer(form, layout, key)
+        return form
+
+    def _fill_design(self, form: _Form) -> None:
         design = self.context.design
+        assert form.name_edit is not None
+        form.name_edit.setText(design.name)
+        for key, box in form.input_boxes.items():
+            box.blockSignals(True)
+            box.setValue(getattr(design.input, key))
+            box.blockSignals(False)
+
+    def _fill_layer(self, form: _Form, layer_id: str) -> None:
+        layer = self.context.design.layer(layer_id)
+        assert form.id_edit is not None
+        form.id_edit.setText(layer.id)
+        form.id_edit.setToolTip(ID_TIP)   # a refused rename belonged to the layer shown before
+        if form.id_edit.property("invalid"):
+            form.id_edit.setProperty("invalid", False)
+            form.id_edit.style().polish(form.id_edit)
+        for name, editor in form.editors.items():
+            editor.show_value(layer.params.get(name))
+        info = self.context.analysis.layers.get(layer_id)
+        self.frozen_box = None
+        if form.frozen_box is not None:
+            shown = layer.frozen or (info is not None and info.params > 0)
+            form.frozen_box.setVisible(shown)
+            form.frozen_box.blockSignals(True)
+            form.frozen_box.setChecked(layer.frozen)
+            form.frozen_box.blockSignals(False)
+            self.frozen_box = form.frozen_box if shown else None
+        for fold, attr in form.folds:
+            fold.button.setChecked(getattr(self, attr))
+
+    def _build_design(self, form: _Form, layout: QVBoxLayout) -> None:
         header = QLabel("Design")
         header.setObjectName("layerTitle")
         layout.addWidget(header)
-        form = QFormLayout()
-        self.name_edit = QLineEdit(design.name)
-        self.name_edit.setToolTip("The design's name (shown in the title and exported code)")
-        self.name_edit.editingFinished.connect(self._commit_name)
-        form.addRow("Name", self.name_edit)
-        layout.addLayout(form)
+        rows = QFormLayout()
+        form.name_edit = QLineEdit()
+        form.name_edit.setToolTip("The design's name (shown in the title and exported code)")
+        form.name_edit.editingFinished.connect(self._commit_name)
+        rows.addRow("Name", form.name_edit)
+        layout.addLayout(rows)
         layout.addWidget(_title("Input (one image)"))
         inputs = QFormLayout()
         for key, tip in (("channels", "colour channels (3 for RGB, 1 for grey)"),
@@ -125,75 +203,69 @@ class PropertyEditor(QScrollArea):
             box = QSpinBox()
             box.setRange(1, MAX_DIMENSION)
             box.setKeyboardTracking(False)
-            box.setValue(getattr(design.input, key))
             box.setToolTip(tip)
             guard_wheel(box)
             box.valueChanged.connect(self._commit_input)
-            self.input_boxes[key] = box
+            form.input_boxes[key] = box
             inputs.addRow(key.capitalize(), box)
         layout.addLayout(inputs)
-        layout.addWidget(self.issues)
-        layout.addWidget(self.info_label)
+        layout.addWidget(form.issues)
+        layout.addWidget(form.info_label)
 
-    def _build_layer(self, layout: QVBoxLayout, layer_id: str) -> None:
-        layer = self.context.design.layer(layer_id)
-        known = is_known(layer.type)
+    def _build_layer(self, form: _Form, layout: QVBoxLayout, type_name: str) -> None:
+        known = is_known(type_name)
         top = QHBoxLayout()
-        self.id_edit = QLineEdit(layer.id)
-        self.id_edit.setObjectName("layerTitle")
-        self.id_edit.setMaxLength(MAX_ID_LENGTH)
-        self.id_edit.setToolTip("The layer's id (unique); Enter renames it")
-        self.id_edit.editingFinished.connect(self._commit_rename)
-        badge = QLabel(layer.type)
+        form.id_edit = QLineEdit()
+        form.id_edit.setObjectName("layerTitle")
+        form.id_edit.setMaxLength(MAX_ID_LENGTH)
+        form.id_edit.setToolTip(ID_TIP)
+        form.id_edit.editingFinished.connect(self._commit_rename)
+        badge = QLabel(type_name)
         badge.setObjectName("typeBadge")
-        category = get_type(layer.type).category if known else "?"
+        category = get_type(type_name).category if known else "?"
         badge.setStyleSheet(f"background: {CATEGORY_COLOURS.get(category, '#888')};")
-        badge.setToolTip(f"{category}: {get_type(layer.type).help}" if known else "unknown type")
-        top.addWidget(self.id_edit, 1)
+        badge.setToolTip(f"{category}: {get_type(type_name).help}" if known else "unknown type")
+        top.addWidget(form.id_edit, 1)
         top.addWidget(badge)
         layout.addLayout(top)
-        layout.addWidget(self.info_label)
-        layout.addWidget(self.issues)
+        layout.addWidget(form.info_label)
+        layout.addWidget(form.issues)
         if not known:
             return
-        t = get_type(layer.type)
-        self._add_explanation(layout, layer.type)
+        t = get_type(type_name)
+        self._add_explanation(form, layout, type_name)
         basic, advanced = QFormLayout(), QFormLayout()
         for spec in t.visible_params:
             editor = make_editor(spec)
-            editor.show_value(layer.params.get(spec.name))
             editor.committed.connect(lambda v, name=spec.name: self._commit_param(name, v))
-            self.editors[spec.name] = editor
+            form.editors[spec.name] = editor
             label = QLabel(spec.name + ("" if not spec.required else " *"))
             label.setToolTip(editor.toolTip())
             (advanced if spec.advanced else basic).addRow(label, editor)
         if t.visible_params:
             layout.addWidget(_title("Parameters"))
             layout.addLayout(basic)
-        info = self.context.analysis.layers.get(layer_id)
-        if layer.frozen or (info is not None and info.params > 0):
-            self.frozen_box = QCheckBox("Frozen (not trained)")
-            self.frozen_box.setChecked(layer.frozen)
-            self.frozen_box.setToolTip("Keep this layer's weights fixed while training")
-            self.frozen_box.toggled.connect(self._commit_frozen)
-            layout.addWidget(self.frozen_box)
+        form.frozen_box = QCheckBox("Frozen (not trained)")
+        form.frozen_box.setToolTip("Keep this layer's weights fixed while training")
+        form.frozen_box.toggled.connect(self._commit_frozen)
+        layout.addWidget(form.frozen_box)
         if advanced.rowCount():
             body = QWidget()
             body.setLayout(advanced)
             fold = Collapsible("Advanced", body)
-            fold.button.setChecked(self.advanced_open)
             fold.button.toggled.connect(lambda on: setattr(self, "advanced_open", on))
+            form.folds.append((fold, "advanced_open"))
             layout.addWidget(fold)
 
-    def _add_explanation(self, layout: QVBoxLayout, type_name: str) -> None:
+    def _add_explanation(self, form: _Form, layout: QVBoxLayout, type_name: str) -> None:
         summary = summary_label(type_name)
         if summary is None:
             return
         layout.addWidget(summary)
         fold = Collapsible(f"More about {type_name}", details_label(type_name))
         fold.setObjectName("explanationFold")
-        fold.button.setChecked(self.explanation_open)
         fold.button.toggled.connect(lambda on: setattr(self, "explanation_open", on))
+        form.folds.append((fold, "explanation_open"))
         layout.addWidget(fold)
 
     # --- model -> view ----------------------------------------------------
