@@ -15,6 +15,7 @@ from designer.core.plan_time import Calibration  # noqa: E402
 from designer.core.planner import PlanSettings, plan  # noqa: E402
 from designer.gui.context import DesignContext  # noqa: E402
 from designer.gui.training import TrainingPanel  # noqa: E402
+from designer.gui.training.plan_view import TOP_LAYERS, bar_rows  # noqa: E402
 from designer.io import load  # noqa: E402
 
 from conftest import ROOT  # noqa: E402
@@ -48,9 +49,17 @@ def test_summary_and_bars_follow_the_settings_and_the_design(panel: TrainingPane
                                                        channels_last=False))
     assert view.plan is not None and view.plan.peak == expected.peak
     assert view.summary.text().startswith(f"Plan: {fmt_bytes(expected.peak)} at batch 128")
-    heights = view.bars.opts["height"]
-    assert len(heights) == len(expected.layers)
-    assert heights[2] == pytest.approx(expected.layers[2].saved_bytes / 1e6)  # relu1
+    # horizontal bars: the layers that keep most by name, largest first, then "others"
+    kept = sorted((lp.saved_bytes / 1e6 for lp in expected.layers), reverse=True)
+    widths = view.bars.opts["width"]
+    assert list(widths) == pytest.approx(kept[:len(widths)]
+                                         if len(kept) <= TOP_LAYERS + 1 else
+                                         kept[:TOP_LAYERS] + [sum(kept[TOP_LAYERS:])])
+    by_name = {lp.id: lp.saved_bytes / 1e6 for lp in expected.layers}
+    assert all(by_name[label] == pytest.approx(mb) for label, mb in view.rows
+               if label in by_name)
+    ticks = [t for _, t in view.chart.getAxis("left")._tickLevels[0]]
+    assert ticks == [label for label, _ in view.rows]
     panel.form.batch_size.setValue(256)     # a user edit re-plans at once
     assert view.plan.batch_size == 256 and "at batch 256" in view.summary.text()
     # an edit to the design re-plans too: a wider first convolution keeps more
@@ -99,3 +108,15 @@ def test_a_broken_design_shows_no_plan(panel: TrainingPanel) -> None:
     assert panel.plan_view.plan is None
     assert "fix the design" in panel.plan_view.summary.text()
     assert not panel.plan_view.warning.isVisible()
+
+
+def test_bars_name_the_largest_layers_and_sum_the_rest() -> None:
+    kept = [(f"l{i}", float(i % 7)) for i in range(30)]
+    rows = bar_rows(kept)
+    assert len(rows) == TOP_LAYERS + 1
+    assert [mb for _, mb in rows[:TOP_LAYERS]] == sorted((mb for _, mb in kept),
+                                                         reverse=True)[:TOP_LAYERS]
+    assert rows[-1][0] == f"{30 - TOP_LAYERS} others"
+    assert sum(mb for _, mb in rows) == pytest.approx(sum(mb for _, mb in kept))
+    few = kept[:TOP_LAYERS + 1]      # one more than the top: no "others" for one layer
+    assert sorted(bar_rows(few)) == sorted(few)

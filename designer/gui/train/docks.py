@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from designer.gui.main_window import MainWindow
 
 PREVIEW_MARGIN = 12
+PREVIEW_MIN_SCALE = 0.4   # below this a whole design is unreadable: it scrolls
+PREVIEW_MAX_SCALE = 0.5   # under the canvas's level-of-detail zoom: large type
 
 
 @dataclass
@@ -56,35 +58,57 @@ class CurvesPage(QWidget):
 
 
 class DesignPreview(QGraphicsView):
-    """The canvas's scene, whole and read-only: what Start will train."""
+    """The canvas's scene, read-only: what Start will train. The whole design when
+    it fits at a readable size; a tall chain instead fills the width at no less than
+    PREVIEW_MIN_SCALE (blocks then draw in their large-type level of detail) and
+    scrolls, starting at the input."""
 
     def __init__(self, scene: object) -> None:
         super().__init__()
         self.setScene(scene)  # type: ignore[arg-type]
         self.setInteractive(False)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setToolTip("The design that Start trains (edit it in the Design mode, Ctrl+1)")
         self._fit_timer = QTimer(self)
         self._fit_timer.setSingleShot(True)
         self._fit_timer.setInterval(100)
-        self._fit_timer.timeout.connect(self.fit)
+        self._fit_timer.timeout.connect(lambda: self.fit(keep_place=True))
         self.scene().changed.connect(self._scene_changed)
 
     def _scene_changed(self, _regions: object) -> None:
         if self.isVisible():
             self._fit_timer.start()
 
-    def fit(self) -> None:
+    def fit(self, keep_place: bool = False) -> None:
         scene = self.scene()
         rect = scene.blocks_rect() if hasattr(scene, "blocks_rect") else scene.itemsBoundingRect()
         if rect.isEmpty():
             return
         rect = QRectF(rect).adjusted(-PREVIEW_MARGIN, -PREVIEW_MARGIN,
                                      PREVIEW_MARGIN, PREVIEW_MARGIN)
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        view = self.viewport().size()
+        whole = min(view.width() / rect.width(), view.height() / rect.height())
+        if whole >= PREVIEW_MIN_SCALE:
+            self.setSceneRect(rect)
+            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+            return
+        # too small to read whole: fill the width (or the height, left to right) and scroll
+        across = view.width() / rect.width() if rect.height() >= rect.width() \
+            else view.height() / rect.height()
+        scale = max(PREVIEW_MIN_SCALE, min(across, PREVIEW_MAX_SCALE))
+        changed = abs(self.transform().m11() - scale) > 1e-6
+        self.setSceneRect(rect)
+        self.resetTransform()
+        self.scale(scale, scale)
+        if changed or not keep_place:   # start at the input; a scene edit keeps the place
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().minimum())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
+
+    def scale_now(self) -> float:
+        return self.transform().m11()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -92,7 +116,7 @@ class DesignPreview(QGraphicsView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self.fit()
+        self.fit(keep_place=True)
 
 
 def _runs_widget(panel: TrainingPanel) -> QWidget:

@@ -26,6 +26,18 @@ CIFAR_TRAIN, CIFAR_TEST, CIFAR_IMAGE_BYTES = 50000, 10000, 3 * 32 * 32 + 8
 # The first calibration of a device (1-3 s of full load) waits until the panel
 # has been idle this long, and gives way as soon as a run starts.
 CALIBRATE_DELAY_MS = 5000
+TOP_LAYERS = 6        # bars by name; the rest are summed into "others"
+CHART_HEIGHT = 175
+LABEL_WIDTH = 110     # the layer names on the left axis (elided in the middle)
+
+
+def bar_rows(kept: list[tuple[str, float]], top: int = TOP_LAYERS) -> list[tuple[str, float]]:
+    """The `top` layers that keep most, largest first, then "others (n)" with the rest."""
+    ranked = sorted(kept, key=lambda pair: -pair[1])
+    if len(ranked) <= top + 1:
+        return ranked
+    rest = ranked[top:]
+    return ranked[:top] + [(f"{len(rest)} others", sum(mb for _, mb in rest))]
 
 
 def _probe_machine() -> dict[str, Any]:
@@ -64,15 +76,20 @@ class PlanView(QWidget):
         self.warning.setWordWrap(True)
         self.warning.setStyleSheet(WARN_STYLE)
         self.warning.hide()
+        # horizontal bars, the layers that keep most by name (a bar per layer of a
+        # 30-layer design leaves no room for its names), the rest as one "others"
         self.chart = pg.PlotWidget()
         self.chart.setMenuEnabled(False)
         self.chart.setMouseEnabled(False, False)
-        self.chart.setFixedHeight(120)
-        self.chart.setLabel("left", "MB kept")
+        self.chart.setFixedHeight(CHART_HEIGHT)
+        self.chart.setLabel("bottom", "MB kept for backward")
         self.chart.getPlotItem().hideButtons()
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#e0575b")
+        self.chart.getPlotItem().invertY(True)      # the largest on top
+        self.chart.getAxis("left").setWidth(LABEL_WIDTH)
+        self.bars = pg.BarGraphItem(x0=0, y=[], width=[], height=0.7, brush="#e0575b")
         self.chart.addItem(self.bars)
         self.chart.setToolTip("What backward keeps, per layer (the tensors each layer made)")
+        self.rows: list[tuple[str, float]] = []    # (label, MB) as drawn, top first
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.summary)
@@ -205,7 +222,19 @@ class PlanView(QWidget):
     def _show_nothing(self, text: str) -> None:
         self.summary.setText(text)
         self.warning.hide()
-        self.bars.setOpts(x=[], height=[])
+        self._show_rows([])
+
+    def _show_rows(self, rows: list[tuple[str, float]]) -> None:
+        self.rows = rows
+        self.bars.setOpts(x0=0, y=list(range(len(rows))), width=[mb for _, mb in rows],
+                          height=0.7)
+        fm = self.fontMetrics()
+        self.chart.getAxis("left").setTicks(
+            [[(i, fm.elidedText(label, Qt.TextElideMode.ElideMiddle, LABEL_WIDTH - 12))
+              for i, (label, _) in enumerate(rows)], []])
+        plot = self.chart.getPlotItem()
+        plot.setYRange(-0.6, max(len(rows), 1) - 0.4, padding=0)
+        plot.setXRange(0, max([mb for _, mb in rows] + [1e-3]) * 1.05, padding=0)
 
     def _show(self) -> None:
         p = self.plan
@@ -221,14 +250,7 @@ class PlanView(QWidget):
         self.summary.setToolTip(
             f"peak {fmt_bytes(p.peak)} {PHASES.get(p.phase, p.phase)}\n"
             + "\n".join(f"{k}: {fmt_bytes(v)}" for k, v in b.items()))
-        layers = [lp for lp in p.layers]
-        self.bars.setOpts(x=list(range(len(layers))),
-                          height=[lp.saved_bytes / 1e6 for lp in layers], width=0.8)
-        axis = self.chart.getAxis("bottom")
-        if len(layers) <= 24:
-            axis.setTicks([[(i, lp.id) for i, lp in enumerate(layers)]])
-        else:
-            axis.setTicks(None)
+        self._show_rows(bar_rows([(lp.id, lp.saved_bytes / 1e6) for lp in p.layers]))
         free = self.free_bytes()
         if free is not None and p.peak > free:
             self.warning.setText(self.too_big_text(free))
