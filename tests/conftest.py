@@ -26,6 +26,50 @@ settings.register_profile("default", deadline=None,
 settings.load_profile("default")
 
 
+def tiny_config(**kw: object):
+    """A training run of a few seconds on the synthetic dataset, on one CPU thread
+    (shared by the GUI training, plan and defect tests: `from conftest import tiny_config`)."""
+    from designer.core.training_config import TrainConfig
+    base = dict(dataset="synthetic", epochs=2, batch_size=32, train_limit=192, test_limit=64,
+                augment_crop=False, augment_flip=False, schedule="constant", lr=0.01,
+                device="cpu", precision="fp32", channels_last="off", threads=1)
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def one_epoch_config(**kw: object):
+    """tiny_config for one short epoch (the window tests that only need a finished run)."""
+    return tiny_config(**{"epochs": 1, "train_limit": 128, **kw})
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    """A settings / recovery folder of this test (CNN_DESIGNER_STATE_DIR)."""
+    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def make_window(qtbot, state, monkeypatch):
+    """Windows of the app on `state`, shown. Errors go to win.errors; the question
+    about unsaved changes takes win.answers in turn, then "discard"."""
+    from designer.gui.app import create_window
+
+    def make(path=None, register=True, with_panels=True):
+        win = create_window(path, with_panels=with_panels)
+        win.errors = []
+        win.answers = []
+        monkeypatch.setattr(win, "_show_error", lambda t, text: win.errors.append(text))
+        monkeypatch.setattr(win, "_ask_save_changes",
+                            lambda: win.answers.pop(0) if win.answers else "discard")
+        if register:
+            qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        return win
+    return make
+
+
 @pytest.fixture
 def samples_dir() -> Path:
     return ROOT / "samples"

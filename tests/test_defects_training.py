@@ -15,7 +15,8 @@ from designer.gui.commands import SetParamCommand  # noqa: E402
 from designer.gui.context import DesignContext  # noqa: E402
 from designer.gui.training import TrainingPanel  # noqa: E402
 from designer.io import load  # noqa: E402
-from tests.test_gui_training import LENET, RUN_TIMEOUT, StepCounter, tiny_config  # noqa: E402
+from conftest import tiny_config  # noqa: E402
+from tests.test_gui_training import LENET, RUN_TIMEOUT, StepCounter  # noqa: E402
 
 TRAINED = re.compile(r"(?<!un)trained weights")
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from designer.core.training_config import TrainConfig
-from test_gui_training import tiny_config as training_tiny_config
+from conftest import one_epoch_config as tiny_config
 
 RUN_TIMEOUT = 90_000
 
-
-def tiny_config(**kw: object) -> TrainConfig:
-    return training_tiny_config(**{"epochs": 1, "train_limit": 128, **kw})
 
 
 @pytest.fixture

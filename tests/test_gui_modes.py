@@ -6,17 +6,13 @@ import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QDockWidget
 
-from designer.core.training_config import TrainConfig
-from test_gui_training import tiny_config as training_tiny_config
+from conftest import one_epoch_config as tiny_config
 
 RUN_TIMEOUT = 90_000
 DESIGN_DOCKS = {"dock_layers", "dock_properties", "dock_formulas", "dock_summary"}
 TRAIN_DOCKS = {"dock_training", "dock_results", "dock_runs", "dock_design_preview"}
 INSPECT_DOCKS = {"dock_receptive_field", "dock_maps_and_filters", "explorerDock"}
 
-
-def tiny_config(**kw: object) -> TrainConfig:
-    return training_tiny_config(**{"epochs": 1, "train_limit": 128, **kw})
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from designer.gui.training import TrainingPanel  # noqa: E402
 from designer.gui.training.plan_view import TOP_LAYERS, bar_rows  # noqa: E402
 from designer.io import load  # noqa: E402
 
-from conftest import ROOT  # noqa: E402
-from test_gui_training import tiny_config  # noqa: E402
+from conftest import ROOT, tiny_config  # noqa: E402
 
 FAKE_CAL = Calibration("test CPU", 1e10, 1e9, 1e10, 1e10, 1e-5)
 

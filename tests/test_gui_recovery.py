@@ -3,6 +3,7 @@ another window, several orphans are all offered, the periodic timer, focus
 loss and long operations write, and the saved file's path comes back."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -22,23 +23,9 @@ from designer.io import dumps, save
 
 
 @pytest.fixture
-def state(tmp_path, monkeypatch):
-    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
-    return tmp_path / "state"
-
-
-@pytest.fixture
-def make_window(qtbot, state, monkeypatch):
-    def make(path=None, register=True):
-        win = create_window(path, with_panels=False)
-        monkeypatch.setattr(win, "_ask_save_changes", lambda: "discard")
-        monkeypatch.setattr(win, "_show_error", lambda t, text: None)
-        if register:
-            qtbot.addWidget(win)
-        win.show()
-        qtbot.waitExposed(win)
-        return win
-    return make
+def make_window(make_window):
+    """conftest's windows without the panels (training, RF): recovery needs the design."""
+    return functools.partial(make_window, with_panels=False)
 
 
 def _edit(win, value=7):

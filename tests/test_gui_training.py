@@ -14,18 +14,11 @@ from designer.gui.training import TrainingPanel  # noqa: E402
 from designer.io import load  # noqa: E402
 from designer.nn.events import Step  # noqa: E402
 
-from conftest import ROOT  # noqa: E402
+from conftest import ROOT, tiny_config  # noqa: E402
 
 LENET = ROOT / "samples" / "lenet5.json"
 RUN_TIMEOUT = 60_000
 
-
-def tiny_config(**kw: object) -> TrainConfig:
-    base = dict(dataset="synthetic", epochs=2, batch_size=32, train_limit=192, test_limit=64,
-                augment_crop=False, augment_flip=False, schedule="constant", lr=0.01,
-                device="cpu", precision="fp32", channels_last="off", threads=1)
-    base.update(kw)
-    return TrainConfig(**base)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from designer.gui.training import TrainingPanel  # noqa: E402
 from designer.gui.training.runs import Series, export_csv  # noqa: E402
 from designer.io import load  # noqa: E402
 
-from test_gui_training import LENET, run_to_end, tiny_config  # noqa: E402
+from conftest import tiny_config  # noqa: E402
+from test_gui_training import LENET, run_to_end  # noqa: E402
 
 
 @pytest.fixture

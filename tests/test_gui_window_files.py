@@ -9,33 +9,9 @@ from PySide6.QtGui import QGuiApplication
 from designer.core.training_config import TrainConfig
 from designer.export.pytorch_code import generate_model_code
 from designer.export.train_script import generate_train_script
-from designer.gui.app import create_window
 from designer.gui.autosave import read_recovery
 from designer.gui.edit_actions import ClipboardError
 from designer.io import dumps, load
-
-
-@pytest.fixture
-def state(tmp_path, monkeypatch):
-    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
-    return tmp_path / "state"
-
-
-@pytest.fixture
-def make_window(qtbot, state, monkeypatch):
-    def make(path=None, register=True):
-        win = create_window(path)
-        win.errors = []
-        win.answers = []
-        monkeypatch.setattr(win, "_show_error", lambda t, text: win.errors.append(text))
-        monkeypatch.setattr(win, "_ask_save_changes",
-                            lambda: win.answers.pop(0) if win.answers else "discard")
-        if register:
-            qtbot.addWidget(win)
-        win.show()
-        qtbot.waitExposed(win)
-        return win
-    return make
 
 
 def _edit(win):
