@@ -6,8 +6,10 @@ edge per input reference); nothing may raise (pytest-qt fails the test on an
 exception in any Qt callback); at the end, undoing everything gives back the
 original design exactly and redoing everything gives the final one.
 
-MONKEY_ACTIONS (default 300: CI time; the issue asks 2,000) and MONKEY_SEEDS (default "1,2,3") override the
-sizes, e.g. for a long soak: MONKEY_ACTIONS=20000 pytest tests/test_gui_monkey.py
+MONKEY_ACTIONS (default 400: three seeds in about a minute of CI; the issue asks
+2,000, which takes ~3x longer than the 2 minutes it allows: ~34 ms of CPU per
+action plus the undo-all / redo-all at the end) and MONKEY_SEEDS (default
+"1,2,3") override the sizes, e.g. for a soak: MONKEY_ACTIONS=2000 pytest tests/test_gui_monkey.py
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from designer.io import dumps
 
 pytest.importorskip("pyqtgraph")
 
-ACTIONS = int(os.environ.get("MONKEY_ACTIONS", "300"))
+ACTIONS = int(os.environ.get("MONKEY_ACTIONS", "400"))
 SEEDS = [int(s) for s in os.environ.get("MONKEY_SEEDS", "1,2,3").split(",")]
 MAX_LAYERS = 30        # past this, adding gives way to deleting (keeps each step fast)
 TEXTS = ["3", "2, 1", "1", "0", "abc", "", "-4", "1,2,3", "7", "[2, 2]", "same", "1e3", "5"]
