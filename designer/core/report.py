@@ -88,7 +88,8 @@ def human(n: int) -> str:
 
 def summary_table(design: Design, analysis: Analysis) -> str:
     head = ("id", "type", "output", "params", "MACs", "receptive field")
-    rows = [head, ("input", "Input", fmt_shape(analysis.input_shape), "", "", "1×1")]
+    rows = [head, ("input", "Input", fmt_shape(analysis.input_shape), "", "",
+                   "×".join("1" * (len(analysis.input_shape) - 1)))]
     for lay in flow_order(design, analysis):
         info = analysis.layers[lay.id]
         shapes = (" / ".join(fmt_shape(s) for s in info.port_shapes) if info.multi_output
