@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
@@ -36,7 +37,8 @@ class EdgeRouter:
         self.places: list[QRectF] = []        # where blocks appeared or left
         self.moved: dict[str, QPointF] = {}   # blocks only moved, by how much
         self.rewired: set[str] = set()        # blocks marked for another reason
-        self.queue: dict[Key, None] = {}      # edges still to route (a large design)
+        self.queue: set[Key] = set()          # edges still to route (a large design)
+        self._order: deque[Key] = deque()     # the queue's keys in order (some done)
         self._timer = QTimer(scene)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -58,6 +60,7 @@ class EdgeRouter:
     def clear(self) -> None:
         self.of.clear()
         self.queue.clear()
+        self._order.clear()
         self.dirty, self.places, self.moved, self.rewired = None, [], {}, set()
 
     def keys_at(self, lid: str) -> list[Key]:
@@ -92,10 +95,12 @@ class EdgeRouter:
         self.dirty, self.places, self.moved, self.rewired = set(), [], {}, set()
         if dirty is None:
             if len(scene.edges) > PROGRESSIVE:   # a usable window first
-                self.queue = dict.fromkeys(scene.edges)
+                self.queue = set(scene.edges)
+                self._order = deque(scene.edges)
                 self._timer.start()
                 return False
             self.queue.clear()
+            self._order.clear()
             self._route_all()
             return True
         keys: set[Key] = set()
@@ -125,7 +130,7 @@ class EdgeRouter:
             self._route_all()
             return True
         for edge in todo:
-            self.queue.pop((edge.src, edge.dst), None)
+            self.queue.discard((edge.src, edge.dst))
             self.route(edge, self._obstacles_near(edge))
         return False
 
@@ -135,11 +140,13 @@ class EdgeRouter:
     def finish(self) -> None:
         """Route what is still queued now (export)."""
         self._timer.stop()
-        while self.queue:
-            self._route_queued(next(iter(self.queue)))
+        while self._order:
+            self._route_queued(self._order.popleft())
 
     def _route_queued(self, key: Key) -> None:
-        del self.queue[key]
+        if key not in self.queue:
+            return
+        self.queue.discard(key)
         scene = self.scene
         edge = scene.edges.get(key)
         if edge is not None and edge.source in scene.blocks and edge.dst in scene.blocks:
@@ -156,13 +163,15 @@ class EdgeRouter:
                         if key in self.queue:
                             self._route_queued(key)
         count = 0
-        while self.queue:
-            self._route_queued(next(iter(self.queue)))
+        while self._order and self.queue:
+            self._route_queued(self._order.popleft())
             count += 1
             if count % 50 == 0 and time.perf_counter() > until:
                 break
         if self.queue:
             self._timer.start()
+        else:
+            self._order.clear()
 
     def _span(self, edge: EdgeItem) -> tuple[float, float]:
         """The centres' span along the flow, widened by a block: the blocks whose

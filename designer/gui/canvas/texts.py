@@ -7,6 +7,7 @@ slices of at most SLICE_MS, between which the window stays responsive.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from typing import TYPE_CHECKING, Iterable
 
@@ -59,15 +60,15 @@ class TextUpdater(QObject):
 
     def _next_slice(self) -> None:
         until = time.perf_counter() + SLICE_MS / 1000
-        done = []
-        for lid in self.queue:
-            done.append(lid)
-            if len(done) % 50 == 0 and time.perf_counter() > until:
+        while self.queue:
+            done = list(itertools.islice(self.queue, 50))
+            for lid in done:
+                del self.queue[lid]
+            self._do(done)
+            if time.perf_counter() > until:
                 break
-        for lid in done:
-            del self.queue[lid]
-        self._do(done)
         if self.queue:
+            self.queue = dict(self.queue)   # drops the deleted slots iteration would skip
             self._timer.start()
 
     def _on_screen(self) -> list[str]:
