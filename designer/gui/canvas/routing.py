@@ -39,6 +39,7 @@ class EdgeRouter:
         self.rewired: set[str] = set()        # blocks marked for another reason
         self.queue: set[Key] = set()          # edges still to route (a large design)
         self._order: deque[Key] = deque()     # the queue's keys in order (some done)
+        self._sorted: tuple[list[tuple[QRectF, str]], list[float]] | None = None
         self._timer = QTimer(scene)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -59,6 +60,7 @@ class EdgeRouter:
 
     def clear(self) -> None:
         self.of.clear()
+        self._sorted = None
         self.queue.clear()
         self._order.clear()
         self.dirty, self.places, self.moved, self.rewired = None, [], {}, set()
@@ -68,6 +70,7 @@ class EdgeRouter:
 
     def mark(self, lid: str | None = None, *places: QRectF) -> None:
         """lid's edges, and those passing `places`, are routed at the next flush."""
+        self._sorted = None   # blocks may have moved
         if self.dirty is not None and lid is not None:
             self.dirty.add(lid)
             self.rewired.add(lid)
@@ -77,6 +80,7 @@ class EdgeRouter:
     def mark_move(self, item: BlockItem, before: QPointF) -> None:
         """item moved from `before`: an edge whose two blocks moved alike (blocks
         below an insertion make room) keeps its route, shifted."""
+        self._sorted = None
         if self.dirty is None:
             return
         after = item.pos()
@@ -129,9 +133,11 @@ class EdgeRouter:
         if len(todo) > FULL_ABOVE * max(len(scene.edges), 50):
             self._route_all()
             return True
+        self._sorted = None
         for edge in todo:
             self.queue.discard((edge.src, edge.dst))
-            self.route(edge, self._obstacles_near(edge))
+            self.route(edge, self._obstacles_near(edge) if len(todo) < 50
+                       else self._obstacles_sorted(edge))
         return False
 
     def pending(self) -> int:
@@ -150,7 +156,7 @@ class EdgeRouter:
         scene = self.scene
         edge = scene.edges.get(key)
         if edge is not None and edge.source in scene.blocks and edge.dst in scene.blocks:
-            self.route(edge, self._obstacles_near(edge))
+            self.route(edge, self._obstacles_sorted(edge))
 
     def _next_slice(self) -> None:
         scene = self.scene
@@ -185,15 +191,22 @@ class EdgeRouter:
         return rect.left() if self.scene.horizontal else rect.top()
 
     def _route_all(self) -> None:
-        scene = self.scene
-        rects = sorted(((item.scene_rect(), lid) for lid, item in scene.blocks.items()),
-                       key=lambda pair: self._lead(pair[0]))
-        leads = [self._lead(r) for r, _ in rects]
-        for edge in scene.edges.values():
-            low, high = self._span(edge)
-            lo, hi = bisect.bisect_right(leads, low), bisect.bisect_left(leads, high)
-            self.route(edge, [r for r, lid in rects[lo:hi]
-                              if lid not in (edge.source, edge.dst)])
+        self._sorted = None
+        for edge in self.scene.edges.values():
+            self.route(edge, self._obstacles_sorted(edge))
+
+    def _obstacles_sorted(self, edge: EdgeItem) -> list[QRectF]:
+        """_obstacles_near by bisection in the blocks sorted along the flow (made
+        once for many edges; a query of the scene's index after each routed edge
+        costs far more, as every route changes the index)."""
+        if self._sorted is None:
+            rects = sorted(((item.scene_rect(), lid) for lid, item in
+                            self.scene.blocks.items()), key=lambda pair: self._lead(pair[0]))
+            self._sorted = rects, [self._lead(r) for r, _ in rects]
+        rects, leads = self._sorted
+        low, high = self._span(edge)
+        lo, hi = bisect.bisect_right(leads, low), bisect.bisect_left(leads, high)
+        return [r for r, lid in rects[lo:hi] if lid not in (edge.source, edge.dst)]
 
     def _obstacles_near(self, edge: EdgeItem) -> list[QRectF]:
         scene = self.scene
