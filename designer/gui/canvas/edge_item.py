@@ -98,6 +98,7 @@ class EdgeItem(QGraphicsPathItem):
         self._arrow = QPolygonF()
         self._route = QPainterPath()
         self.setPen(QPen(Qt.PenStyle.NoPen))
+        self.setVisible(False)   # until routed: never painted or hit-tested unrouted
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0.0)
@@ -122,6 +123,8 @@ class EdgeItem(QGraphicsPathItem):
         bounds = QPainterPath()
         bounds.addRect(path.boundingRect().adjusted(-ARROW - 4, -ARROW - 4, ARROW + 4, ARROW + 4))
         self.setPath(bounds)   # prepares the geometry change and repaints
+        if not self.isVisible():
+            self.setVisible(True)
 
     def shift(self, delta: QPointF) -> None:
         """Move the route as it is (both blocks moved by delta)."""

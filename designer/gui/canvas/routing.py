@@ -163,7 +163,7 @@ class EdgeRouter:
         until = time.perf_counter() + SLICE_MS / 1000
         for view in scene.views():   # the edges on screen first
             rect = view.mapToScene(view.viewport().rect()).boundingRect()
-            for item in scene.items(rect):
+            for item in scene.items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
                 if isinstance(item, BlockItem):
                     for key in self.of.get(item.layer_id, ()):
                         if key in self.queue:

@@ -11,7 +11,7 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Iterable
 
-from PySide6.QtCore import QObject, QRectF, QTimer
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer
 
 from designer.core.model import INPUT_ID
 from designer.gui.canvas.block_item import BlockItem
@@ -75,7 +75,8 @@ class TextUpdater(QObject):
         ids = []
         for view in self.scene.views():
             rect: QRectF = view.mapToScene(view.viewport().rect()).boundingRect()
-            ids += [item.layer_id for item in self.scene.items(rect)
+            ids += [item.layer_id for item in
+                    self.scene.items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect)
                     if isinstance(item, BlockItem)]
         return ids
 
