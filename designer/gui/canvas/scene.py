@@ -19,8 +19,8 @@ from designer.core.model import INPUT_ID, DesignError, Event, make_ref
 from designer.gui.canvas.block_item import PORT_R, BlockItem
 from designer.gui.canvas.block_text import BlockText, input_text, layer_text
 from designer.gui.canvas.edge_item import EdgeItem, flow_curve
-from designer.gui.canvas.layout import (BLOCK_W, COL, GAP_X, ROW, Position, design_layout,
-                                        overlaps)
+from designer.gui.canvas.layout import (BLOCK_H, BLOCK_W, COL, GAP_X, ROW, Position,
+                                        design_layout, overlaps)
 from designer.gui.canvas.routing import EdgeRouter
 from designer.gui.canvas.texts import TextUpdater
 from designer.gui.commands import MoveLayersCommand, SetInputsCommand, connect_command
@@ -200,10 +200,13 @@ class DesignScene(QGraphicsScene):
         return rect
 
     def blocks_rect(self) -> QRectF:
-        rect = QRectF()
-        for item in self.blocks.values():
-            rect = rect.united(item.scene_rect())
-        return rect
+        """The union of the blocks' cards (all one size: from their centres)."""
+        if not self.blocks:
+            return QRectF()
+        xs = [item.x() for item in self.blocks.values()]
+        ys = [item.y() for item in self.blocks.values()]
+        left, top = min(xs) - BLOCK_W / 2, min(ys) - BLOCK_H / 2
+        return QRectF(left, top, max(xs) + BLOCK_W / 2 - left, max(ys) + BLOCK_H / 2 - top)
 
     # --- model events --------------------------------------------------
     def _on_model_event(self, event: Event) -> None:
