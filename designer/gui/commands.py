@@ -351,8 +351,7 @@ def _readers_ok(design: Design, wanted: dict[str, list[str]], gone: set[str],
     if any(s not in current.layers and s != INPUT_ID for s in sources) or \
             any(gone & design.upstream_ids(s) for s in sources if s != INPUT_ID):
         return None
-    spec = design.input
-    shape = (spec.channels, spec.height, spec.width)
+    shape = design.input.shape
     valid = all(isinstance(d, int) and d >= 1 for d in shape)
     ok = {}
     for lid, inputs in wanted.items():

@@ -27,8 +27,7 @@ BACKGROUND_LAYERS = 300    # ~30 ms of analysis: larger designs analyse in a wor
 
 def pending_analysis(design: Design) -> Analysis:
     """Stands in before a large design's first analysis arrives: no layer is known yet."""
-    spec = design.input
-    return Analysis((spec.channels, spec.height, spec.width), {}, [], None)
+    return Analysis(design.input.shape, {}, [], None)
 
 
 def _analyse_and_compare(design: Design, previous: Analysis,
