@@ -3,7 +3,7 @@ field, errors and warnings. Pure Python and fast: it runs on every edit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from designer.core.catalogue import (RF, Ctx, LayerError, Shape, Source, fmt_shape,
                                      get_type, input_rf, is_known, prod)
@@ -73,6 +73,16 @@ class Analysis:
     order: list[str]
     output_id: str | None
     errors: list[Issue] = field(default_factory=list)
+    # totals, summed once: every view reads them after every edit, and a
+    # 10,000-layer sum takes milliseconds (an analysis is not changed once made)
+    _totals: dict[str, int] = field(default_factory=dict, init=False, compare=False,
+                                    repr=False)
+
+    def _total(self, name: str, value: Callable[[LayerInfo], int]) -> int:
+        got = self._totals.get(name)
+        if got is None:
+            got = self._totals[name] = sum(value(i) for i in self.layers.values())
+        return got
 
     @property
     def output_shape(self) -> Shape | None:
@@ -82,23 +92,23 @@ class Analysis:
 
     @property
     def total_params(self) -> int:
-        return sum(i.params for i in self.layers.values())
+        return self._total("params", lambda i: i.params)
 
     @property
     def trainable_params(self) -> int:
-        return sum(i.trainable_params for i in self.layers.values())
+        return self._total("trainable", lambda i: i.trainable_params)
 
     @property
     def frozen_params(self) -> int:
-        return sum(i.frozen_params for i in self.layers.values())
+        return self._total("frozen", lambda i: i.frozen_params)
 
     @property
     def total_macs(self) -> int:
-        return sum(i.macs for i in self.layers.values())
+        return self._total("macs", lambda i: i.macs)
 
     @property
     def total_memory(self) -> int:
-        return sum(i.memory for i in self.layers.values())
+        return self._total("memory", lambda i: i.memory)
 
     @property
     def all_errors(self) -> list[tuple[str | None, Issue]]:
@@ -109,11 +119,11 @@ class Analysis:
 
     @property
     def error_count(self) -> int:   # len(all_errors) without building it: runs per edit
-        return len(self.errors) + sum(len(i.errors) for i in self.layers.values())
+        return len(self.errors) + self._total("errors", lambda i: len(i.errors))
 
     @property
     def warning_count(self) -> int:
-        return sum(len(i.warnings) for i in self.layers.values())
+        return self._total("warnings", lambda i: len(i.warnings))
 
     @property
     def ok(self) -> bool:

@@ -294,7 +294,8 @@ def apply_fix_command(design: Design, layer_id: str, fix: Fix) -> QUndoCommand:
     return cmd
 
 
-def _bridges(design: Design, ids: list[str]) -> dict[str, list[str]]:
+def _bridges(design: Design, ids: list[str],
+             current: Any = None) -> dict[str, list[str]]:
     """New inputs for the layers that read a deleted one: each deleted layer is
     replaced by what fed it (a deleted chain collapses), only where that source has
     one input to follow and the reader then analyses without errors."""
@@ -325,6 +326,9 @@ def _bridges(design: Design, ids: list[str]) -> dict[str, list[str]]:
             wanted[lay.id] = new
     if not wanted:
         return {}
+    quick = _readers_ok(design, wanted, gone, current)
+    if quick is not None:
+        return quick
     trial = design.copy()
     for lid in ids:
         trial.remove_layer(lid)
@@ -334,10 +338,38 @@ def _bridges(design: Design, ids: list[str]) -> dict[str, list[str]]:
     return {lid: inputs for lid, inputs in wanted.items() if not analysis.layers[lid].errors}
 
 
-def push_remove_layers(stack: Any, design: Design, ids: list[str]) -> None:
+def _readers_ok(design: Design, wanted: dict[str, list[str]], gone: set[str],
+                current: Any) -> dict[str, list[str]] | None:
+    """_bridges' answer from `current` (the design's analysis) without analysing
+    a copy of the whole design: a reader's analysis depends only on its new
+    sources', which the deletion leaves as they are unless one of them lies
+    below a deleted layer (then None: analyse the copy)."""
+    from designer.core.analysis import LayerInfo, _analyse_layer
+    if current is None or len(current.layers) != len(design.layers):
+        return None
+    sources = {design.source_of(ref) for inputs in wanted.values() for ref in inputs}
+    if any(s not in current.layers and s != INPUT_ID for s in sources) or \
+            any(gone & design.upstream_ids(s) for s in sources if s != INPUT_ID):
+        return None
+    shape = design.input.shape
+    valid = all(isinstance(d, int) and d >= 1 for d in shape)
+    ok = {}
+    for lid, inputs in wanted.items():
+        layer = design.layer(lid).clone()
+        layer.inputs = list(inputs)
+        info = LayerInfo(lid, layer.type)
+        _analyse_layer(design, layer, info, current.layers, shape if valid else None)
+        if not info.errors:
+            ok[lid] = inputs
+    return ok
+
+
+def push_remove_layers(stack: Any, design: Design, ids: list[str],
+                       current: Any = None) -> None:
     """Delete layers as one undo step, reconnecting their neighbours when the
-    shapes allow (deleting the middle of a chain leaves no gap)."""
-    bridges = _bridges(design, ids)
+    shapes allow (deleting the middle of a chain leaves no gap). `current`, the
+    design's analysis when known, saves analysing a copy of the design."""
+    bridges = _bridges(design, ids, current)
     stack.beginMacro("Delete" if len(ids) != 1 else f"Delete {ids[0]}")
     try:
         stack.push(RemoveLayersCommand(design, ids))

@@ -3,16 +3,43 @@ analysis, the selected layer and the latest trained weights.
 
 Views never analyse the design themselves: the context re-runs the analysis
 once per model change and emits analysis_changed.
+
+Large designs (more than `background_above` layers, where a whole analysis
+takes longer than a GUI step may) are analysed in a worker thread after an
+edit that the incremental analysis cannot handle (and when opened). Until the
+result comes, `analysis` stays the last complete one (`current` is False) and
+the views keep showing it; a result is applied only if no edit came after it
+started (`version`), else the worker runs again on the newer design.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from designer.core.analysis import Analysis, analyse
-from designer.core.incremental import analyse_after
+from designer.core.incremental import STRUCTURE_SAFE, reanalyse
 from designer.core.model import Design, Event
+from designer.gui.lifetimes import keep_out_of_collections
+
+BACKGROUND_LAYERS = 300    # ~30 ms of analysis: larger designs analyse in a worker
+
+
+def pending_analysis(design: Design) -> Analysis:
+    """Stands in before a large design's first analysis arrives: no layer is known yet."""
+    return Analysis(design.input.shape, {}, [], None)
+
+
+def _analyse_and_compare(design: Design, previous: Analysis,
+                         version: int) -> tuple[int, Analysis, set[str]]:
+    """(version, analysis, ids whose LayerInfo differs from `previous`): runs in a
+    worker thread, reading the design the GUI thread may be editing. A result
+    from a design edited meanwhile is thrown away (version), and so is any
+    error such an edit causes here."""
+    analysis = analyse(design)
+    old = previous.layers
+    changed = {lid for lid, info in analysis.layers.items() if old.get(lid) != info}
+    return version, analysis, changed
 
 
 class DesignContext(QObject):
@@ -21,30 +48,105 @@ class DesignContext(QObject):
     weights_changed = Signal(object)     # state_dict (dict[str, Tensor]) or None
     model_event = Signal(object)         # designer.core.model.Event, after re-analysis
 
-    def __init__(self, design: Design, parent: QObject | None = None) -> None:
+    def __init__(self, design: Design, parent: QObject | None = None,
+                 background_above: int = BACKGROUND_LAYERS) -> None:
         super().__init__(parent)
         self.design = design
-        self.analysis: Analysis = analyse(design)
+        self.background_above = background_above
+        self.version = 0           # counts model changes
+        self.current = True        # False while a worker analyses a newer design
+        self._running = False      # a worker runs
+        self._touched: set[str] = set()   # layers named by events since `analysis`
         # layers whose LayerInfo the last re-analysis recomputed; None: all of them
         self.changed_ids: set[str] | None = None
+        # blocks whose drawing may differ after the last analysis_changed; None: all
+        self.redraw_ids: set[str] | None = None
         self.selected_id: str | None = None
+        self.move_listeners: list[Callable[[Event], None]] = []   # layer_moved events
         self.weights: dict[str, Any] | None = None   # from the last training run
         self.weights_design: Design | None = None    # the design snapshot they belong to
+        if len(design.layers) > background_above:
+            self.analysis: Analysis = pending_analysis(design)
+            self.current = False
+            self._start_worker()
+        else:
+            self.analysis = analyse(design)
         design.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
-        if event.kind in ("layer_moved",):
-            self.model_event.emit(event)
+        if event.kind == "layer_moved":
+            # only the canvas cares, and moving half of a 10,000-layer design is
+            # 5,000 events: plain calls, not a Qt signal to every view
+            for listener in self.move_listeners:
+                listener(event)
             return
-        self.analysis, self.changed_ids = analyse_after(self.design, self.analysis,
-                                                        event.kind, event.layer_id)
+        self.version += 1
+        done = None
+        if self.current and event.kind in STRUCTURE_SAFE and event.layer_id is not None:
+            done = reanalyse(self.design, self.analysis, event.layer_id)
+        if done is not None:
+            self.analysis, self.changed_ids = done
+            self.redraw_ids = set(self.changed_ids)
+        elif len(self.design.layers) > self.background_above:
+            self.current = False
+            self._touched.update(i for i in (event.layer_id, event.other) if i is not None)
+            if event.kind == "reset":   # another design: nothing of the old one holds
+                self.analysis = pending_analysis(self.design)
+            self._start_worker()
+        else:
+            self.analysis, self.changed_ids, self.redraw_ids = analyse(self.design), None, None
+            self.current, self._touched = True, set()
         if self.selected_id is not None and self.selected_id not in self.design:
             new = event.layer_id if event.kind == "layer_renamed" and \
                 event.other == self.selected_id else None
             self.selected_id = new
             self.selection_changed.emit(new)
         self.model_event.emit(event)
-        self.analysis_changed.emit(self.analysis)
+        if self.current:
+            self.analysis_changed.emit(self.analysis)
+
+    # --- the worker --------------------------------------------------------
+    def _start_worker(self) -> None:
+        """One worker at a time: a result that comes back stale starts the next."""
+        if self._running:
+            return
+        from designer.gui.training.background import call_in_background
+        self._running = True
+        design, previous, version = self.design, self.analysis, self.version
+        call_in_background(lambda: _analyse_and_compare(design, previous, version),
+                           lambda result, error: self._on_worker_done(version, result, error),
+                           self)
+
+    def _on_worker_done(self, version: int, result: Any, error: BaseException | None) -> None:
+        self._running = False
+        if self.current:   # a small design now, analysed in place meanwhile
+            return
+        if version != self.version:   # edited while it ran: the result is stale
+            self._start_worker()
+            return
+        if error is not None:   # not caused by an edit: analyse here
+            analysis, changed = analyse(self.design), None
+        else:
+            analysis, changed = result[1], result[2]
+        previous = self.analysis
+        redraw = None if changed is None else \
+            changed | self._touched | {i for i in (previous.output_id, analysis.output_id) if i}
+        self.analysis, self.changed_ids, self.redraw_ids = analysis, None, redraw
+        self.current, self._touched = True, set()
+        self.analysis_changed.emit(analysis)
+        if not previous.layers:   # a large design's first analysis
+            keep_out_of_collections()
+
+    def wait_for_analysis(self, timeout_s: float = 60.0) -> bool:
+        """Process events until the analysis matches the design (tests, benchmarks)."""
+        import time
+
+        from PySide6.QtCore import QCoreApplication
+        until = time.monotonic() + timeout_s
+        while not self.current and time.monotonic() < until:
+            QCoreApplication.processEvents()
+            time.sleep(0.005)
+        return self.current
 
     def select(self, layer_id: str | None) -> None:
         if layer_id == self.selected_id:

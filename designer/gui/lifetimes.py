@@ -101,13 +101,34 @@ def collect_in_gui_thread() -> None:
     gc.disable()
 
 
+_full = {"at": 0.0, "took": 0.0}   # the last full collection: when, and how long
+FULL_SHARE = 0.05                  # of the GUI thread's time, at most
+FREEZE_ABOVE_S = 0.03              # a full collection this slow freezes its survivors
+
+
 def _collect() -> None:
-    """gc's own generational thresholds, checked from the GUI thread."""
+    """gc's own generational thresholds, checked from the GUI thread. A full
+    collection walks every object (~50 ms with a 10,000-layer design open);
+    Python spaces them out by the heap's growth, which gc.collect() cannot
+    see, so here they are spaced out by their own cost instead."""
     c0, c1, c2 = gc.get_count()
     t0, t1, t2 = gc.get_threshold()
     if c0 > t0:
         gc.collect(0)
         if c1 > t1:
             gc.collect(1)
-            if c2 > t2:
+            now = time.monotonic()
+            if c2 > t2 and now - _full["at"] >= _full["took"] / FULL_SHARE:
                 gc.collect(2)
+                _full["at"], _full["took"] = time.monotonic(), time.monotonic() - now
+                if _full["took"] > FREEZE_ABOVE_S:
+                    # what survived is a large design's long-lived objects: later full
+                    # collections skip them (cyclic garbage among them is never freed)
+                    gc.freeze()
+
+
+def keep_out_of_collections() -> None:
+    """Call once a large design is loaded and analysed: what exists now is
+    long-lived, and full collections skip it from now on (gc.freeze; cyclic
+    garbage among it is never freed). Cheap: no collection runs."""
+    gc.freeze()

@@ -11,7 +11,8 @@ from typing import Any, Callable
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
                            QPen, QPolygonF)
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsRectItem, QStyleOptionGraphicsItem,
+                               QWidget)
 
 from designer.core.catalogue import CATEGORY_COLOURS
 from designer.gui.canvas.block_text import BlockText
@@ -76,8 +77,13 @@ def text_width(text: str, font: QFont) -> float:
     return QFontMetricsF(font).horizontalAdvance(text)
 
 
-class BlockItem(QGraphicsItem):
-    """One block. `on_moved(item)` is called while it is dragged."""
+class BlockItem(QGraphicsRectItem):
+    """One block. `on_moved(item)` is called while it is dragged (by the scene).
+
+    Cheap to make, as a 10,000-layer design makes 10,000 of them: the bounding
+    rect is the C++ rect of QGraphicsRectItem (no Python call per index query),
+    the elided lines are laid out at the first paint and the tooltip at the
+    first hover."""
 
     def __init__(self, layer_id: str, text: BlockText, is_input: bool = False,
                  on_moved: Callable[["BlockItem"], None] | None = None) -> None:
@@ -90,35 +96,51 @@ class BlockItem(QGraphicsItem):
         self.connect_target = False     # highlighted while a connection is dragged onto it
         self.text = text
         self.text_key: tuple[Any, ...] | None = None   # see block_text.text_key
-        self._lines: dict[str, Any] = {}
+        self._laid_out: dict[str, Any] | None = None    # see _lines
+        self._tip_of: BlockText | None = None           # the text the tooltip was made for
         self._shape: QPainterPath | None = None
         self.painted_as = ""            # "full" or "overview": the last paint's detail
         self.horizontal = False         # ports left and right (see set_horizontal)
-        flags = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                 | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        flags = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
         if not is_input:
             flags |= QGraphicsItem.GraphicsItemFlag.ItemIsMovable
         self.setFlags(flags)
+        self.setPen(QPen(Qt.PenStyle.NoPen))
         self.setAcceptHoverEvents(True)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setZValue(1.0)
-        self.set_text(text, force=True)
+        self._set_bounds()
 
     # --- content -------------------------------------------------------
     def set_text(self, text: BlockText, force: bool = False) -> bool:
         """Show new text; False (and no repaint) when nothing changed."""
         if text == self.text and not force:
             return False
-        if len(text.ports) != len(self.text.ports):
-            self.prepareGeometryChange()   # port labels change the bounding rect
-            self._shape = None             # and the ports the shape
+        ports_changed = len(text.ports) != len(self.text.ports)
         self.text = text
-        self._layout_text()
-        self.setToolTip(text.tooltip)
+        self._laid_out = None
+        if ports_changed:
+            self._shape = None             # the ports change the shape
+            self._set_bounds()             # and port labels the bounding rect
         self.update()
         return True
 
-    def _layout_text(self) -> None:
+    def toolTip(self) -> str:  # type: ignore[override]
+        self._update_tooltip()
+        return super().toolTip()
+
+    def _update_tooltip(self) -> None:
+        if self._tip_of is not self.text:
+            self._tip_of = self.text
+            self.setToolTip(self.text.tooltip)
+
+    @property
+    def _lines(self) -> dict[str, Any]:
+        if self._laid_out is None:
+            self._laid_out = self._layout_text()
+        return self._laid_out
+
+    def _layout_text(self) -> dict[str, Any]:
         f = _Fonts.get()
         t = self.text
         inner = BLOCK_W - 2 * PAD
@@ -131,7 +153,7 @@ class BlockItem(QGraphicsItem):
         else:   # the type keeps its name where it can; the detail is elided first
             type_w = min(type_full, max(inner * 0.75 - 8, inner - 8 - detail_full))
         params_w = min(text_width(t.params, f.body), inner * 0.5)
-        self._lines = {
+        return {
             "title": elide(t.title, f.title, title_w),
             "type": elide(t.type_name, f.bold, type_w),
             "type_w": type_w,
@@ -144,12 +166,14 @@ class BlockItem(QGraphicsItem):
 
     # --- geometry ------------------------------------------------------
     @staticmethod
-    def rect() -> QRectF:
+    def rect() -> QRectF:  # type: ignore[override]
+        """The card (QGraphicsRectItem's own rect is the bounding rect)."""
         return QRectF(-BLOCK_W / 2, -BLOCK_H / 2, BLOCK_W, BLOCK_H)
 
-    def boundingRect(self) -> QRectF:
+    def _set_bounds(self) -> None:
         labels = PORT_LABEL_H if len(self.text.ports) > 1 else 0.0
-        return self.rect().adjusted(-PORT_R - 3, -PORT_R - 3, PORT_R + 3, PORT_R + 3 + labels)
+        self.setRect(self.rect().adjusted(-PORT_R - 3, -PORT_R - 3, PORT_R + 3,
+                                          PORT_R + 3 + labels))
 
     def shape(self) -> QPainterPath:
         # A union, not subpaths: with the default odd-even fill the half of each port
@@ -226,7 +250,9 @@ class BlockItem(QGraphicsItem):
         return self.output_port_index(scene_pos) is not None
 
     def scene_rect(self) -> QRectF:
-        return self.mapRectToScene(self.rect())
+        """The card in the scene (blocks are never rotated, scaled or parented)."""
+        p = self.pos()
+        return QRectF(p.x() - BLOCK_W / 2, p.y() - BLOCK_H / 2, BLOCK_W, BLOCK_H)
 
     def set_connect_target(self, on: bool) -> None:
         if on != self.connect_target:
@@ -234,6 +260,7 @@ class BlockItem(QGraphicsItem):
             self.update()
 
     def hoverEnterEvent(self, event: Any) -> None:
+        self._update_tooltip()   # before the view asks for it
         self.hovered = True
         self.update()
         super().hoverEnterEvent(event)
@@ -251,11 +278,6 @@ class BlockItem(QGraphicsItem):
         else:
             self.unsetCursor()
         super().hoverMoveEvent(event)
-
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and self._on_moved:
-            self._on_moved(self)
-        return super().itemChange(change, value)
 
     # --- painting ------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,

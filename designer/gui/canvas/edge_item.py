@@ -47,6 +47,12 @@ def detour(start: QPointF, end: QPointF, lane: float) -> QPainterPath:
 
 
 def _hits(path: QPainterPath, obstacles: list[QRectF]) -> list[QRectF]:
+    near = path.controlPointRect()   # the curve lies inside it: others cannot be hit
+    left, right, top, bottom = near.left(), near.right(), near.top(), near.bottom()
+    obstacles = [r for r in obstacles if r.left() <= right and r.right() >= left
+                 and r.top() <= bottom and r.bottom() >= top]   # (a line has no area)
+    if not obstacles:
+        return []
     points = [path.pointAtPercent(i / SAMPLES) for i in range(1, SAMPLES)]
     return [r for r in obstacles if any(r.contains(p) for p in points)]
 
@@ -76,7 +82,11 @@ def route(start: QPointF, end: QPointF, obstacles: list[QRectF]) -> QPainterPath
 class EdgeItem(QGraphicsPathItem):
     """An edge src -> dst; selectable, highlighted on hover and as a drop target.
     src is the input reference ("id" or "id:port"); source is the layer id and
-    port the output port index it leaves from."""
+    port the output port index it leaves from.
+
+    The item's own QPainterPath is only its bounds (a rectangle, with no pen):
+    Qt then reads the bounding rect in C++, without a Python call per index
+    query; path() is the route that is drawn."""
 
     def __init__(self, src: str, dst: str, source: str | None = None, port: int = 0) -> None:
         super().__init__()
@@ -86,14 +96,19 @@ class EdgeItem(QGraphicsPathItem):
         self.drop_target = False
         self._hover = False
         self._arrow = QPolygonF()
-        self._bounds = QRectF()   # cached: the scene asks for it very often
+        self._route = QPainterPath()
+        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self.setVisible(False)   # until routed: never painted or hit-tested unrouted
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0.0)
         self.setToolTip(f"{src} → {dst}")
 
+    def path(self) -> QPainterPath:  # type: ignore[override]
+        return self._route
+
     def set_route(self, path: QPainterPath) -> None:
-        if path == self.path():
+        if path == self._route:
             return
         end = path.pointAtPercent(1.0)
         before = path.pointAtPercent(0.96)
@@ -104,9 +119,18 @@ class EdgeItem(QGraphicsPathItem):
         right = QPointF(end.x() - ARROW * math.cos(angle + 0.45),
                         end.y() - ARROW * math.sin(angle + 0.45))
         self._arrow = QPolygonF([tip, left, right])
-        self.prepareGeometryChange()
-        self._bounds = path.boundingRect().adjusted(-ARROW - 4, -ARROW - 4, ARROW + 4, ARROW + 4)
-        self.setPath(path)
+        self._route = path
+        bounds = QPainterPath()
+        bounds.addRect(path.boundingRect().adjusted(-ARROW - 4, -ARROW - 4, ARROW + 4, ARROW + 4))
+        self.setPath(bounds)   # prepares the geometry change and repaints
+        if not self.isVisible():
+            self.setVisible(True)
+
+    def shift(self, delta: QPointF) -> None:
+        """Move the route as it is (both blocks moved by delta)."""
+        self._route.translate(delta)
+        self._arrow.translate(delta)
+        self.setPath(QGraphicsPathItem.path(self).translated(delta))
 
     def rename(self, src: str, dst: str, source: str | None = None) -> None:
         self.src, self.dst = src, dst
@@ -121,10 +145,7 @@ class EdgeItem(QGraphicsPathItem):
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()
         stroker.setWidth(12.0)
-        return stroker.createStroke(self.path())
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(self._bounds)
+        return stroker.createStroke(self._route)
 
     def hoverEnterEvent(self, event: object) -> None:  # noqa: D401 - Qt override
         self._hover = True
@@ -146,7 +167,7 @@ class EdgeItem(QGraphicsPathItem):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self.path())
+        painter.drawPath(self._route)
         painter.setPen(QPen(colour, 1.0))
         painter.setBrush(colour)
         painter.drawPolygon(self._arrow)

@@ -205,7 +205,9 @@ def delete_selected(scene: DesignScene) -> None:
         for src, dst in edges:
             stack.push(disconnect_command(design, src, dst))
         if ids:
-            push_remove_layers(stack, design, ids)
+            context = scene.context
+            push_remove_layers(stack, design, ids,
+                               context.analysis if context.current else None)
     finally:
         stack.endMacro()
 

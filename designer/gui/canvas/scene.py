@@ -6,7 +6,6 @@ the items here through the id -> item maps. Nothing here edits a Layer.
 """
 from __future__ import annotations
 
-import bisect
 from typing import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
@@ -18,10 +17,12 @@ from designer.core.analysis import Analysis
 from designer.core.catalogue import get_type, is_known
 from designer.core.model import INPUT_ID, DesignError, Event, make_ref
 from designer.gui.canvas.block_item import PORT_R, BlockItem
-from designer.gui.canvas.block_text import BlockText, input_text, layer_text, text_key
-from designer.gui.canvas.edge_item import EdgeItem, flow_curve, flow_route
-from designer.gui.canvas.layout import (BLOCK_H, BLOCK_W, COL, GAP_X, ROW, Position, design_layout,
-                                        overlaps)
+from designer.gui.canvas.block_text import BlockText, input_text, layer_text
+from designer.gui.canvas.edge_item import EdgeItem, flow_curve
+from designer.gui.canvas.layout import (BLOCK_H, BLOCK_W, COL, GAP_X, ROW, Position,
+                                        design_layout, overlaps)
+from designer.gui.canvas.routing import EdgeRouter
+from designer.gui.canvas.texts import TextUpdater
 from designer.gui.commands import MoveLayersCommand, SetInputsCommand, connect_command
 from designer.gui.context import DesignContext
 
@@ -46,6 +47,8 @@ class DesignScene(QGraphicsScene):
         self.status = status or (lambda message: None)
         self.blocks: dict[str, BlockItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}
+        self.router = EdgeRouter(self)
+        self.texts = TextUpdater(self)
         self.exporting = False
         self.horizontal = False        # left-to-right flow (set_horizontal)
         self.autoplace = True          # off while the canvas pushes commands with positions
@@ -66,6 +69,7 @@ class DesignScene(QGraphicsScene):
         self._hint.setZValue(-1.0)
         self.addItem(self._hint)
         context.model_event.connect(self._on_model_event)
+        context.move_listeners.append(self._on_model_event)
         context.analysis_changed.connect(self._on_analysis)
         context.selection_changed.connect(self._on_context_selection)
         self.selectionChanged.connect(self._on_scene_selection)
@@ -81,6 +85,7 @@ class DesignScene(QGraphicsScene):
         self._syncing_selection = False
         self.blocks.clear()
         self.edges.clear()
+        self.router.clear()   # flush() routes every edge
         design, analysis = self.context.design, self.context.analysis
         missing = [lay.id for lay in design.layers if lay.position is None]
         auto = design_layout(design, horizontal=self.horizontal) \
@@ -101,6 +106,7 @@ class DesignScene(QGraphicsScene):
         self.horizontal = on
         for item in self.blocks.values():
             item.set_horizontal(on)
+        self.router.mark_all()
         self.flush()
 
     def ahead(self, x: float, y: float, rows: float = 1.0) -> Position:
@@ -112,7 +118,7 @@ class DesignScene(QGraphicsScene):
         return item.x() if self.horizontal else item.y()
 
     def _new_block(self, layer_id: str, text: BlockText, is_input: bool = False) -> BlockItem:
-        item = BlockItem(layer_id, text, is_input, self._block_dragged)
+        item = BlockItem(layer_id, text, is_input)
         item.set_horizontal(self.horizontal)
         self.addItem(item)
         return item
@@ -140,8 +146,10 @@ class DesignScene(QGraphicsScene):
         edge = EdgeItem(src, dst, source, self._port_index(src))
         self.addItem(edge)
         self.edges[(src, dst)] = edge
+        self.router.added((src, dst), edge)
         if route_now:
-            self._route_edge(edge, [])
+            self.router.route(edge, [])
+            self.router.mark(dst)
 
     def _port_index(self, ref: str) -> int:
         """The output port a reference leaves from (0 when not known yet)."""
@@ -163,6 +171,8 @@ class DesignScene(QGraphicsScene):
     def _remove_edge(self, key: tuple[str, str]) -> None:
         edge = self.edges.pop(key, None)
         if edge is not None:
+            self.router.removed(key, edge)
+            self.router.mark(edge.dst)   # its other inputs' ports move
             self.removeItem(edge)
 
     def free_spot_below(self, inputs: list[str]) -> Position:
@@ -190,10 +200,13 @@ class DesignScene(QGraphicsScene):
         return rect
 
     def blocks_rect(self) -> QRectF:
-        rect = QRectF()
-        for item in self.blocks.values():
-            rect = rect.united(item.scene_rect())
-        return rect
+        """The union of the blocks' cards (all one size: from their centres)."""
+        if not self.blocks:
+            return QRectF()
+        xs = [item.x() for item in self.blocks.values()]
+        ys = [item.y() for item in self.blocks.values()]
+        left, top = min(xs) - BLOCK_W / 2, min(ys) - BLOCK_H / 2
+        return QRectF(left, top, max(xs) + BLOCK_W / 2 - left, max(ys) + BLOCK_H / 2 - top)
 
     # --- model events --------------------------------------------------
     def _on_model_event(self, event: Event) -> None:
@@ -204,11 +217,13 @@ class DesignScene(QGraphicsScene):
             self._add_block(lid)
             for src in self.context.design.layer(lid).inputs:
                 self._add_edge(src, lid)
+            self.router.mark(lid, self.blocks[lid].scene_rect())
         elif kind == "layer_removed" and lid is not None:
-            for key in [k for k, e in self.edges.items() if lid in (e.source, e.dst)]:
+            for key in self.router.keys_at(lid):
                 self._remove_edge(key)
             item = self.blocks.pop(lid, None)
             if item is not None:
+                self.router.mark(None, item.scene_rect())
                 self.removeItem(item)
         elif kind == "edge_added" and lid is not None and other is not None:
             self._add_edge(other, lid)
@@ -216,8 +231,11 @@ class DesignScene(QGraphicsScene):
             self._remove_edge((other, lid))
         elif kind == "layer_moved" and lid is not None and lid in self.blocks:
             pos = self.context.design.layer(lid).position
-            if pos is not None and (self.blocks[lid].x(), self.blocks[lid].y()) != tuple(pos):
-                self.blocks[lid].setPos(*pos)
+            item = self.blocks[lid]
+            if pos is not None and (item.x(), item.y()) != tuple(pos):
+                before = item.pos()
+                item.setPos(*pos)
+                self.router.mark_move(item, before)
         elif kind == "layer_renamed" and lid is not None and other is not None:
             self._rename(other, lid)
         if kind in STRUCTURAL or kind == "layer_moved":
@@ -229,13 +247,15 @@ class DesignScene(QGraphicsScene):
             return
         item.layer_id = new
         self.blocks[new] = item
-        for (src, dst) in [k for k, e in self.edges.items() if old in (e.source, e.dst)]:
+        for (src, dst) in self.router.keys_at(old):
             edge = self.edges.pop((src, dst))
+            self.router.removed((src, dst), edge)
             moved = edge.source == old
             key = (new + src[len(old):] if moved else src,   # the ":port" suffix stays
                    new if dst == old else dst)
             edge.rename(*key, source=new if moved else edge.source)
             self.edges[key] = edge
+            self.router.added(key, edge)
 
     def _place_pending(self) -> None:
         """Store the places chosen for layers that came without one, so that a
@@ -248,54 +268,51 @@ class DesignScene(QGraphicsScene):
                 design.move_layer(lid, (item.x(), item.y()))
 
     def _on_analysis(self, analysis: Analysis) -> None:
-        """Only blocks whose text changed are repainted (a 100-block edit stays cheap):
-        a cheap key of what the text depends on skips most blocks."""
-        design = self.context.design
-        changed = self.context.changed_ids   # after a parameter edit: those layers only
-        blocks = self.blocks.items() if changed is None or analysis is not \
-            self.context.analysis else [(i, self.blocks[i]) for i in changed if i in self.blocks]
-        ports_changed = False
-        for lid, item in blocks:
-            if lid == INPUT_ID:
-                item.set_text(input_text(analysis))
-            elif lid in design:
-                layer, info = design.layer(lid), analysis.layers.get(lid)
-                key = text_key(layer, info, analysis.output_id == lid)
-                if key != item.text_key:
-                    item.text_key = key
-                    before = item.text.ports
-                    item.set_text(layer_text(layer, info, analysis))
-                    ports_changed = ports_changed or item.text.ports != before
-        if ports_changed:   # edges leave from other places now
-            for edge in self.edges.values():
-                edge.port = self._port_index(edge.src)
-            self._reroute_timer.start()
+        """Only blocks that may look different are brought up to date (texts.py):
+        after a parameter edit, those layers; after a worker's analysis, those
+        whose analysis changed."""
+        changed = self.context.redraw_ids
+        self.texts.update(None if changed is None or analysis is not self.context.analysis
+                          else changed)
         if self._pending_place and self.autoplace:
             self._place_pending()
 
+    def ports_moved(self, lid: str) -> None:
+        """lid's output ports changed: its edges leave from other places."""
+        self.router.mark(lid)
+        for key in self.router.keys_at(lid):
+            edge = self.edges[key]
+            edge.port = self._port_index(edge.src)
+
+    def complete(self) -> None:
+        """Finish now what large designs do in slices (block texts, edge routes)."""
+        self.texts.finish()
+        self.router.finish()
+
+    def pending(self) -> int:
+        """Block texts and edge routes still to do (0 once the canvas is complete)."""
+        return self.texts.pending() + self.router.pending()
+
+    def schedule_flush(self) -> None:
+        self._reroute_timer.start()
+
     # --- geometry ------------------------------------------------------
     def flush(self) -> None:
-        """Re-place the input block, re-route every edge and grow the scene rect."""
+        """Re-place the input block, route the edges that may have changed (see
+        routing.py) and grow the scene rect."""
         self._reroute_timer.stop()
         self._place_input()
         self._place_hint()
-        # blocks sorted by top: an edge only looks at those within its height
-        rects = sorted(((item.scene_rect(), lid) for lid, item in self.blocks.items()),
-                       key=lambda pair: pair[0].top())
-        tops = [r.top() for r, _ in rects]
-        for edge in self.edges.values():
-            if self.horizontal:   # few blocks sit between: every block is a candidate
-                self._route_edge(edge, [r for r, lid in rects
-                                        if lid not in (edge.source, edge.dst)])
-                continue
-            y0 = self.blocks[edge.source].y()
-            y1 = self.blocks[edge.dst].y()
-            lo = bisect.bisect_right(tops, min(y0, y1) - BLOCK_H)
-            hi = bisect.bisect_left(tops, max(y0, y1))
-            self._route_edge(edge, [r for r, lid in rects[lo:hi]
-                                    if lid not in (edge.source, edge.dst)])
-        rect = self.blocks_rect()
-        self.setSceneRect(rect.adjusted(-1500, -1000, 1500, 1000))
+        if self.router.dirty is None or len(self.blocks) < 2000:
+            self.setSceneRect(self.blocks_rect().adjusted(-1500, -1000, 1500, 1000))
+        else:   # walking 10,000 blocks for the rect costs more than the edit
+            grown = self.sceneRect()
+            for lid in self.router.dirty:
+                if lid in self.blocks:
+                    grown = grown.united(self.blocks[lid].scene_rect()
+                                         .adjusted(-1500, -1000, 1500, 1000))
+            self.setSceneRect(grown)
+        self.router.route_pending()
 
     def _place_hint(self) -> None:
         """An empty design says what to do, under the input block."""
@@ -308,34 +325,34 @@ class DesignScene(QGraphicsScene):
 
     def _place_input(self) -> None:
         """The input has no stored place: it sits above the layers it feeds."""
-        consumers = [self.blocks[c.id] for c in self.context.design.consumers(INPUT_ID)
-                     if c.id in self.blocks]
+        edges = (self.edges[key] for key in self.router.keys_at(INPUT_ID))
+        consumers = [self.blocks[dst] for dst in
+                     dict.fromkeys(e.dst for e in edges if e.source == INPUT_ID)
+                     if dst in self.blocks]
+        item = self.blocks[INPUT_ID]
         if consumers and self.horizontal:
-            y = sum(c.y() for c in consumers) / len(consumers)
-            self.blocks[INPUT_ID].setPos(min(c.x() for c in consumers) - COL, y)
+            y = sum(sorted(c.y() for c in consumers)) / len(consumers)
+            where = QPointF(min(c.x() for c in consumers) - COL, y)
         elif consumers:
-            x = sum(c.x() for c in consumers) / len(consumers)
-            self.blocks[INPUT_ID].setPos(x, min(c.y() for c in consumers) - ROW)
+            x = sum(sorted(c.x() for c in consumers)) / len(consumers)
+            where = QPointF(x, min(c.y() for c in consumers) - ROW)
+        else:
+            return
+        if where != item.pos():
+            self.router.mark(INPUT_ID, item.scene_rect())
+            item.setPos(where)
+            self.router.mark(INPUT_ID, item.scene_rect())
 
     def _endpoints(self, edge: EdgeItem) -> tuple[QPointF, QPointF]:
-        src, dst = self.blocks[edge.source], self.blocks[edge.dst]
-        inputs = self.context.design.layer(edge.dst).inputs \
-            if edge.dst in self.context.design else []
-        index = inputs.index(edge.src) if edge.src in inputs else 0
-        end = dst.input_port(index, len(inputs))
-        port = min(edge.port, len(src.text.ports) - 1)
-        if self.horizontal:
-            return src.output_port(port) + QPointF(PORT_R, 0), end - QPointF(PORT_R - 1, 0)
-        return src.output_port(port) + QPointF(0, PORT_R), end - QPointF(0, PORT_R - 1)
+        return self.router.endpoints(edge)
 
     def _route_edge(self, edge: EdgeItem, obstacles: list[QRectF]) -> None:
-        start, end = self._endpoints(edge)
-        edge.set_route(flow_route(start, end, obstacles, self.horizontal))
+        self.router.route(edge, obstacles)
 
     def _block_dragged(self, item: BlockItem) -> None:
-        for edge in self.edges.values():
-            if item.layer_id in (edge.source, edge.dst):
-                self._route_edge(edge, [])
+        """While a block is dragged its edges follow it (straight; routed on drop)."""
+        for key in self.router.keys_at(item.layer_id):
+            self._route_edge(self.edges[key], [])
 
     # --- selection -----------------------------------------------------
     def selected_blocks(self) -> list[BlockItem]:
@@ -404,6 +421,10 @@ class DesignScene(QGraphicsScene):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        for lid in self._press_positions:   # a drag: the blocks moved with the mouse
+            item = self.blocks.get(lid)
+            if item is not None:
+                self._block_dragged(item)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._connect_from is not None:
@@ -489,6 +510,7 @@ class DesignScene(QGraphicsScene):
             item = self.blocks.get(lid)
             if item is None or lid not in design or item.pos() == before:
                 continue
+            self.router.mark(lid, item.mapRectToScene(item.rect()).translated(before - item.pos()))
             moves[lid] = (design.layer(lid).position, snap(item.x(), item.y()))
         self._press_positions = {}
         if moves:

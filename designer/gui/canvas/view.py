@@ -347,6 +347,7 @@ class DesignCanvas(QGraphicsView):
     # --- export --------------------------------------------------------------
     def _export_rect(self) -> QRectF:
         self._scene.flush()
+        self._scene.complete()   # a large design's texts and edges still on their way
         rect = self._scene.content_rect()
         return rect.adjusted(-EXPORT_MARGIN, -EXPORT_MARGIN, EXPORT_MARGIN, EXPORT_MARGIN)
 

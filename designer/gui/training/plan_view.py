@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from designer.core.plan_report import PHASES, fmt_bytes, one_line, settings_for
@@ -95,9 +96,10 @@ class PlanView(QWidget):
         lay.addWidget(self.summary)
         lay.addWidget(self.warning)
         lay.addWidget(self.chart)
+        self._stale = False   # the design changed while this view was hidden
         context.analysis_changed.connect(self._on_change)
-        form.changed.connect(self.refresh)
-        self.refresh()
+        form.changed.connect(self._on_change)
+        self._on_change()
 
     # --- what torch knows, probed once ------------------------------------------
     def probe(self) -> None:
@@ -106,7 +108,7 @@ class PlanView(QWidget):
     def _on_machine(self, info: Any, error: BaseException | None) -> None:
         if error is None and isinstance(info, dict):
             self.machine = info
-            self.refresh()
+            self._on_change()
 
     def resolved(self, config: TrainConfig) -> tuple[str, str, bool]:
         """(device type, precision, channels_last) as the trainer will choose them."""
@@ -132,15 +134,26 @@ class PlanView(QWidget):
         return device, precision, channels_last
 
     # --- the plan ------------------------------------------------------------------
+    @Slot()
     @Slot(object)
-    def _on_change(self, _analysis: Any) -> None:
-        self.refresh()
+    def _on_change(self, _analysis: Any = None) -> None:
+        # planning a 10,000-layer design takes ~0.5 s: a hidden view (another
+        # mode) plans when it is shown again, and Start always re-plans
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
 
     @Slot()
     def refresh(self) -> None:
         analysis = self.context.analysis
         config = self.form.config()
-        self.plan, self.time = None, None
+        self.plan, self.time, self._stale = None, None, False
         if not analysis.ok:
             self._show_nothing("plan: fix the design's errors to see its memory and time")
             return

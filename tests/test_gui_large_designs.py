@@ -1,0 +1,175 @@
+"""Very large designs in the window: the worker analysis, the canvas's texts
+and routes in slices, incremental routing, and stale worker results (not timed;
+tests/benchmarks/large_designs.py measures the speed)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from designer.core.analysis import analyse
+from designer.core.model import INPUT_ID, Design, InputSpec, Layer
+from designer.gui import context as context_module
+from designer.gui.canvas import routing, texts
+from designer.gui.canvas.block_text import layer_text
+from designer.gui.commands import SetParamCommand
+from designer.gui.context import DesignContext
+from designer.io import save
+
+
+def conv_stack(n: int) -> Design:
+    design = Design(f"{n}-layer stack", InputSpec(3, 16, 16))
+    design.set_layers([Layer(f"conv{i + 1}", "Conv2d",
+                             {"out_channels": 4, "kernel_size": 3, "padding": 1},
+                             [f"conv{i}" if i else INPUT_ID]) for i in range(n)])
+    return design
+
+
+def branchy(groups: int) -> Design:
+    design = Design("branchy", InputSpec(3, 16, 16))
+    layers, last = [], INPUT_ID
+    for i in range(groups):
+        layers += [Layer(f"a{i}", "Conv2d", {"out_channels": 4, "kernel_size": 3,
+                                               "padding": 1}, [last]),
+                   Layer(f"b{i}", "Conv2d", {"out_channels": 4, "kernel_size": 1}, [last]),
+                   Layer(f"cat{i}", "Concat", {}, [f"a{i}", f"b{i}"])]
+        last = f"cat{i}"
+    design.set_layers(layers)
+    return design
+
+
+def wait_complete(qtbot, window) -> None:
+    scene = window.canvas.design_scene()
+    qtbot.waitUntil(lambda: window.context.current and scene.pending() == 0, timeout=120_000)
+
+
+def infos_equal(a, b) -> bool:
+    return a.layers == b.layers and a.order == b.order and a.output_id == b.output_id \
+        and [e.message for e in a.errors] == [e.message for e in b.errors]
+
+
+def assert_canvas_matches(window) -> None:
+    """Every block shows its analysed text and every edge has a route."""
+    scene, context = window.canvas.design_scene(), window.context
+    design, analysis = context.design, context.analysis
+    assert infos_equal(analysis, analyse(design))
+    for layer in design.layers:
+        assert scene.blocks[layer.id].text == layer_text(layer, analysis.layers[layer.id],
+                                                         analysis), layer.id
+    assert set(scene.edges) == set(design.edges())
+    assert all(not edge.path().isEmpty() for edge in scene.edges.values())
+
+
+@pytest.fixture
+def small_slices(monkeypatch):
+    """Slices and progressive routing at a few hundred items, so that a 2,000-layer
+    design takes the paths of a 10,000-layer one."""
+    monkeypatch.setattr(routing, "PROGRESSIVE", 200)
+    monkeypatch.setattr(texts, "SLICE", 200)
+
+
+def test_a_2000_layer_design_opens_edits_and_undoes(qtbot, tmp_path, monkeypatch,
+                                                    small_slices):
+    from designer.gui.app import create_window
+    monkeypatch.setenv("CNN_DESIGNER_STATE_DIR", str(tmp_path / "state"))
+    path = tmp_path / "big.json"
+    save(conv_stack(2000), str(path))
+    window = create_window(str(path))
+    qtbot.addWidget(window)
+    window.show()
+    assert not window.context.current   # analysed in a worker: the window comes first
+    assert window.canvas.block_item("conv1000").text.shape == "?"
+    wait_complete(qtbot, window)
+    assert_canvas_matches(window)
+    design, stack = window.context.design, window.undo_stack
+
+    # a parameter edit is incremental: applied at once, in the GUI thread
+    stack.push(SetParamCommand(design, "conv1000", "out_channels", 7))
+    assert window.context.current
+    assert window.canvas.block_item("conv1000").text.shape == "7×16×16"
+
+    # a structural edit: the worker's analysis arrives and is applied
+    window.context.select("conv1500")
+    new = window.canvas.append_layer("ReLU")
+    assert new is not None and len(design.layers) == 2001
+    wait_complete(qtbot, window)
+    assert_canvas_matches(window)
+    assert design.layer("conv1501").inputs == [new]
+
+    # delete it again (its neighbours reconnect), then undo both
+    scene = window.canvas.design_scene()
+    scene.clearSelection()
+    scene.blocks[new].setSelected(True)
+    window.canvas.delete_selected()
+    wait_complete(qtbot, window)
+    assert new not in design and design.layer("conv1501").inputs == ["conv1500"]
+    assert_canvas_matches(window)
+    stack.undo()
+    wait_complete(qtbot, window)
+    assert design.layer("conv1501").inputs == [new]
+    stack.undo()
+    stack.undo()
+    wait_complete(qtbot, window)
+    assert len(design.layers) == 2000 and design.layer("conv1000").params["out_channels"] == 4
+    assert_canvas_matches(window)
+    window.undo_stack.setClean()
+    window.close()
+
+
+def test_incremental_routes_equal_a_full_routing(qtbot):
+    """After an insertion that moves the blocks below it (their edges are shifted,
+    not routed again), every route is the one a full routing gives."""
+    from tests.test_gui_canvas import make_canvas
+    design = branchy(120)
+    canvas = make_canvas(qtbot, design)
+    context = canvas.context
+    context.background_above = 10_000   # analysed in place: this test is about routes
+    scene = canvas.design_scene()
+    context.select("cat60")
+    canvas.append_layer("ReLU")
+    scene.flush()
+    design.move_layer("a61", (900.0, scene.blocks["a61"].y()))   # one block moves alone
+    scene.flush()
+    routed = {key: edge.path() for key, edge in scene.edges.items()}
+    scene.router.mark_all()
+    scene.flush()
+    for key, edge in scene.edges.items():
+        assert edge.path() == routed[key], key
+
+
+def test_a_stale_worker_result_is_not_applied(qtbot, monkeypatch):
+    """A worker that started before the next edit finishes after it: its result
+    is dropped, the worker runs again, and only an analysis of the design as it is
+    reaches the views."""
+    release = threading.Event()
+    calls = []
+    real = context_module._analyse_and_compare
+
+    def held(design, previous, version):
+        calls.append(version)
+        if len(calls) == 1:
+            assert release.wait(30)
+        return real(design, previous, version)
+
+    monkeypatch.setattr(context_module, "_analyse_and_compare", held)
+    design = conv_stack(30)
+    context = DesignContext(design, background_above=10)   # every edit goes to a worker
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)   # the first analysis
+    release.clear()
+    calls.clear()
+    seen = []
+    context.analysis_changed.connect(lambda a: seen.append((len(design.layers), a)))
+
+    design.add_layer("ReLU", layer_id="relu_a")   # worker 1 starts and waits
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)
+    design.add_layer("ReLU", layer_id="relu_b")   # the design changes under it
+    assert not context.current
+    release.set()
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    assert calls == [1, 2]                        # run again for the newer design
+    assert len(seen) == 1                         # worker 1's result never applied
+    count, applied = seen[0]
+    assert count == 32 and "relu_b" in applied.layers
+    assert infos_equal(applied, analyse(design))
+    QApplication.processEvents()
