@@ -16,7 +16,9 @@ from torch import nn
 from designer.core.training_config import TrainConfig
 from designer.nn.train_eval import EVAL_BATCH
 
-WHITEN_IMAGES = 5000     # training images the whitening is fitted on (airbench: 5000)
+# Training images the whitening is fitted on: airbench uses 5000; 1000 give
+# a million 2x2 patches, plenty for a 12x12 covariance, in a fifth of the time.
+WHITEN_IMAGES = 1000
 WHITEN_EPS = 5e-4        # added to the patch covariance's eigenvalues
 NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
@@ -51,10 +53,14 @@ def whiten_problem(conv: nn.Conv2d | None) -> str | None:
 
 
 def patches(images: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
-    """Every patch the conv sees (no padding), as rows of C*kh*kw values."""
-    cols = nn.functional.unfold(images.float(), conv.kernel_size, dilation=conv.dilation,
-                                stride=conv.stride)
-    return cols.transpose(1, 2).reshape(-1, cols.shape[1])
+    """Every patch the conv sees (no padding), as rows of C*kh*kw values in the
+    order of its weights. Tensor.unfold views: F.unfold took 40 s for 5000
+    CIFAR images on a 2-core CPU, this takes a fraction of a second."""
+    (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.stride, conv.dilation
+    x = images.float()
+    x = x.unfold(2, (kh - 1) * dh + 1, sh)[..., ::dh]
+    x = x.unfold(3, (kw - 1) * dw + 1, sw)[..., ::dw]      # N, C, H', W', kh, kw
+    return x.permute(0, 2, 3, 1, 4, 5).reshape(-1, x.shape[1] * kh * kw)
 
 
 def whiten_init(conv: nn.Conv2d, images: torch.Tensor) -> None:
@@ -63,9 +69,10 @@ def whiten_init(conv: nn.Conv2d, images: torch.Tensor) -> None:
     follows); filters beyond 2x the patch size keep their initialisation.
     On the images it was fitted on, the first C*kh*kw output channels (without
     the bias) have a covariance close to the identity. Bias set to zero."""
-    x = patches(images, conv).double()
-    x = x - x.mean(dim=0)
-    cov = x.T @ x / max(1, len(x) - 1)
+    x = patches(images, conv)
+    n = len(x)
+    mean = x.mean(dim=0).double()
+    cov = ((x.T @ x).double() - n * torch.outer(mean, mean)) / max(1, n - 1)
     values, vectors = torch.linalg.eigh(cov)
     order = values.argsort(descending=True)
     values, vectors = values[order], vectors[:, order]
