@@ -20,14 +20,14 @@ def fast(batch_size: int = 1024, epochs: int = 10) -> dict[str, Any]:
     return {
         "epochs": epochs, "batch_size": batch_size, "optimizer": "sgd", "momentum": 0.85,
         "nesterov": True, "lr": round(11.5 * batch_size / AIRBENCH_SCALE, 6),
-        "weight_decay": round(0.0153 * batch_size / AIRBENCH_SCALE, 7),
+        "weight_decay": round(0.0153 * batch_size / AIRBENCH_SCALE, 6),
         "decoupled_decay": True, "decay_all": True, "schedule": "triangular",
-        "warmup_epochs": round(0.23 * epochs, 3), "lr_start_factor": 0.2,
+        "warmup_epochs": round(0.23 * epochs, 2), "lr_start_factor": 0.2,
         "lr_end_factor": 0.07, "label_smoothing": 0.2, "logit_scale": round(1 / 9, 6),
         "augment_crop": True, "crop_pad": 2, "crop_fill": "reflect", "augment_flip": True,
         "flip_alternate": True, "cutout": 0, "tta": "mirror_translate",
         "averaging": "lookahead", "average_decay": 0.77, "average_every": 5,
-        "average_start_epoch": round(0.3 * epochs, 3), "norm_bias_lr_scale": 64.0,
+        "average_start_epoch": round(0.3 * epochs, 2), "norm_bias_lr_scale": 64.0,
         "freeze_norm_weights": True, "bn_momentum": 0.4, "dirac_init": True,
         "whiten_init": True, "whiten_bias_epochs": 3.0,
     }
