@@ -57,7 +57,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
         "a flag overrides the recipe, the recipe overrides the design file")
     g.add_argument("--recipe", choices=["default", "fast", "fast-cpu"],
                    help="fast: airbench94's recipe (batch 1024, 10 epochs, for a GPU); "
-                   "fast-cpu: the same with batch 256, 6 epochs; default: the app's defaults")
+                   "fast-cpu: the same with batch 256, 4 epochs; default: the app's defaults")
     flag = argparse.BooleanOptionalAction
     g.add_argument("--momentum", type=float, help="SGD momentum")
     g.add_argument("--warmup-epochs", type=float,
