@@ -287,3 +287,44 @@ def test_recipes_are_valid_settings() -> None:
         assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="unknown recipe"):
         recipe("slow")
+
+
+NON_DEFAULT = dict(lr_start_factor=0.3, lr_end_factor=0.01, crop_pad=3, crop_fill="reflect",
+                   flip_alternate=True, tta="mirror", averaging="ema", average_decay=0.95,
+                   average_every=3, average_start_epoch=0.5, norm_bias_lr_scale=16.0,
+                   freeze_norm_weights=True, bn_momentum=0.25, decay_all=True,
+                   decoupled_decay=True, dirac_init=True, whiten_init=True,
+                   whiten_bias_epochs=2.0, logit_scale=0.5, schedule="triangular")
+
+
+def test_every_option_round_trips_through_a_design_file_and_a_checkpoint(tmp_path) -> None:
+    from designer.io import load, save
+    defaults = TrainConfig()
+    assert all(getattr(defaults, k) != v for k, v in NON_DEFAULT.items())
+    cfg = tiny(epochs=1, out_dir=str(tmp_path / "run"), **NON_DEFAULT)
+    design = whiten_net()
+    design.training = {k: v for k, v in cfg.to_dict().items() if k != "out_dir"}
+    save(design, tmp_path / "d.json")
+    again = TrainConfig.from_dict(load(tmp_path / "d.json").training)
+    assert all(getattr(again, k) == v for k, v in NON_DEFAULT.items())
+    rec = Recorder()
+    Trainer(design, cfg, rec).run()
+    assert rec.of(Finished), rec.events[-1]
+    ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
+    restored = TrainConfig.from_dict(ckpt["training"])
+    assert all(getattr(restored, k) == v for k, v in NON_DEFAULT.items())
+
+
+@pytest.mark.parametrize("key,value", [("tta", "all"), ("average_decay", 1.0),
+                                       ("crop_pad", 17), ("bn_momentum", 0.0),
+                                       ("norm_bias_lr_scale", 0.0)])
+def test_out_of_range_options_are_refused_with_their_name(tmp_path, key: str, value) -> None:
+    from designer.io import DesignFileError, load, save
+    design = whiten_net()
+    design.training = {key: value}
+    save(design, tmp_path / "d.json")
+    with pytest.raises(DesignFileError, match=key):
+        load(tmp_path / "d.json")
+    rec = Recorder()
+    Trainer(whiten_net(), tiny(**{key: value}), rec).run()
+    assert key in rec.failed()
