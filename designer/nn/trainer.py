@@ -228,7 +228,7 @@ class Trainer:
                 model, cfg.averaging, cfg.average_decay, cfg.average_every,
                 int(round(cfg.average_start_epoch * steps)))
         if cfg.augment_flip and cfg.flip_alternate:
-            self._flip_bits = recipe.flip_bits(len(train[0]), cfg.seed)
+            self._flip_bits = recipe.flip_bits(len(train[0]), cfg.seed).to(dev)
         if self.precision == "fp16":
             self._scaler = torch.amp.GradScaler("cuda")
         if resume is not None:
