@@ -17,7 +17,8 @@ still evaluated, within the timing).
 
 Settings: the sample's own "training" object (fast_cifar: airbench94's recipe
 for a GPU; fast_cifar_cpu: the narrow CPU variant), or --recipe, then single
-options. CIFAR-10 is found or built as in train_throughput.py (--data-dir).
+options; --epochs scales the warm-up, the averaging start and the whitening
+bias epochs with it (the run keeps its shape). CIFAR-10 is found or built as in train_throughput.py (--data-dir).
 Exit 0 when the mean final accuracy reaches --target (if given) within
 --minutes, 1 otherwise. The shared CIFAR-10 copy was stored as JPEG, which
 costs 1-3 points against the original pixels: say so with the figures.
@@ -65,7 +66,13 @@ def settings_for(args: argparse.Namespace, design: Any) -> dict[str, Any]:
         design.training).to_dict())
     if args.recipe:
         settings.update(recipe(args.recipe))
+    planned = settings.get("epochs")
     settings.update({k: getattr(args, k) for k in OPTIONS if getattr(args, k) is not None})
+    if args.epochs and planned and args.epochs != planned:
+        # a shorter or longer run keeps its shape: the epoch-counted settings scale with it
+        for key in ("warmup_epochs", "average_start_epoch", "whiten_bias_epochs"):
+            if key in settings and getattr(args, key, None) is None:
+                settings[key] = round(settings[key] * args.epochs / planned, 2)
     for machine in ("dataset", "data_dir", "device", "out_dir", "train_limit", "test_limit",
                     "download", "seed"):
         settings.pop(machine, None)
