@@ -150,3 +150,58 @@ def test_download_option_fetches_then_trains(tmp_path: Path, capsys, monkeypatch
         server.close()
     err = capsys.readouterr().err
     assert "downloading CIFAR-10" in err and "CIFAR-10: 40 training" in err
+
+
+def test_recipe_and_technique_flags() -> None:
+    import argparse
+    from designer.commands import train as train_cmd
+    from designer.core.recipes import fast
+    parser = argparse.ArgumentParser()
+    train_cmd.add_arguments(parser)
+    args = parser.parse_args(["x.json", "--recipe", "fast", "--tta", "mirror",
+                              "--no-whiten-init", "--average-decay", "0.5"])
+    config = train_cmd.make_config(args, {"epochs": 3, "batch_size": 64, "label_smoothing": 0})
+    want = fast()
+    assert config.batch_size == want["batch_size"] and config.label_smoothing == 0.2
+    assert config.tta == "mirror" and not config.whiten_init and config.average_decay == 0.5
+    assert config.dirac_init and config.averaging == "lookahead"
+    # every technique has a flag that reaches its setting
+    args = parser.parse_args(["x.json", "--crop-pad", "3", "--crop-fill", "reflect",
+                              "--flip-alternate", "--averaging", "ema", "--average-every", "7",
+                              "--average-start-epoch", "1.5", "--norm-bias-lr-scale", "8",
+                              "--freeze-norm-weights", "--bn-momentum", "0.3", "--decay-all",
+                              "--decoupled-decay", "--dirac-init", "--whiten-init",
+                              "--whiten-bias-epochs", "2", "--logit-scale", "0.5",
+                              "--schedule", "triangular", "--lr-start-factor", "0.1",
+                              "--lr-end-factor", "0.05", "--momentum", "0.8",
+                              "--warmup-epochs", "0.5"])
+    c = train_cmd.make_config(args, None)
+    assert (c.crop_pad, c.crop_fill, c.flip_alternate, c.averaging, c.average_every,
+            c.average_start_epoch, c.norm_bias_lr_scale, c.freeze_norm_weights, c.bn_momentum,
+            c.decay_all, c.decoupled_decay, c.dirac_init, c.whiten_init, c.whiten_bias_epochs,
+            c.logit_scale, c.schedule, c.lr_start_factor, c.lr_end_factor, c.momentum,
+            c.warmup_epochs) == (3, "reflect", True, "ema", 7, 1.5, 8.0, True, 0.3, True, True,
+                                 True, True, 2.0, 0.5, "triangular", 0.1, 0.05, 0.8, 0.5)
+
+
+@pytest.mark.parametrize("flag,value", [("--average-decay", "1.5"), ("--crop-pad", "40"),
+                                        ("--bn-momentum", "0"), ("--logit-scale", "-1")])
+def test_out_of_range_technique_flags_exit_2_naming_the_flag(tmp_path: Path, capsys, flag: str,
+                                                             value: str) -> None:
+    assert main(["train", LENET, "--dataset", "synthetic", "--out", str(tmp_path), *QUICK,
+                 flag, value]) == 2
+    assert flag in capsys.readouterr().err
+
+
+def test_fast_recipe_trains_from_the_cli(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    d = load(ROOT / "samples" / "fast_cifar_cpu.json")
+    d.training = {}
+    save(d, tmp_path / "d.json")
+    assert main(["train", str(tmp_path / "d.json"), "--dataset", "synthetic", "--recipe",
+                 "fast-cpu", "--out", str(out), "--epochs", "1", "--batch-size", "32",
+                 "--limit", "64", "--threads", "1", "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "patch whitening" in err
+    ckpt = load_checkpoint(out / "last.pt")
+    assert ckpt["training"]["whiten_init"] and ckpt["training"]["tta"] == "mirror_translate"

@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float, help="peak learning rate")
     parser.add_argument("--optimizer", choices=["sgd", "adam", "adamw"])
-    parser.add_argument("--schedule", choices=["constant", "step", "cosine", "onecycle"])
+    parser.add_argument("--schedule",
+                        choices=["constant", "step", "cosine", "onecycle", "triangular"])
     parser.add_argument("--weight-decay", type=float)
     parser.add_argument("--label-smoothing", type=float)
     parser.add_argument("--cutout", type=int, help="cutout square size in pixels (0: off)")
@@ -44,22 +45,82 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(and N/5 test images) for a quick run")
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (last.pt)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_recipe_arguments(parser)
     parser.add_argument("--skip-memory-check", action="store_true",
                         help="train even when the memory plan says it will not fit")
 
 
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """--recipe and one flag per fast-training technique (docs/user-guide.md)."""
+    g = parser.add_argument_group(
+        "fast-training recipe", "--recipe sets all of these (and the optimizer settings); "
+        "a flag overrides the recipe, the recipe overrides the design file")
+    g.add_argument("--recipe", choices=["default", "fast", "fast-cpu"],
+                   help="fast: airbench94's recipe (batch 1024, 10 epochs, for a GPU); "
+                   "fast-cpu: the same with batch 256, 4 epochs; default: the app's defaults")
+    flag = argparse.BooleanOptionalAction
+    g.add_argument("--momentum", type=float, help="SGD momentum")
+    g.add_argument("--warmup-epochs", type=float,
+                   help="epochs of warm-up (triangular: where the lr peaks)")
+    g.add_argument("--lr-start-factor", type=float,
+                   help="triangular schedule: lr at the first step, as a fraction of --lr")
+    g.add_argument("--lr-end-factor", type=float,
+                   help="triangular schedule: lr at the last step, as a fraction of --lr")
+    g.add_argument("--crop-pad", type=int, help="translate images by up to N pixels")
+    g.add_argument("--crop-fill", choices=["zero", "reflect"],
+                   help="what a translation shows at the border")
+    g.add_argument("--flip-alternate", action=flag,
+                   help="flip each image on alternate epochs (random on the first)")
+    g.add_argument("--tta", choices=["off", "mirror", "mirror_translate"],
+                   help="test-time augmentation of the final test: mean of the views' logits")
+    g.add_argument("--averaging", choices=["off", "ema", "lookahead"],
+                   help="average the weights (EMA) or pull them to the average (Lookahead)")
+    g.add_argument("--average-decay", type=float, help="weight of the old average per update")
+    g.add_argument("--average-every", type=int, help="steps between averaging updates")
+    g.add_argument("--average-start-epoch", type=float, help="epochs before averaging starts")
+    g.add_argument("--norm-bias-lr-scale", type=float,
+                   help="lr multiplier of normalisation-layer biases (airbench: 64)")
+    g.add_argument("--freeze-norm-weights", action=flag,
+                   help="keep normalisation-layer scales at 1")
+    g.add_argument("--bn-momentum", type=float,
+                   help="BatchNorm running-statistics rate (torch's convention) for every "
+                   "BatchNorm layer")
+    g.add_argument("--decay-all", action=flag,
+                   help="weight decay on biases and normalisation parameters too")
+    g.add_argument("--decoupled-decay", action=flag,
+                   help="weight decay per step independent of the learning rate")
+    g.add_argument("--dirac-init", action=flag,
+                   help="start convolutions as identity maps on their centre")
+    g.add_argument("--whiten-init", action=flag,
+                   help="initialise the first Conv2d by patch whitening of training images "
+                   "(its weights frozen)")
+    g.add_argument("--whiten-bias-epochs", type=float,
+                   help="epochs the whitened conv's bias trains")
+    g.add_argument("--logit-scale", type=float,
+                   help="the loss sees the outputs times this (airbench: 1/9 = 0.111)")
+
+
+RECIPE_FIELDS = ("momentum", "warmup_epochs", "lr_start_factor", "lr_end_factor", "crop_pad",
+                 "crop_fill", "flip_alternate", "tta", "averaging", "average_decay",
+                 "average_every", "average_start_epoch", "norm_bias_lr_scale",
+                 "freeze_norm_weights", "bn_momentum", "decay_all", "decoupled_decay",
+                 "dirac_init", "whiten_init", "whiten_bias_epochs", "logit_scale")
 OPTION_FIELDS = {"dataset": "dataset", "data_dir": "data_dir", "epochs": "epochs",
                  "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
                  "schedule": "schedule", "weight_decay": "weight_decay",
                  "label_smoothing": "label_smoothing", "cutout": "cutout",
                  "val_split": "val_split", "device": "device", "precision": "precision",
-                 "threads": "threads", "seed": "seed"}
+                 "threads": "threads", "seed": "seed", **{f: f for f in RECIPE_FIELDS}}
 
 
 def make_config(args: argparse.Namespace, design_training: Any) -> Any:
     """Settings: the design file's "training" object, overridden by options."""
     from designer.core.training_config import TrainConfig
     config = TrainConfig.from_dict(design_training)
+    if getattr(args, "recipe", None):
+        from designer.core.recipes import recipe
+        for name, value in recipe(args.recipe).items():
+            setattr(config, name, value)
     for option, name in OPTION_FIELDS.items():
         value = getattr(args, option, None)
         if value is not None:

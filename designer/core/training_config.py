@@ -17,12 +17,21 @@ RANGES: dict[str, tuple[float, float]] = {
     "label_smoothing": (0.0, 0.99), "cutout": (0, 32), "val_split": (0, 50_000),
     "threads": (1, 512), "seed": (0, 2**31 - 1), "train_limit": (1, 10**8),
     "test_limit": (1, 10**8),
+    # fast-training techniques (see designer/nn/recipe.py and docs/user-guide.md)
+    "lr_start_factor": (0.0, 1.0), "lr_end_factor": (0.0, 1.0), "crop_pad": (0, 16),
+    "average_decay": (0.0, 0.99999), "average_every": (1, 100_000),
+    "average_start_epoch": (0.0, float(MAX_EPOCHS)), "norm_bias_lr_scale": (0.001, 1000.0),
+    "bn_momentum": (0.001, 1.0), "logit_scale": (0.001, 1000.0), "whiten_bias_epochs": (0.0, float(MAX_EPOCHS)),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "dataset": ("cifar10", "synthetic"), "optimizer": ("sgd", "adam", "adamw"),
-    "schedule": ("constant", "step", "cosine", "onecycle"),
+    "schedule": ("constant", "step", "cosine", "onecycle", "triangular"),
     "precision": ("auto", "fp32", "bf16", "fp16"), "channels_last": ("auto", "on", "off"),
+    "crop_fill": ("zero", "reflect"), "tta": ("off", "mirror", "mirror_translate"),
+    "averaging": ("off", "ema", "lookahead"),
 }
+# Settings whose None means "leave it as the design has it".
+OPTIONAL = ("threads", "train_limit", "test_limit", "data_dir", "out_dir", "bn_momentum")
 DEVICES = ("auto", "cpu", "cuda", "mps")  # and "cuda:N"
 
 
@@ -56,8 +65,7 @@ def allowed(name: str) -> str:
 
 def setting_problem(name: str, value: Any) -> str | None:
     """None when `value` is allowed for setting `name`, else "must be ...; got ..."."""
-    if value is None and name in ("threads", "train_limit", "test_limit", "data_dir",
-                                  "out_dir"):
+    if value is None and name in OPTIONAL:
         return None
     ok = True
     if name in RANGES:
@@ -121,6 +129,26 @@ class TrainConfig:
     train_limit: int | None = None      # use only the first N training images (quick runs)
     test_limit: int | None = None
     out_dir: str | None = None          # checkpoints and metrics; None: none written
+    # Fast-training techniques (airbench-style); the defaults leave them off.
+    lr_start_factor: float = 0.2        # triangular schedule: lr/peak at the first step
+    lr_end_factor: float = 0.07         # ... and at the last step (peak at warmup_epochs)
+    crop_pad: int = 4                   # random translation by up to N pixels (augment_crop)
+    crop_fill: str = "zero"             # what the translation shows at the border
+    flip_alternate: bool = False        # each image flipped on alternate epochs
+    tta: str = "off"                    # final test: off, mirror, mirror_translate
+    averaging: str = "off"              # weight averaging: off, ema, lookahead
+    average_decay: float = 0.99         # weight of the old average at each update
+    average_every: int = 1              # steps between updates
+    average_start_epoch: float = 0.0    # first update after this many epochs
+    norm_bias_lr_scale: float = 1.0     # learning-rate multiplier of norm-layer biases
+    freeze_norm_weights: bool = False   # norm-layer scales stay at 1
+    bn_momentum: float | None = None    # BatchNorm running-stat rate (torch's); None: design's
+    decay_all: bool = False             # weight decay on biases and norm parameters too
+    decoupled_decay: bool = False       # weight decay per step not scaled by the peak lr
+    dirac_init: bool = False            # convolutions start as identity on their centre
+    whiten_init: bool = False           # first conv: patch-whitening of training images
+    whiten_bias_epochs: float = 3.0     # its bias trains this long, its weights never
+    logit_scale: float = 1.0            # the loss sees outputs x this (airbench: 1/9)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

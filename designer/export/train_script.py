@@ -16,6 +16,7 @@ from designer.core.training_config import TrainConfig
 from designer.export.common import (INDENT, ExportError, check_exportable, comment_text,
                                     literal, module_name_problem)
 from designer.export.pytorch_code import model_class_name
+from designer.export.train_recipe_code import RECIPE_CODE
 from designer.export.train_template import TEMPLATE
 from designer.core.serialise import to_dict
 
@@ -28,9 +29,15 @@ CIFAR_CLASSES = 10
 _SETTINGS = ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov",
              "weight_decay", "schedule", "warmup_epochs", "label_smoothing", "augment_crop",
              "augment_flip", "cutout", "device", "precision", "seed", "train_limit",
-             "test_limit", "data_dir")
+             "test_limit", "data_dir", "lr_start_factor", "lr_end_factor", "crop_pad",
+             "crop_fill", "flip_alternate", "tta", "averaging", "average_decay",
+             "average_every", "average_start_epoch", "norm_bias_lr_scale",
+             "freeze_norm_weights", "bn_momentum", "decay_all", "decoupled_decay",
+             "dirac_init", "whiten_init", "whiten_bias_epochs", "logit_scale")
 _CHOICES = {"optimizer": ("sgd", "adam", "adamw"),
-            "schedule": ("constant", "step", "cosine", "onecycle"),
+            "schedule": ("constant", "step", "cosine", "onecycle", "triangular"),
+            "crop_fill": ("zero", "reflect"), "tta": ("off", "mirror", "mirror_translate"),
+            "averaging": ("off", "ema", "lookahead"),
             "device": ("auto", "cpu", "cuda", "mps"),
             "precision": ("auto", "fp32", "bf16", "fp16")}
 
@@ -89,6 +96,18 @@ def _header(design: Design, config: TrainConfig) -> str:
     ])
 
 
+def whiten_layer(design: Design, analysis: Analysis) -> str | None:
+    """The model attribute of the Conv2d that alone reads the input, else None
+    (the script then says that whiten_init cannot apply)."""
+    from designer.core.model import INPUT_ID
+    from designer.core.naming import layer_names
+    readers = [lid for lid in analysis.order
+               if any(src == INPUT_ID for src, _ in analysis.layers[lid].sources)]
+    if len(readers) != 1 or design.layer(readers[0]).type != "Conv2d":
+        return None
+    return layer_names(design)[readers[0]]
+
+
 def generate_train_script(design: Design, config: TrainConfig | None = None,
                           analysis: Analysis | None = None,
                           model_module: str = "model") -> str:
@@ -106,5 +125,7 @@ def generate_train_script(design: Design, config: TrainConfig | None = None,
         HEADER=_header(design, config),
         DESIGN_JSON=_string_literal(design_json),
         SETTINGS=_dict_literal(_settings(config)),
+        WHITEN_LAYER=literal(whiten_layer(design, analysis)),
+        RECIPE_CODE=RECIPE_CODE,
         APP_VERSION=literal(__version__),
     )

@@ -43,6 +43,8 @@ from $MODULE import INPUT_SHAPE, $CLASS
 DESIGN_JSON = $DESIGN_JSON
 # Training settings exported from the app (command-line options override).
 SETTINGS = $SETTINGS
+# The layer patch whitening initialises (whiten_init), if the design has one.
+WHITEN_LAYER = $WHITEN_LAYER
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
@@ -130,12 +132,17 @@ def normalise(images, mean, std):
     return (images.float() / 255.0 - mean) / std
 
 
-def augment(images, crop, flip, pad=4):
-    """Random crop with zero padding and horizontal flip on a uint8 batch."""
+def augment(images, crop, flip, pad=4, fill="zero", mirror=None):
+    """Random translation by up to pad pixels (zero or reflect padding) and
+    horizontal flip (random, or where mirror says) of uint8 images."""
     n, c, h, w = images.shape
     dev = images.device
-    if crop:
-        padded = F.pad(images, (pad, pad, pad, pad))
+    if crop and pad > 0:
+        if fill == "reflect":
+            padded = F.pad(images.float(), (pad,) * 4, mode="reflect")
+            padded = padded.to(images.dtype)
+        else:
+            padded = F.pad(images, (pad, pad, pad, pad))
         dy = torch.randint(0, 2 * pad + 1, (n, 1, 1, 1), device=dev)
         dx = torch.randint(0, 2 * pad + 1, (n, 1, 1, 1), device=dev)
         rows = torch.arange(h, device=dev).view(1, 1, h, 1) + dy
@@ -144,7 +151,9 @@ def augment(images, crop, flip, pad=4):
         chans = torch.arange(c, device=dev).view(1, c, 1, 1)
         images = padded[batch, chans, rows, cols]
     if flip:
-        mirror = (torch.rand(n, device=dev) < 0.5).view(n, 1, 1, 1)
+        if mirror is None:
+            mirror = torch.rand(n, device=dev) < 0.5
+        mirror = mirror.to(dev).view(n, 1, 1, 1)
         images = torch.where(mirror, images.flip(3), images)
     return images
 
@@ -160,8 +169,16 @@ def cutout(x, size):
     return x * (~inside)[:, None].to(x.dtype)
 
 
-def lr_factor(step, total, warmup, schedule):
+$RECIPE_CODE
+
+def lr_factor(step, total, warmup, schedule, start=0.2, end=0.07):
     """Multiplier of the peak learning rate at a step (0-based)."""
+    if schedule == "triangular":
+        peak = warmup or max(1, int(0.23 * total))
+        if step < peak:
+            return start + (1.0 - start) * step / peak
+        down = (step - peak) / max(1, total - 1 - peak)
+        return 1.0 + (end - 1.0) * min(1.0, down)
     if schedule == "onecycle":
         if step < warmup:
             return 0.04 + 0.96 * step / warmup
@@ -177,15 +194,16 @@ def lr_factor(step, total, warmup, schedule):
     return 1.0
 
 
-def make_optimizer(params, settings):
+def make_optimizer(net, settings):
+    """As the app: parameter groups from param_groups."""
     name = settings["optimizer"]
-    lr, wd = settings["lr"], settings["weight_decay"]
+    groups = param_groups(net, settings)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+        return torch.optim.Adam(groups, lr=settings["lr"])
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+        return torch.optim.AdamW(groups, lr=settings["lr"])
     momentum = settings["momentum"]
-    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd,
+    return torch.optim.SGD(groups, lr=settings["lr"], momentum=momentum,
                            nesterov=settings["nesterov"] and momentum > 0)
 
 
@@ -268,10 +286,8 @@ class Trainer:
                              f"(end with Linear(out_features=10))")
         self.net.to(self.device)
         self.model = self.net
-        if self.world > 1:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.model = nn.parallel.DistributedDataParallel(
-                self.net, device_ids=ids)
+        self.whitened = None
+        self.average = None
         torch.manual_seed(self.settings["seed"] * 1000 + self.rank + 1)
         self.mean = torch.tensor(CIFAR_MEAN, device=self.device)
         self.mean = self.mean.view(1, 3, 1, 1)
@@ -304,11 +320,12 @@ class Trainer:
         total = steps * s["epochs"]
         # Short runs: warm up for at most half of the steps.
         warmup = min(total // 2, round(s["warmup_epochs"] * steps))
-        params = [p for p in self.net.parameters() if p.requires_grad]
-        optimizer = make_optimizer(params, s)
+        self.prepare(train_x, steps)
+        optimizer = make_optimizer(self.net, s)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer,
-            lambda step: lr_factor(step, total, warmup, s["schedule"]),
+            lambda step: lr_factor(step, total, warmup, s["schedule"],
+                                   s["lr_start_factor"], s["lr_end_factor"]),
         )
         n_params = sum(p.numel() for p in self.net.parameters())
         self.log(f"$CLASS: {n_params:,} parameters; "
@@ -320,7 +337,8 @@ class Trainer:
             start = time.perf_counter()
             train_loss, train_acc = self.train_epoch(
                 epoch, steps, batch, train_x, train_y, optimizer, scheduler)
-            test_loss, test_acc = self.evaluate(test_x, test_y, batch)
+            test_loss, test_acc = self.evaluate(test_x, test_y, batch,
+                                                averaged=True)
             seconds = time.perf_counter() - start
             history.append({
                 "epoch": epoch, "seconds": seconds,
@@ -332,6 +350,14 @@ class Trainer:
                      f"train loss {train_loss:.4f} acc {train_acc:.2%}  "
                      f"test loss {test_loss:.4f} acc {test_acc:.2%}  "
                      f"{seconds:.1f} s ({speed:,.0f} img/s)")
+        if self.average is not None:
+            self.average.finish()
+        if s["tta"] != "off":
+            test_loss, test_acc = self.evaluate(test_x, test_y, batch,
+                                                s["tta"])
+            history[-1].update(test_loss=test_loss, test_acc=test_acc,
+                               tta=s["tta"])
+            self.log(f"test accuracy with TTA {s['tta']}: {test_acc:.2%}")
         if self.rank == 0:
             self.save(history)
         if self.world > 1:
@@ -343,6 +369,37 @@ class Trainer:
             gc.collect()
             dist.destroy_process_group()
 
+    def prepare(self, train_x, steps):
+        """Norm settings, whitening and dirac init (the same on every process),
+        weight averaging; then the DDP wrapper."""
+        s = self.settings
+        configure_norms(self.net, s)
+        if s["whiten_init"]:
+            conv = getattr(self.net, WHITEN_LAYER) if WHITEN_LAYER else None
+            problem = whiten_problem(conv)
+            if problem:
+                self.log(f"note: patch whitening not applied: {problem}")
+            else:
+                images = train_x[:WHITEN_IMAGES]
+                images = normalise(images, self.mean, self.std)
+                whiten_init(conv, images)
+                conv.weight.requires_grad_(False)
+                self.whitened = conv
+        if s["dirac_init"]:
+            dirac_init(self.net, self.whitened)
+        if s["averaging"] != "off":
+            self.average = WeightAverage(
+                self.net, s["averaging"], s["average_decay"],
+                s["average_every"], round(s["average_start_epoch"] * steps))
+        self.flips = flip_bits(len(train_x), s["seed"]).to(self.device)
+        self.steps_done = 0
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            # the whitened bias stops training part-way: DDP must allow that
+            self.model = nn.parallel.DistributedDataParallel(
+                self.net, device_ids=ids,
+                find_unused_parameters=self.whitened is not None)
+
     def train_epoch(self, epoch, steps, batch, train_x, train_y, optimizer,
                     scheduler):
         s = self.settings
@@ -351,9 +408,18 @@ class Trainer:
         sums = torch.zeros(3, device=self.device)
         every = max(1, steps // 10)
         for step in range(steps):
+            bias = self.whitened.bias if self.whitened is not None else None
+            done = self.steps_done >= s["whiten_bias_epochs"] * steps
+            if bias is not None and bias.requires_grad and done:
+                bias.requires_grad_(False)
+                bias.grad = None
             idx = order[step * batch:(step + 1) * batch]
+            mirror = None
+            if s["flip_alternate"]:
+                mirror = self.flips[idx] ^ ((epoch - 1) % 2 == 1)
             images = augment(train_x[idx], s["augment_crop"],
-                             s["augment_flip"])
+                             s["augment_flip"], s["crop_pad"], s["crop_fill"],
+                             mirror)
             x = normalise(images, self.mean, self.std)
             if s["cutout"] > 0:
                 x = cutout(x, s["cutout"])
@@ -361,13 +427,16 @@ class Trainer:
             with torch.autocast(self.device.type, dtype=self.amp,
                                 enabled=self.amp is not None):
                 out = self.model(x)
-                loss = F.cross_entropy(out.float(), y,
+                loss = F.cross_entropy(out.float() * s["logit_scale"], y,
                                        label_smoothing=s["label_smoothing"])
             optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(optimizer)
             self.scaler.update()
             scheduler.step()
+            self.steps_done += 1
+            if self.average is not None:
+                self.average.step(self.steps_done)
             sums += self.counts(loss.detach() * len(y), out, y)
             if (step + 1) % every == 0 or step + 1 == steps:
                 lr = scheduler.get_last_lr()[0]
@@ -376,20 +445,37 @@ class Trainer:
         return self.reduce(sums)
 
     @torch.no_grad()
-    def evaluate(self, test_x, test_y, batch):
+    def evaluate(self, test_x, test_y, batch, tta="off", averaged=False):
+        """Loss and accuracy; the logits are the mean over the TTA views;
+        averaged: with the averaged weights (EMA/Lookahead)."""
+        if averaged and self.average is not None:
+            self.average.swap()
+        try:
+            return self._evaluate(test_x, test_y, batch, tta)
+        finally:
+            if averaged and self.average is not None:
+                self.average.swap()
+
+    def _evaluate(self, test_x, test_y, batch, tta):
+        was_training = self.model.training
         self.model.eval()
         share = torch.arange(self.rank, len(test_x), self.world,
                              device=self.device)
         sums = torch.zeros(3, device=self.device)
         for start in range(0, len(share), max(batch, 256)):
             idx = share[start:start + max(batch, 256)]
-            x = normalise(test_x[idx], self.mean, self.std)
-            with torch.autocast(self.device.type, dtype=self.amp,
-                                enabled=self.amp is not None):
-                out = self.net(x).float()
+            views = tta_views(test_x[idx], tta)
+            out = 0
+            for view in views:
+                x = normalise(view, self.mean, self.std)
+                with torch.autocast(self.device.type, dtype=self.amp,
+                                    enabled=self.amp is not None):
+                    out = out + self.net(x).float()
+            out = out / len(views) * self.settings["logit_scale"]
             y = test_y[idx]
             loss_sum = F.cross_entropy(out, y, reduction="sum")
             sums += self.counts(loss_sum, out, y)
+        self.model.train(was_training)
         return self.reduce(sums)
 
     def counts(self, loss_sum, out, y):

@@ -6,14 +6,17 @@ import torch.nn.functional as F
 
 
 def crop_flip(images: torch.Tensor, pad: int, crop: bool, flip: bool,
-              generator: torch.Generator) -> torch.Tensor:
-    """Random size-preserving crops of the zero-padded images and/or random
-    horizontal flips, as one gather over flattened pixels (on a CPU 6x faster
-    than 4-D advanced indexing followed by flip + where)."""
+              generator: torch.Generator, fill: str = "zero",
+              mirror: torch.Tensor | None = None) -> torch.Tensor:
+    """Random translations by up to `pad` pixels (size-preserving crops of the
+    padded images; fill "zero" or "reflect") and/or horizontal flips (random,
+    or where the boolean `mirror` says), as one gather over flattened pixels
+    (on a CPU 6x faster than 4-D advanced indexing followed by flip + where)."""
     n, c, h, w = images.shape
     dev = images.device
+    reflect = crop and pad > 0 and fill == "reflect"
     if crop and pad > 0:
-        source = F.pad(images, (pad, pad, pad, pad))
+        source = images if reflect else F.pad(images, (pad, pad, pad, pad))
         dy = torch.randint(0, 2 * pad + 1, (n, 1, 1), generator=generator).to(dev)
         dx = torch.randint(0, 2 * pad + 1, (n, 1, 1), generator=generator).to(dev)
     else:
@@ -22,11 +25,21 @@ def crop_flip(images: torch.Tensor, pad: int, crop: bool, flip: bool,
     sh, sw = source.shape[2], source.shape[3]
     cols = torch.arange(w, device=dev).view(1, 1, w)
     if flip:
-        mirror = (torch.rand(n, generator=generator) < 0.5).to(dev).view(n, 1, 1)
-        cols = torch.where(mirror, w - 1 - cols, cols)
+        if mirror is None:
+            mirror = torch.rand(n, generator=generator) < 0.5
+        cols = torch.where(mirror.to(dev).view(n, 1, 1), w - 1 - cols, cols)
     rows = torch.arange(h, device=dev).view(1, h, 1)
-    flat = ((rows + dy) * sw + cols + dx).view(n, 1, h * w).expand(n, c, h * w)
+    rows, cols = rows + dy, cols + dx
+    if reflect:  # index into the unpadded image, mirrored at the border
+        rows, cols = _reflect(rows - pad, h), _reflect(cols - pad, w)
+    flat = (rows * sw + cols).view(n, 1, h * w).expand(n, c, h * w)
     return source.reshape(n, c, sh * sw).gather(2, flat).view(n, c, h, w)
+
+
+def _reflect(i: torch.Tensor, size: int) -> torch.Tensor:
+    """Index i in [-size+1, 2*size-2] reflected into [0, size) (no edge repeat)."""
+    i = i.abs()
+    return torch.where(i >= size, 2 * (size - 1) - i, i)
 
 
 def random_crop(images: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
@@ -68,7 +81,8 @@ class Normaliser:
 
 
 def augment_batch(images: torch.Tensor, crop: bool, flip: bool,
-                  generator: torch.Generator, pad: int = 4) -> torch.Tensor:
-    if not crop and not flip:
+                  generator: torch.Generator, pad: int = 4, fill: str = "zero",
+                  mirror: torch.Tensor | None = None) -> torch.Tensor:
+    if not (crop and pad > 0) and not flip:
         return images
-    return crop_flip(images, pad, crop, flip, generator)
+    return crop_flip(images, pad, crop, flip, generator, fill, mirror)

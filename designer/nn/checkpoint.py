@@ -96,6 +96,10 @@ def checkpoint_problem(ckpt: dict[str, Any]) -> str | None:
         if not isinstance(k, str) or not isinstance(v, torch.Tensor):
             return (f"the weights must map names to tensors; {str(k)[:40]!r} holds "
                     f"{type(v).__name__}")
+    raw = ckpt.get("raw_state")   # weight averaging: the weights training continues from
+    if raw is not None and not (isinstance(raw, dict) and all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in raw.items())):
+        return '"raw_state" must map names to tensors'
     for key in ("training", "metrics"):
         if ckpt.get(key) is not None and not isinstance(ckpt[key], dict):
             return f'"{key}" must be an object; got {type(ckpt[key]).__name__}'

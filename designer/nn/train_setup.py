@@ -12,7 +12,7 @@ from torch import nn
 from designer.core.training_config import TrainConfig
 from designer.nn.data import Dataset, DatasetError, find_cifar10, load_cifar10, synthetic_dataset
 
-SCHEDULES = ("constant", "step", "cosine", "onecycle")
+SCHEDULES = ("constant", "step", "cosine", "onecycle", "triangular")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SYNTHETIC_TRAIN, SYNTHETIC_TEST = 10000, 2000
 
@@ -139,21 +139,51 @@ def _cached_cifar(data_dir: str | None) -> Dataset:
     return data
 
 
+NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
+
+
+def param_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """Parameter groups, each with an "lr_scale" (its share of the peak lr).
+
+    By default weight decay goes on conv/linear weights only (tensors of 2+
+    dimensions), as is usual for CNNs; decay_all puts it on every parameter.
+    Biases of normalisation layers get norm_bias_lr_scale x the lr (airbench
+    uses 64). decoupled_decay divides each group's decay by its peak lr, so the
+    decay per step is weight_decay x the schedule's factor whatever the lr."""
+    norm_biases = {id(m.bias) for m in model.modules()
+                   if isinstance(m, NORM_TYPES) and getattr(m, "bias", None) is not None}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    bias_scale = float(config.norm_bias_lr_scale)
+    specs = [([p for p in trainable if p.dim() > 1], 1.0, True),
+             ([p for p in trainable if p.dim() <= 1 and id(p) not in norm_biases], 1.0,
+              bool(config.decay_all)),
+             ([p for p in trainable if id(p) in norm_biases], bias_scale,
+              bool(config.decay_all))]
+    if bias_scale == 1.0:  # one group for every 1-D parameter, as before
+        specs = [specs[0], (specs[1][0] + specs[2][0], 1.0, bool(config.decay_all))]
+    groups = []
+    for params, scale, decays in specs:
+        if not params:
+            continue
+        wd = float(config.weight_decay) if decays else 0.0
+        if wd and config.decoupled_decay:
+            wd /= float(config.lr) * scale
+        groups.append({"params": params, "weight_decay": wd, "lr_scale": scale})
+    return groups
+
+
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Weight decay on weights of conv/linear layers only, not on biases and
-    normalisation parameters (1-D tensors), as is usual for CNNs."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
-    other = [p for p in model.parameters() if p.requires_grad and p.dim() <= 1]
-    if not decay and not other:
+    """See param_groups; the trainer sets each group's lr to lr x factor x lr_scale."""
+    groups = param_groups(model, config)
+    if not groups:
         raise SetupError("the design has no trainable parameters (all layers frozen or "
                          "none with weights)", "design")
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": other, "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
     name = (config.optimizer or "sgd").lower()
     lr = float(config.lr)
     if not math.isfinite(lr) or lr <= 0:
         raise SetupError(f"the learning rate must be a positive number (got {config.lr})")
+    for g in groups:
+        g["lr"] = lr * g["lr_scale"]
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=config.momentum,
                                nesterov=bool(config.nesterov and config.momentum > 0))
@@ -164,13 +194,21 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     raise SetupError(f"unknown optimizer '{config.optimizer}': use sgd, adam or adamw")
 
 
-def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
-    """Multiplier of the peak learning rate for 0-based step of total steps."""
+def lr_factor(step: int, total: int, warmup: int, schedule: str, start: float = 0.2,
+              end: float = 0.07) -> float:
+    """Multiplier of the peak learning rate for 0-based step of total steps.
+    triangular: linear from `start` to 1 at the end of the warm-up (23% of the
+    run without one, as airbench), then linear to `end` at the last step."""
     schedule = (schedule or "onecycle").lower()
     if schedule not in SCHEDULES:
         raise SetupError(f"unknown schedule '{schedule}': use {', '.join(SCHEDULES)}")
     total = max(1, total)
     warmup = min(max(0, warmup), total // 2)  # a warm-up never takes more than half the run
+    if schedule == "triangular":
+        peak = warmup or max(1, int(0.23 * total))
+        if step < peak:
+            return start + (1.0 - start) * step / peak
+        return 1.0 + (end - 1.0) * min(1.0, (step - peak) / max(1, total - 1 - peak))
     if schedule == "onecycle":
         warmup = warmup or max(1, int(0.3 * total))
         if step < warmup:

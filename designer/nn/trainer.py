@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,6 +32,7 @@ import torch.nn.functional as F
 from designer.core.analysis import analyse
 from designer.core.model import Design
 from designer.core.training_config import TrainConfig, TrainConfigError, setting_problem
+from designer.nn import recipe
 from designer.nn import train_setup as setup
 from designer.nn.augment import Normaliser, augment_batch, cutout
 from designer.nn.build import BuildError, build
@@ -84,6 +86,9 @@ class Trainer:
         self._timer = _Throughput(config.batch_size)
         self._epoch_rng = self._generator.get_state()  # at the start of the next epoch
         self.report_lag = False      # read each loss one step late (set for GPUs in run)
+        self._average: recipe.WeightAverage | None = None
+        self._whitened: torch.nn.Conv2d | None = None
+        self._flip_bits: torch.Tensor | None = None
 
     # --- control, from any thread ---------------------------------------------
     def stop(self, now: bool = False) -> None:
@@ -108,6 +113,10 @@ class Trainer:
             return {}
         return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
 
+    def _averaged(self) -> Any:
+        """Evaluations and checkpoints see the averaged weights (EMA/Lookahead)."""
+        return self._average.applied() if self._average is not None else nullcontext()
+
     def checkpoint(self, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
         extra: dict[str, Any] = {"epoch": self.epoch, "global_step": self.global_step,
                                  "history": self.history, "best_metric": self._best,
@@ -117,8 +126,13 @@ class Trainer:
             extra["optimizer"] = self._optimizer.state_dict()
         if self._scaler is not None:
             extra["scaler"] = self._scaler.state_dict()
+        state = self.state_dict()
+        if self._average is not None and self._average.average is not None:
+            extra["raw_state"] = state   # the weights training continues from
+            with self._averaged():
+                state = self.state_dict()
         last = self.history[-1] if self.history else {}
-        return make_checkpoint(self.design, self.state_dict(), self.config.to_dict(),
+        return make_checkpoint(self.design, state, self.config.to_dict(),
                                metrics if metrics is not None else dict(last), extra)
 
     def predict(self, images: torch.Tensor) -> torch.Tensor:
@@ -201,19 +215,28 @@ class Trainer:
         if channels_last:
             model.to(memory_format=torch.channels_last)
         self.model = model
+        mean, std = data.mean_std()
+        self._normalise = Normaliser(mean, std, self.device, channels_last)
+        dev = self.device
+        self._whitened = recipe.prepare_model(
+            model, cfg, train[0][:recipe.WHITEN_IMAGES].to(dev), self._normalise, notes,
+            resume is not None)
         self._optimizer = setup.make_optimizer(model, cfg)
+        steps = max(1, len(train[0]) // cfg.batch_size)
+        if cfg.averaging != "off":
+            self._average = recipe.WeightAverage(
+                model, cfg.averaging, cfg.average_decay, cfg.average_every,
+                int(round(cfg.average_start_epoch * steps)))
+        if cfg.augment_flip and cfg.flip_alternate:
+            self._flip_bits = recipe.flip_bits(len(train[0]), cfg.seed).to(dev)
         if self.precision == "fp16":
             self._scaler = torch.amp.GradScaler("cuda")
         if resume is not None:
             self._restore_state(resume)
-        mean, std = data.mean_std()
-        self._normalise = Normaliser(mean, std, self.device, channels_last)
 
-        dev = self.device
         tensors = {"train_x": train[0].to(dev), "train_y": train[1].to(dev),
                    "val_x": val[0].to(dev), "val_y": val[1].to(dev),
                    "test_x": data.test_x.to(dev), "test_y": data.test_y.to(dev)}
-        steps = max(1, len(train[0]) // cfg.batch_size)
         setup.lr_factor(0, 1, 0, cfg.schedule)  # an unknown schedule fails before Started
         # a run stopped mid-epoch resumes at the start of that epoch
         self.global_step = min(self.global_step, self.epoch * steps)
@@ -260,8 +283,13 @@ class Trainer:
             seconds = time.perf_counter() - epoch_start - (self._paused_s - paused_before)
             self._end_epoch(train_loss, train_acc, val, final, seconds)
         evaluated = "stopped model"
+        if self._average is not None:
+            self._average.finish()
         try:
-            if stopped or final is None:  # the model as it is now, mid-epoch
+            if cfg.tta != "off" and not self._now.is_set():
+                final = self._evaluate(t["test_x"], t["test_y"], cfg.tta)
+                evaluated = f"{'stopped' if stopped else 'final'} model, TTA {cfg.tta}"
+            elif stopped or final is None:  # the model as it is now, mid-epoch
                 final = self._evaluate(t["test_x"], t["test_y"])
             else:
                 evaluated = "final model"
@@ -303,12 +331,16 @@ class Trainer:
             if not self._between_steps():
                 stopped = True
                 break
-            factor = setup.lr_factor(self.global_step + (pending is not None), total, warmup,
-                                     cfg.schedule)
+            done = self.global_step + (pending is not None)   # optimizer steps so far
+            factor = setup.lr_factor(done, total, warmup, cfg.schedule, cfg.lr_start_factor,
+                                     cfg.lr_end_factor)
             for g in opt.param_groups:
-                g["lr"] = float(cfg.lr) * factor
+                g["lr"] = float(cfg.lr) * factor * g.get("lr_scale", 1.0)
+            self._freeze_whitening_bias(done, steps)
             idx = order[(step - 1) * cfg.batch_size: step * cfg.batch_size]
-            loss = self._train_step(t["train_x"][idx], t["train_y"][idx], sums)
+            loss = self._train_step(t["train_x"][idx], t["train_y"][idx], sums, idx)
+            if self._average is not None:
+                self._average.step(done + 1)
             if pending is not None:
                 self._report(*pending, steps, total, timer, eval_s)
             pending = (step, loss, lr_now(opt))
@@ -320,18 +352,30 @@ class Trainer:
         seen = max(1, sums["seen"])
         return sums["loss"].item() / seen, sums["correct"].item() / seen, stopped
 
+    def _freeze_whitening_bias(self, done: int, steps: int) -> None:
+        bias = self._whitened.bias if self._whitened is not None else None
+        if bias is not None and bias.requires_grad \
+                and done >= self.config.whiten_bias_epochs * steps:
+            bias.requires_grad_(False)
+            bias.grad = None
+
     def _train_step(self, images: torch.Tensor, y: torch.Tensor,
-                    sums: dict[str, Any]) -> torch.Tensor:
+                    sums: dict[str, Any], idx: torch.Tensor | None = None) -> torch.Tensor:
         cfg = self.config
         model, opt = self.model, self._optimizer
         assert model is not None and opt is not None and self._normalise is not None
+        mirror = None
+        if self._flip_bits is not None and idx is not None:
+            mirror = recipe.alternate_flips(self._flip_bits, idx, self.epoch)
         x = self._normalise(augment_batch(images, cfg.augment_crop, cfg.augment_flip,
-                                          self._generator))
+                                          self._generator, cfg.crop_pad, cfg.crop_fill,
+                                          mirror))
         if cfg.cutout > 0:
             x = cutout(x, cfg.cutout, self._generator)
         with setup.autocast(self.device, self.precision):
             out = model(x)
-        loss = F.cross_entropy(out.float(), y, label_smoothing=cfg.label_smoothing)
+        loss = F.cross_entropy(out.float() * cfg.logit_scale, y,
+                               label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         if self._scaler is not None:
             self._scaler.scale(loss).backward()
@@ -380,10 +424,16 @@ class Trainer:
         if self._stop.is_set():
             raise _Stopped()
 
-    def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> Evaluation:
+    def _evaluate(self, x: torch.Tensor, y: torch.Tensor, tta: str = "off") -> Evaluation:
         assert self.model is not None and self.data is not None and self._normalise is not None
-        return evaluate(self.model, x, y, self.data.num_classes, self._normalise,
-                        lambda: setup.autocast(self.device, self.precision), self._now.is_set)
+        scale, views = self.config.logit_scale, tta
+
+        def predict(*args: Any, **kwargs: Any) -> torch.Tensor:  # the loss as in training
+            return recipe.tta_logits(*args, mode=views, **kwargs) * scale
+        with self._averaged():
+            return evaluate(self.model, x, y, self.data.num_classes, self._normalise,
+                            lambda: setup.autocast(self.device, self.precision),
+                            self._now.is_set, predict)
 
     def _end_epoch(self, train_loss: float, train_acc: float, val: Evaluation | None,
                    test: Evaluation, seconds: float) -> None:
@@ -443,8 +493,10 @@ class Trainer:
         if not self.resume_from:
             return None
         ckpt = load_checkpoint(self.resume_from)
-        check_fits(model, ckpt["state_dict"])
-        model.load_state_dict(ckpt["state_dict"])
+        raw = ckpt.get("raw_state")   # a run with weight averaging: state_dict is the average
+        weights = raw if isinstance(raw, dict) else ckpt["state_dict"]
+        check_fits(model, weights)
+        model.load_state_dict(weights)
         return ckpt
 
     def _restore_state(self, ckpt: dict[str, Any]) -> None:
@@ -454,6 +506,8 @@ class Trainer:
                 self._optimizer.load_state_dict(ckpt["optimizer"])
             if self._scaler is not None and "scaler" in ckpt:
                 self._scaler.load_state_dict(ckpt["scaler"])
+            if self._average is not None and isinstance(ckpt.get("raw_state"), dict):
+                self._average.load_state_dict(ckpt["state_dict"])
             if isinstance(ckpt.get("generator"), torch.Tensor):
                 self._generator.set_state(ckpt["generator"])
                 self._epoch_rng = self._generator.get_state()

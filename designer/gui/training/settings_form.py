@@ -9,11 +9,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QSpinBox, QVBoxLayout, QWidget)
 
 from designer.core.training_config import RANGES, TrainConfig
+from designer.core.recipes import recipe
 from designer.gui.training.download import DatasetBox
+from designer.gui.training.recipe_form import PresetBox, TechniquesBox, matching_preset
 
 OPTIMIZERS = [("sgd", "SGD (momentum)"), ("adam", "Adam"), ("adamw", "AdamW")]
 SCHEDULES = [("onecycle", "One-cycle"), ("cosine", "Cosine"), ("step", "Step"),
-             ("constant", "Constant")]
+             ("constant", "Constant"), ("triangular", "Triangular")]
 PRECISIONS = [("auto", "Auto"), ("fp32", "fp32"), ("bf16", "bf16 (autocast)"),
               ("fp16", "fp16 (autocast, CUDA)")]
 CHANNELS_LAST = [("auto", "Auto"), ("on", "On"), ("off", "Off")]
@@ -77,7 +79,7 @@ class SettingsForm(QWidget):
         self.schedule = _combo(SCHEDULES)
         self.warmup = _dspin(*RANGES["warmup_epochs"], 2, 0.5)
         self.label_smoothing = _dspin(*RANGES["label_smoothing"], 2, 0.05)
-        self.crop = QCheckBox("Random crop (pad 4)")
+        self.crop = QCheckBox("Random translation (crop)")
         self.flip = QCheckBox("Horizontal flip")
         self.cutout = _ispin(*_whole("cutout"))
         self.cutout.setSpecialValueText("off")
@@ -88,6 +90,8 @@ class SettingsForm(QWidget):
         self.precision = _combo(PRECISIONS)
         self.channels_last = _combo(CHANNELS_LAST)
         self.seed = _ispin(*_whole("seed"))
+        self.preset = PresetBox()
+        self.techniques = TechniquesBox()
         self.lr.setToolTip("Peak learning rate (one-cycle), or the starting rate")
         self.val_split.setToolTip("Training images held out to measure validation accuracy")
 
@@ -96,6 +100,7 @@ class SettingsForm(QWidget):
         data = QGroupBox("Data")
         QVBoxLayout(data).addWidget(self.dataset)
         lay.addWidget(data)
+        lay.addWidget(self._group("Recipe", [("Preset", self.preset)]))
         lay.addWidget(self._group("Optimisation", [
             ("Epochs", self.epochs), ("Batch size", self.batch_size),
             ("Optimizer", self.optimizer), ("Learning rate", self.lr),
@@ -105,6 +110,7 @@ class SettingsForm(QWidget):
         lay.addWidget(self._group("Augmentation and validation", [
             ("", self.crop), ("", self.flip), ("Cutout", self.cutout),
             ("Validation images", self.val_split)]))
+        lay.addWidget(self.techniques)
         lay.addWidget(self._group("Hardware", [
             ("Device", self.device), ("Precision", self.precision),
             ("Channels-last", self.channels_last), ("Seed", self.seed)]))
@@ -120,6 +126,8 @@ class SettingsForm(QWidget):
         for b in (self.nesterov, self.crop, self.flip):
             b.toggled.connect(self._on_edit)
         self.dataset.changed.connect(self._on_edit)
+        self.techniques.edited.connect(self._on_edit)
+        self.preset.preset_chosen.connect(self.apply_preset)
         self.optimizer.currentIndexChanged.connect(self._update_enabled)
         self.schedule.currentIndexChanged.connect(self._update_enabled)
 
@@ -133,13 +141,22 @@ class SettingsForm(QWidget):
     def _on_edit(self) -> None:
         if not self._loading:
             self._wanted_device = str(self.device.currentData())
+            self.preset.show_preset(matching_preset(self.config()))
             self.changed.emit()
+
+    def apply_preset(self, key: str) -> None:
+        """Fill the settings with a recipe (designer/core/recipes.py); "default"
+        goes back to the app's defaults. Data, device and seed are kept."""
+        self.set_config(dataclasses.replace(self.config(), **recipe(key)))
+        self.changed.emit()
 
     def _update_enabled(self) -> None:
         sgd = self.optimizer.currentData() == "sgd"
         self.momentum.setEnabled(sgd)
         self.nesterov.setEnabled(sgd)
-        self.warmup.setEnabled(self.schedule.currentData() in ("onecycle", "cosine"))
+        schedule = str(self.schedule.currentData())
+        self.warmup.setEnabled(schedule in ("onecycle", "cosine", "triangular"))
+        self.techniques.update_enabled(schedule)
 
     # --- devices ------------------------------------------------------------
     def set_devices(self, devices: list[str]) -> None:
@@ -158,7 +175,7 @@ class SettingsForm(QWidget):
 
     # --- config <-> widgets -------------------------------------------------
     def config(self) -> TrainConfig:
-        return dataclasses.replace(
+        return self.techniques.apply(dataclasses.replace(
             self._base,
             dataset=self.dataset.dataset, data_dir=self.dataset.data_dir,
             epochs=self.epochs.value(), batch_size=self.batch_size.value(),
@@ -169,7 +186,7 @@ class SettingsForm(QWidget):
             augment_crop=self.crop.isChecked(), augment_flip=self.flip.isChecked(),
             cutout=self.cutout.value(), val_split=self.val_split.value(),
             device=str(self.device.currentData()), precision=str(self.precision.currentData()),
-            channels_last=str(self.channels_last.currentData()), seed=self.seed.value())
+            channels_last=str(self.channels_last.currentData()), seed=self.seed.value()))
 
     def set_config(self, cfg: TrainConfig) -> None:
         self._loading = True
@@ -199,9 +216,11 @@ class SettingsForm(QWidget):
             _set_combo(self.precision, cfg.precision)
             _set_combo(self.channels_last, cfg.channels_last)
             self.seed.setValue(cfg.seed)
+            self.techniques.load(cfg)
         finally:
             self._loading = False
         self._update_enabled()
+        self.preset.show_preset(matching_preset(self.config()))
 
     def design_dict(self) -> dict[str, Any]:
         """The settings as the design file's "training" object (no machine paths)."""
