@@ -225,3 +225,18 @@ def test_an_entry_without_the_newer_fields_reads_with_neutral_defaults() -> None
             if k not in ("dilated_factor", "conv_overhead_s")}
     cal = Calibration.from_dict(data)
     assert cal.dilated_factor == 1.0 and cal.conv_overhead_s == 0.0
+
+
+def test_bandwidth_follows_the_map_size_between_the_measured_points() -> None:
+    cal = Calibration(**{**FULL.to_dict(), "bytes_per_s": 8e9, "map_bytes": 16e6,
+                         "small_bytes_per_s": 16e9, "small_map_bytes": 2e6,
+                         "large_bytes_per_s": 2e9, "large_map_bytes": 128e6})
+    assert cal.seconds_per_byte(1e3) == pytest.approx(1 / 16e9)       # below: the cached rate
+    assert cal.seconds_per_byte(2e6) == pytest.approx(1 / 16e9)
+    assert cal.seconds_per_byte(16e6) == pytest.approx(1 / 8e9)
+    assert cal.seconds_per_byte(1e10) == pytest.approx(1 / 2e9)       # above: main memory
+    # halfway on a log scale between 16 MB and 128 MB: halfway in time per byte
+    mid = 16e6 * 8 ** 0.5
+    assert cal.seconds_per_byte(mid) == pytest.approx((1 / 8e9 + 1 / 2e9) / 2)
+    # without the extra points, one bandwidth for every size
+    assert FULL.seconds_per_byte(1e3) == FULL.seconds_per_byte(1e10) == pytest.approx(1 / 8e9)

@@ -4,7 +4,8 @@ The calibration (designer/nn/calibrate.py, measured once per device, CPU or
 GPU model, thread count and precision) gives training throughputs: multiply-
 accumulates per second for dense convolutions (at a long and a short
 reduction), dilated ones, depthwise ones and matrix products; bytes per second
-for the memory-bound layers; a fixed cost per layer (larger for convolutions
+for the memory-bound layers (on maps that fit the caches and on maps that do
+not); a fixed cost per layer (larger for convolutions
 and matrix products); and a fixed cost per step (loss, optimizer, the trainer's augmentation and bookkeeping).
 
 Each layer costs its compute or its memory traffic, plus the per-layer cost.
@@ -79,6 +80,32 @@ class Calibration:
     step_overhead_s: float = 0.0         # a step's fixed cost beyond its layers
     dilated_factor: float = 1.0          # a dilated convolution's time / an undilated one's
     conv_overhead_s: float = 0.0         # fixed cost of a convolution or Linear (0: as a layer)
+    # bandwidth falls as maps outgrow the caches: bytes_per_s was measured on
+    # maps of map_bytes, small_ and large_bytes_per_s on smaller and larger
+    # ones (0: unknown)
+    map_bytes: float = 0.0
+    large_bytes_per_s: float = 0.0
+    large_map_bytes: float = 0.0
+    small_bytes_per_s: float = 0.0
+    small_map_bytes: float = 0.0
+
+    def seconds_per_byte(self, map_bytes: float) -> float:
+        """Memory time per byte for a layer whose maps (inputs + output, the
+        whole batch) take map_bytes: the measured bandwidths, interpolated on a
+        log scale of the map size, constant beyond the smallest and largest."""
+        points = [(self.map_bytes, 1 / self.bytes_per_s)]
+        for size, rate in ((self.small_map_bytes, self.small_bytes_per_s),
+                           (self.large_map_bytes, self.large_bytes_per_s)):
+            if size > 0 and rate > 0 and self.map_bytes > 0:
+                points.append((size, 1 / rate))
+        points.sort()
+        if map_bytes <= points[0][0] or len(points) == 1:
+            return points[0][1]
+        for (s0, t0), (s1, t1) in zip(points, points[1:]):
+            if map_bytes <= s1:
+                f = math.log(map_bytes / s0) / math.log(s1 / s0) if s1 > s0 else 1.0
+                return t0 + f * (t1 - t0)
+        return points[-1][1]
 
     def conv_seconds_per_mac(self, reduction: int) -> float:
         """Time per training MAC as a + b/K for a reduction of K = C_in/groups·k_h·k_w,
@@ -170,7 +197,8 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
     numel_out = _numel(info.output_shape)
     elements = (t_in * numel_in + t_out * numel_out) if train else (
         e_in * numel_in + e_out * numel_out)
-    return elements * batch * itemsize / cal.bytes_per_s + overhead
+    per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize)
+    return elements * batch * itemsize * per_byte + overhead
 
 
 def optimizer_passes(optimizer: str, momentum: bool = True) -> int:

@@ -9,6 +9,7 @@ CALIBRATION_VERSION so a changed calibration is measured afresh."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -133,10 +134,12 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     small = nn.Conv2d(8, 16, 3, padding=1, bias=False)
     small_rate = 3 * 4 * b * 16 * 8 * 9 * side * side / seconds(
         small, torch.randn(4 * b, 8, side, side))
-    # dilation takes slower kernels: the same convolution with and without it
+    # dilation takes slower kernels: the same convolution without it and with
+    # dilations 2 and 4 (the slowdown varies with it; their geometric mean)
     plain = seconds(nn.Conv2d(32, 32, 3, padding=1, bias=False), torch.randn(b, 32, side, side))
-    dilated = seconds(nn.Conv2d(32, 32, 3, padding=2, dilation=2, bias=False),
-                      torch.randn(b, 32, side, side))
+    dilated = math.sqrt(math.prod(
+        seconds(nn.Conv2d(32, 32, 3, padding=d, dilation=d, bias=False),
+                torch.randn(b, 32, side, side)) for d in (2, 4)))
     dw = nn.Conv2d(128, 128, 3, padding=1, groups=128, bias=False)
     dw_rate = 3 * b * 128 * 9 * side * side / seconds(dw, torch.randn(b, 128, side, side))
     n = max(16, int((1024 if big else 256) * scale))
@@ -150,6 +153,17 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     ew = nn.Sequential(nn.BatchNorm2d(64), nn.ReLU())
     traffic = sum(sum(TRAFFIC[t][:2]) for t in ("BatchNorm2d", "ReLU")) * elems * itemsize
     bytes_rate = traffic / seconds(ew, torch.randn(eb, 64, side, side))
+    map_bytes = 2 * elems * itemsize
+    # maps an eighth as large: mostly in the caches
+    small_b = max(1, eb // 8)
+    small_elems = small_b * 64 * side * side
+    cached_rate = traffic * small_elems / elems / seconds(
+        ew.train(), torch.randn(small_b, 64, side, side))
+    # the same forward alone (as evaluation runs it) on maps 8x larger: main memory
+    large = 8 * elems
+    large_rate = 4 * large * itemsize / _forward_seconds(
+        ew.eval(), torch.randn(8 * eb, 64, side, side).contiguous(memory_format=fmt), device,
+        precision, reps, should_stop)
     # fixed costs: a memory-bound layer (a chain of tiny activations), a
     # convolution or matrix product (a chain of small convolutions on the path
     # real ones take, less their compute) and a whole step (data path, loss,
@@ -170,7 +184,22 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     step = _step_overhead(device, precision, channels_last, 2 * reps) - 2 * conv_overhead
     return Calibration(device_label(device), conv_rate, dw_rate, gemm_rate, bytes_rate,
                        overhead, min(0.5, statistics.median(spreads)) if spreads else 0.0,
-                       small_rate, max(0.0, step), max(1.0, dilated / plain), conv_overhead)
+                       small_rate, max(0.0, step), max(1.0, dilated / plain), conv_overhead,
+                       map_bytes, min(bytes_rate, large_rate), 2 * large * itemsize,
+                       max(bytes_rate, cached_rate), 2 * small_elems * itemsize)
+
+
+def _forward_seconds(module: nn.Module, x: torch.Tensor, device: torch.device, precision: str,
+                     reps: int, should_stop: Callable[[], bool] | None) -> float:
+    if should_stop is not None and should_stop():
+        raise Interrupted()
+    module.to(device)
+    x = x.to(device)
+
+    def run() -> None:
+        with torch.no_grad(), setup.autocast(device, precision):
+            module(x)
+    return max(min(_best(run, device, reps)), 1e-9)
 
 
 def _step_overhead(device: torch.device, precision: str, channels_last: bool,
