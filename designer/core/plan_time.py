@@ -88,6 +88,7 @@ class Calibration:
     large_map_bytes: float = 0.0
     small_bytes_per_s: float = 0.0
     small_map_bytes: float = 0.0
+    adam_step_extra_s: float = 0.0       # Adam's/AdamW's fixed step cost beyond SGD's
 
     def seconds_per_byte(self, map_bytes: float) -> float:
         """Memory time per byte for a layer whose maps (inputs + output, the
@@ -226,7 +227,8 @@ def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, t
     image_elements = _numel(analysis.input_shape) if analysis.input_shape else 0
     data = image_elements * batch * DATA_BYTES_PER_ELEMENT / cal.bytes_per_s
     step += (param_bytes * optimizer_passes(optimizer, momentum) / cal.bytes_per_s
-             + data + cal.step_overhead_s)
+             + data + cal.step_overhead_s
+             + (cal.adam_step_extra_s if optimizer in ("adam", "adamw") else 0.0))
     steps = max(1, train_images // max(1, batch))
     eval_s = forward * eval_images / eval_batch if eval_images > 0 else 0.0
     return TimeEstimate(step, steps * step + eval_s, steps, RELATIVE_UNCERTAINTY + cal.spread,
