@@ -241,3 +241,16 @@ def test_bandwidth_follows_the_map_size_between_the_measured_points() -> None:
     assert cal.seconds_per_byte(mid) == pytest.approx((1 / 8e9 + 1 / 2e9) / 2)
     # without the extra points, one bandwidth for every size
     assert FULL.seconds_per_byte(1e3) == FULL.seconds_per_byte(1e10) == pytest.approx(1 / 8e9)
+
+
+def test_the_optimizer_streams_large_parameter_sets_at_main_memory_bandwidth() -> None:
+    from designer.core.plan_time import OPTIMIZER_PASSES
+    cal = Calibration(**{**FULL.to_dict(), "bytes_per_s": 8e9, "map_bytes": 16e6,
+                         "large_bytes_per_s": 2e9, "large_map_bytes": 128e6})
+    design = _chain()
+    a = analyse(design)
+    small = estimate(design, a, cal, 4, 400, 0, "fp32", "sgd", 100_000)
+    big = estimate(design, a, cal, 4, 400, 0, "fp32", "sgd", 100_000_000)
+    passes = OPTIMIZER_PASSES["sgd-momentum"]
+    assert big.step_s - small.step_s == pytest.approx(
+        passes * (100_000_000 / 2e9 - 100_000 / 8e9))

@@ -226,7 +226,10 @@ def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, t
         forward += layer_seconds(info, eval_batch, itemsize, cal, first, train=False)
     image_elements = _numel(analysis.input_shape) if analysis.input_shape else 0
     data = image_elements * batch * DATA_BYTES_PER_ELEMENT / cal.bytes_per_s
-    step += (param_bytes * optimizer_passes(optimizer, momentum) / cal.bytes_per_s
+    # the optimizer streams the parameters, their gradients and its state:
+    # main memory's bandwidth once those outgrow the caches
+    per_byte = cal.seconds_per_byte(3 * param_bytes)
+    step += (param_bytes * optimizer_passes(optimizer, momentum) * per_byte
              + data + cal.step_overhead_s
              + (cal.adam_step_extra_s if optimizer in ("adam", "adamw") else 0.0))
     steps = max(1, train_images // max(1, batch))
