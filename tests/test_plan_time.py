@@ -107,8 +107,13 @@ def test_each_layer_costs_its_training_work_plus_its_fixed_cost() -> None:
     assert layer_seconds(L["c2"], B, 4, FULL) == pytest.approx(
         3 * 8 * 8 * 9 * 256 * B * spm(72) * 1.5 + 1e-4)
     assert layer_seconds(L["dw"], B, 4, FULL) == pytest.approx(3 * 8 * 9 * 256 * B / 2e9 + 1e-4)
-    assert layer_seconds(L["fc"], B, 4, FULL) == pytest.approx(
-        3 * 2048 * 10 * B / 4e10 + 1e-4)
+    # a Linear at a small batch: reading its weight twice and writing its
+    # gradient takes longer than its MACs; at a large batch the MACs win
+    weight_bytes = (2048 * 10 + 10) * 4
+    assert 3 * weight_bytes / 8e9 > 3 * 2048 * 10 * B / 4e10
+    assert layer_seconds(L["fc"], B, 4, FULL) == pytest.approx(3 * weight_bytes / 8e9 + 1e-4)
+    assert layer_seconds(L["fc"], 512, 4, FULL) == pytest.approx(
+        3 * 2048 * 10 * 512 / 4e10 + 1e-4)
     n = 8 * 256 * B
     ti, to, ei, eo = TRAFFIC["ReLU"]
     assert layer_seconds(L["r1"], B, 4, FULL) == pytest.approx((ti + to) * n * 4 / 8e9 + 1e-5)

@@ -182,17 +182,22 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
     macs = info.macs * batch
     overhead = cal.layer_overhead_s if train else cal.layer_overhead_s / 3
     matmul_overhead = max(overhead, cal.conv_overhead_s if train else cal.conv_overhead_s / 3)
-    if info.type.startswith("Conv"):
+    if info.type.startswith("Conv") or info.type == "Linear":
         work = macs * ((2 if first else 3) if train else 1)
-        depthwise, reduction, dilated = _conv_kind(info)
-        if depthwise:
-            seconds = work / cal.depthwise_macs_per_s
+        if info.type == "Linear":
+            seconds = work / cal.gemm_macs_per_s
         else:
-            seconds = work * cal.conv_seconds_per_mac(reduction)
-        return seconds * (cal.dilated_factor if dilated else 1.0) + matmul_overhead
-    if info.type == "Linear":
-        work = macs * ((2 if first else 3) if train else 1)
-        return work / cal.gemm_macs_per_s + matmul_overhead
+            depthwise, reduction, dilated = _conv_kind(info)
+            if depthwise:
+                seconds = work / cal.depthwise_macs_per_s
+            else:
+                seconds = work * cal.conv_seconds_per_mac(reduction)
+            seconds *= cal.dilated_factor if dilated else 1.0
+        # a large weight at a small batch (VGG's classifier) is bound by
+        # reading it (forward, input gradient) and writing its gradient
+        weight = (info.trainable_params + info.frozen_params) * 4
+        streamed = weight * (3 if train else 1)
+        return max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
     t_in, t_out, e_in, e_out = TRAFFIC.get(info.type, _DEFAULT_TRAFFIC)
     numel_in = sum(_numel(s) for s in info.input_shapes)
     numel_out = _numel(info.output_shape)
