@@ -259,3 +259,12 @@ def test_the_optimizer_streams_large_parameter_sets_at_main_memory_bandwidth() -
     passes = OPTIMIZER_PASSES["sgd-momentum"]
     assert big.step_s - small.step_s == pytest.approx(
         passes * (100_000_000 / 2e9 - 100_000 / 8e9))
+
+
+def test_streaming_passes_use_the_measured_streaming_bandwidth_beyond_the_caches() -> None:
+    cal = Calibration(**{**FULL.to_dict(), "bytes_per_s": 8e9, "map_bytes": 16e6,
+                         "large_bytes_per_s": 2e9, "large_map_bytes": 128e6,
+                         "stream_bytes_per_s": 4e9})
+    assert cal.streaming_seconds_per_byte(1e6) == pytest.approx(1 / 8e9)   # in the caches
+    assert cal.streaming_seconds_per_byte(1e9) == pytest.approx(1 / 4e9)
+    assert cal.seconds_per_byte(1e9) == pytest.approx(1 / 2e9)   # layers: their own figure

@@ -89,6 +89,16 @@ class Calibration:
     small_bytes_per_s: float = 0.0
     small_map_bytes: float = 0.0
     adam_step_extra_s: float = 0.0       # Adam's/AdamW's fixed step cost beyond SGD's
+    # plain streaming (x += a*y) over tensors far larger than the caches, as the
+    # optimizer's kernels and a large weight's passes run (0: unknown)
+    stream_bytes_per_s: float = 0.0
+
+    def streaming_seconds_per_byte(self, total_bytes: float) -> float:
+        """Time per byte for streaming passes over total_bytes of tensors."""
+        cached = self.seconds_per_byte(total_bytes)
+        if self.stream_bytes_per_s <= 0 or total_bytes <= self.map_bytes:
+            return cached
+        return min(cached, 1 / self.stream_bytes_per_s)
 
     def seconds_per_byte(self, map_bytes: float) -> float:
         """Memory time per byte for a layer whose maps (inputs + output, the
@@ -197,7 +207,7 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
         # reading it (forward, input gradient) and writing its gradient
         weight = (info.trainable_params + info.frozen_params) * 4
         streamed = weight * (3 if train else 1)
-        return max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
+        return max(seconds, streamed * cal.streaming_seconds_per_byte(weight)) + matmul_overhead
     t_in, t_out, e_in, e_out = TRAFFIC.get(info.type, _DEFAULT_TRAFFIC)
     numel_in = sum(_numel(s) for s in info.input_shapes)
     numel_out = _numel(info.output_shape)
@@ -233,7 +243,7 @@ def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, t
     data = image_elements * batch * DATA_BYTES_PER_ELEMENT / cal.bytes_per_s
     # the optimizer streams the parameters, their gradients and its state:
     # main memory's bandwidth once those outgrow the caches
-    per_byte = cal.seconds_per_byte(3 * param_bytes)
+    per_byte = cal.streaming_seconds_per_byte(3 * param_bytes)
     step += (param_bytes * optimizer_passes(optimizer, momentum) * per_byte
              + data + cal.step_overhead_s
              + (cal.adam_step_extra_s if optimizer in ("adam", "adamw") else 0.0))

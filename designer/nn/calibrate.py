@@ -41,7 +41,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 2
+CALIBRATION_VERSION = 3
 
 
 def cpu_model() -> str:
@@ -164,6 +164,11 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     large_rate = 4 * large * itemsize / _forward_seconds(
         ew.eval(), torch.randn(8 * eb, 64, side, side).contiguous(memory_format=fmt), device,
         precision, reps, should_stop)
+    # plain streaming over tensors 8x larger than the middle maps (the optimizer)
+    x, y = torch.randn(large, device=device), torch.randn(large, device=device)
+    stream_rate = 3 * large * 4 / max(min(_best(lambda: x.add_(y, alpha=1e-3), device, reps)),
+                                      1e-9)
+    del x, y
     # fixed costs: a memory-bound layer (a chain of tiny activations), a
     # convolution or matrix product (a chain of small convolutions on the path
     # real ones take, less their compute) and a whole step (data path, loss,
@@ -189,7 +194,7 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                        small_rate, max(0.0, step), max(1.0, dilated / plain), conv_overhead,
                        map_bytes, min(bytes_rate, large_rate), 2 * large * itemsize,
                        max(bytes_rate, cached_rate), 2 * small_elems * itemsize,
-                       max(0.0, adam - step))
+                       max(0.0, adam - step), stream_rate)
 
 
 def _forward_seconds(module: nn.Module, x: torch.Tensor, device: torch.device, precision: str,
