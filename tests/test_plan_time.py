@@ -268,3 +268,25 @@ def test_streaming_passes_use_the_measured_streaming_bandwidth_beyond_the_caches
     assert cal.streaming_seconds_per_byte(1e6) == pytest.approx(1 / 8e9)   # in the caches
     assert cal.streaming_seconds_per_byte(1e9) == pytest.approx(1 / 4e9)
     assert cal.seconds_per_byte(1e9) == pytest.approx(1 / 2e9)   # layers: their own figure
+
+
+def test_large_gradients_and_optimizer_temporaries_pay_for_fresh_pages() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import FRESH_COPIES, MMAP_THRESHOLD
+    d = Design("wide", InputSpec(1, 64, 64))
+    d.add_layer("Flatten", {}, ["input"], layer_id="flat")
+    d.add_layer("Linear", {"out_features": 4096}, ["flat"], layer_id="fc")   # 64 MiB weight
+    a = analyse(d)
+    weight = a.layers["fc"].trainable_params * 4
+    assert weight > MMAP_THRESHOLD
+    with_fresh = Calibration(**{**FULL.to_dict(), "fresh_seconds_per_byte": 1e-9})
+    for name, momentum in (("sgd", True), ("sgd", False), ("adam", True)):
+        key = "adam" if name == "adam" else ("sgd-momentum" if momentum else "sgd")
+        diff = (estimate(d, a, with_fresh, 2, 2, 0, "fp32", name, weight, momentum).step_s
+                - estimate(d, a, FULL, 2, 2, 0, "fp32", name, weight, momentum).step_s)
+        assert diff == pytest.approx(weight * FRESH_COPIES[key] * 1e-9)
+    # small layers reuse the allocator's memory: nothing extra
+    small = _chain()
+    sa = analyse(small)
+    assert estimate(small, sa, with_fresh, 4, 4, 0).step_s == pytest.approx(
+        estimate(small, sa, FULL, 4, 4, 0).step_s)

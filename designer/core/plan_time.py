@@ -62,6 +62,12 @@ _DEFAULT_TRAFFIC = (2.5, 2.5, 1.0, 1.0)
 # The optimizer step's passes over the fp32 parameters (reads + writes of
 # parameter-sized tensors: torch's foreach kernels, weight decay included)
 OPTIMIZER_PASSES = {"sgd": 6, "sgd-momentum": 9, "adam": 16, "adamw": 18}
+# Tensors above this are mapped fresh from the system on every allocation
+# (glibc's largest mmap threshold): a large weight's gradient, made anew each
+# step (zero_grad sets it to None), pays for first touching its pages, and so
+# do the optimizer's temporaries of that size (FRESH_COPIES per gradient)
+MMAP_THRESHOLD = 32 * 2 ** 20
+FRESH_COPIES = {"sgd": 2, "sgd-momentum": 3, "adam": 4, "adamw": 4}
 # The trainer's data path per input element: gather the uint8 batch, pad, crop
 # and flip with an int64 index, convert, normalise, reorder to channels_last
 DATA_BYTES_PER_ELEMENT = 24
@@ -92,6 +98,9 @@ class Calibration:
     # plain streaming (x += a*y) over tensors far larger than the caches, as the
     # optimizer's kernels and a large weight's passes run (0: unknown)
     stream_bytes_per_s: float = 0.0
+    # allocating and first touching memory the allocator gets fresh from the
+    # system (tensors above MMAP_THRESHOLD), per byte (0: unknown)
+    fresh_seconds_per_byte: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -207,7 +216,7 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
         # reading it (forward, input gradient) and writing its gradient
         weight = (info.trainable_params + info.frozen_params) * 4
         streamed = weight * (3 if train else 1)
-        return max(seconds, streamed * cal.streaming_seconds_per_byte(weight)) + matmul_overhead
+        return max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
     t_in, t_out, e_in, e_out = TRAFFIC.get(info.type, _DEFAULT_TRAFFIC)
     numel_in = sum(_numel(s) for s in info.input_shapes)
     numel_out = _numel(info.output_shape)
@@ -244,6 +253,11 @@ def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, t
     # the optimizer streams the parameters, their gradients and its state:
     # main memory's bandwidth once those outgrow the caches
     per_byte = cal.streaming_seconds_per_byte(3 * param_bytes)
+    large = sum(info.trainable_params * 4 for info in analysis.layers.values()
+                if info.trainable_params * 4 > MMAP_THRESHOLD)
+    name = optimizer if optimizer in ("adam", "adamw") else (
+        "sgd-momentum" if momentum else "sgd")
+    step += large * FRESH_COPIES[name] * cal.fresh_seconds_per_byte
     step += (param_bytes * optimizer_passes(optimizer, momentum) * per_byte
              + data + cal.step_overhead_s
              + (cal.adam_step_extra_s if optimizer in ("adam", "adamw") else 0.0))

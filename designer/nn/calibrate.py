@@ -41,7 +41,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 3
+CALIBRATION_VERSION = 4
 
 
 def cpu_model() -> str:
@@ -168,6 +168,10 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     x, y = torch.randn(large, device=device), torch.randn(large, device=device)
     stream_rate = 3 * large * 4 / max(min(_best(lambda: x.add_(y, alpha=1e-3), device, reps)),
                                       1e-9)
+    # the same with a new output each time: the first touch of fresh pages
+    fresh = min(_best(lambda: torch.add(x, y, alpha=1e-3), device, reps))
+    fresh_per_byte = max(0.0, fresh - 3 * large * 4 / stream_rate) / (large * 4) \
+        if device.type == "cpu" else 0.0
     del x, y
     # fixed costs: a memory-bound layer (a chain of tiny activations), a
     # convolution or matrix product (a chain of small convolutions on the path
@@ -194,7 +198,7 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                        small_rate, max(0.0, step), max(1.0, dilated / plain), conv_overhead,
                        map_bytes, min(bytes_rate, large_rate), 2 * large * itemsize,
                        max(bytes_rate, cached_rate), 2 * small_elems * itemsize,
-                       max(0.0, adam - step), stream_rate)
+                       max(0.0, adam - step), stream_rate, fresh_per_byte)
 
 
 def _forward_seconds(module: nn.Module, x: torch.Tensor, device: torch.device, precision: str,
