@@ -167,10 +167,13 @@ def test_the_epoch_includes_evaluating_the_test_images_in_the_trainers_batches()
 
 def test_every_catalogue_type_has_a_cost() -> None:
     from designer.core.catalogue import all_types
-    from designer.core.plan_time import TRAFFIC
+    from designer.core.plan_time import _DEFAULT_TRAFFIC, TRAFFIC, traffic
     missing = [t.name for t in all_types()
-               if not t.name.startswith(("Conv", "Linear")) and t.name not in TRAFFIC]
+               if not t.name.startswith(("Conv", "Linear")) and t.name not in TRAFFIC
+               and traffic(t.name) is _DEFAULT_TRAFFIC]
     assert not missing, missing
+    assert traffic("MaxPool3d") == TRAFFIC["MaxPool2d"]
+    assert traffic("InstanceNorm1d") == TRAFFIC["GroupNorm"]
 
 
 def test_planning_time_stays_fast_for_400_layers() -> None:

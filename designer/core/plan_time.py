@@ -59,6 +59,19 @@ TRAFFIC: dict[str, tuple[float, float, float, float]] = {
     "Flatten": (0.0, 0.0, 0.0, 0.0), "Identity": (0.0, 0.0, 0.0, 0.0),
 }
 _DEFAULT_TRAFFIC = (2.5, 2.5, 1.0, 1.0)
+
+
+def traffic(type_name: str) -> tuple[float, float, float, float]:
+    """TRAFFIC of a type; 1-D and 3-D types move what their 2-D kin does per
+    element, instance norm what group norm does."""
+    if type_name in TRAFFIC:
+        return TRAFFIC[type_name]
+    if type_name.startswith("InstanceNorm"):
+        return TRAFFIC["GroupNorm"]
+    for suffix in ("1d", "3d"):
+        if type_name.endswith(suffix) and type_name[:-2] + "2d" in TRAFFIC:
+            return TRAFFIC[type_name[:-2] + "2d"]
+    return _DEFAULT_TRAFFIC
 # The optimizer step's passes over the fp32 parameters (reads + writes of
 # parameter-sized tensors: torch's foreach kernels, weight decay included)
 OPTIMIZER_PASSES = {"sgd": 6, "sgd-momentum": 9, "adam": 16, "adamw": 18}
@@ -217,7 +230,7 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
         weight = (info.trainable_params + info.frozen_params) * 4
         streamed = weight * (3 if train else 1)
         return max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
-    t_in, t_out, e_in, e_out = TRAFFIC.get(info.type, _DEFAULT_TRAFFIC)
+    t_in, t_out, e_in, e_out = traffic(info.type)
     numel_in = sum(_numel(s) for s in info.input_shapes)
     numel_out = _numel(info.output_shape)
     elements = (t_in * numel_in + t_out * numel_out) if train else (
