@@ -47,11 +47,16 @@ def test_table_and_time_estimate(capsys, monkeypatch) -> None:
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["epoch_seconds"] > 0 and out["epoch_seconds_range"][0] < out["epoch_seconds"]
+    # the epoch is its steps plus the evaluation the trainer runs after it
+    assert out["eval_seconds"] > 0
+    assert out["epoch_seconds"] == pytest.approx(
+        out["steps_per_epoch"] * out["step_seconds"] + out["eval_seconds"], rel=1e-3)
     code = main(["plan", LENET, "--device", "cpu", "--memory", "8GB"])
     text = capsys.readouterr().out
     assert code == 0
     assert "pool1" in text and "indices (int64)" in text and "peak" in text
     assert "largest batch that fits in 8.0 GB" in text and "per epoch" in text
+    assert "evaluating" in text
 
 
 def test_a_missing_gpu_is_planned_without_time(capsys) -> None:

@@ -64,4 +64,232 @@ def test_a_real_calibration_gives_positive_rates() -> None:
     for value in (cal.conv_macs_per_s, cal.depthwise_macs_per_s, cal.gemm_macs_per_s,
                   cal.bytes_per_s, cal.small_conv_macs_per_s):
         assert value > 1e6
-    assert cal.layer_overhead_s > 0
+    assert cal.layer_overhead_s > 0 and cal.conv_overhead_s >= cal.layer_overhead_s
+    assert cal.dilated_factor >= 1.0 and cal.step_overhead_s >= 0
+
+
+# --- the cost model's terms, by hand ------------------------------------------
+
+FULL = Calibration("hand", conv_macs_per_s=3e10, depthwise_macs_per_s=2e9,
+                   gemm_macs_per_s=4e10, bytes_per_s=8e9, layer_overhead_s=1e-5,
+                   small_conv_macs_per_s=1e10, step_overhead_s=3e-4, dilated_factor=1.5,
+                   conv_overhead_s=1e-4, adam_step_extra_s=5e-4)
+
+
+def _chain() -> "object":
+    from designer.core.model import Design, InputSpec
+    d = Design("hand", InputSpec(3, 16, 16))
+    d.add_layer("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}, ["input"],
+                layer_id="c1")
+    d.add_layer("ReLU", {}, ["c1"], layer_id="r1")
+    d.add_layer("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 2, "dilation": 2,
+                           "bias": False}, ["r1"], layer_id="c2")
+    d.add_layer("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1, "groups": 8,
+                           "bias": False}, ["c2"], layer_id="dw")
+    d.add_layer("BatchNorm2d", {}, ["dw"], layer_id="bn")
+    d.add_layer("Flatten", {}, ["bn"], layer_id="flat")
+    d.add_layer("Linear", {"out_features": 10}, ["flat"], layer_id="fc")
+    return d
+
+
+def test_each_layer_costs_its_training_work_plus_its_fixed_cost() -> None:
+    from designer.core.plan_time import TRAFFIC, layer_seconds
+    design = _chain()
+    a = analyse(design)
+    assert a.ok
+    B = 4
+    spm = FULL.conv_seconds_per_mac
+    L = a.layers
+    # first convolution: forward + weight gradient (2 of the 3 products), K = 3*3*3
+    assert layer_seconds(L["c1"], B, 4, FULL, first=True) == pytest.approx(
+        2 * 3 * 8 * 9 * 256 * B * spm(27) + 1e-4)
+    # dilated: 3 products at K = 8*3*3, times the measured slowdown
+    assert layer_seconds(L["c2"], B, 4, FULL) == pytest.approx(
+        3 * 8 * 8 * 9 * 256 * B * spm(72) * 1.5 + 1e-4)
+    assert layer_seconds(L["dw"], B, 4, FULL) == pytest.approx(3 * 8 * 9 * 256 * B / 2e9 + 1e-4)
+    # a Linear at a small batch: reading its weight twice and writing its
+    # gradient takes longer than its MACs; at a large batch the MACs win
+    weight_bytes = (2048 * 10 + 10) * 4
+    assert 3 * weight_bytes / 8e9 > 3 * 2048 * 10 * B / 4e10
+    assert layer_seconds(L["fc"], B, 4, FULL) == pytest.approx(3 * weight_bytes / 8e9 + 1e-4)
+    assert layer_seconds(L["fc"], 512, 4, FULL) == pytest.approx(
+        3 * 2048 * 10 * 512 / 4e10 + 1e-4)
+    n = 8 * 256 * B
+    ti, to, ei, eo = TRAFFIC["ReLU"]
+    assert layer_seconds(L["r1"], B, 4, FULL) == pytest.approx((ti + to) * n * 4 / 8e9 + 1e-5)
+    assert layer_seconds(L["r1"], B, 2, FULL) < layer_seconds(L["r1"], B, 4, FULL)
+    ti, to, ei, eo = TRAFFIC["BatchNorm2d"]
+    assert layer_seconds(L["bn"], B, 4, FULL) == pytest.approx((ti + to) * n * 4 / 8e9 + 1e-5)
+    # evaluation: the forward pass only, a third of the fixed cost
+    assert layer_seconds(L["bn"], B, 4, FULL, train=False) == pytest.approx(
+        (ei + eo) * n * 4 / 8e9 + 1e-5 / 3)
+    assert layer_seconds(L["c2"], B, 4, FULL, train=False) == pytest.approx(
+        8 * 8 * 9 * 256 * B * spm(72) * 1.5 + 1e-4 / 3)
+    assert layer_seconds(L["flat"], B, 4, FULL) == pytest.approx(1e-5)   # a view
+
+
+def test_a_step_adds_the_optimizer_the_data_path_and_its_fixed_cost() -> None:
+    from designer.core.plan_time import (DATA_BYTES_PER_ELEMENT, OPTIMIZER_PASSES,
+                                         layer_seconds)
+    design = _chain()
+    a = analyse(design)
+    B, params = 4, 1_000_000
+    layers = sum(layer_seconds(a.layers[lid], B, 4, FULL, lid == "c1") for lid in a.order)
+    data = 3 * 256 * B * DATA_BYTES_PER_ELEMENT / 8e9
+    t = estimate(design, a, FULL, B, 400, 0, "fp32", "sgd", params)
+    assert t.step_s == pytest.approx(layers + params * OPTIMIZER_PASSES["sgd-momentum"] / 8e9
+                                     + data + 3e-4)
+    plain = estimate(design, a, FULL, B, 400, 0, "fp32", "sgd", params, momentum=False)
+    assert t.step_s - plain.step_s == pytest.approx(3 * params / 8e9)
+    adam = estimate(design, a, FULL, B, 400, 0, "fp32", "adam", params)
+    assert adam.step_s - t.step_s == pytest.approx(
+        (OPTIMIZER_PASSES["adam"] - OPTIMIZER_PASSES["sgd-momentum"]) * params / 8e9 + 5e-4)
+    assert t.steps_per_epoch == 100 and t.eval_s == 0
+    assert t.epoch_s == pytest.approx(100 * t.step_s)
+
+
+def test_the_epoch_includes_evaluating_the_test_images_in_the_trainers_batches() -> None:
+    from designer.core.plan_time import EVAL_BATCH, layer_seconds
+    design = _chain()
+    a = analyse(design)
+    t = estimate(design, a, FULL, 32, 3200, 3 * EVAL_BATCH)
+    forward = sum(layer_seconds(a.layers[lid], EVAL_BATCH, 4, FULL, lid == "c1", train=False)
+                  for lid in a.order)
+    assert t.eval_s == pytest.approx(3 * forward)
+    assert t.epoch_s == pytest.approx(100 * t.step_s + t.eval_s)
+    # fewer images than a batch: one smaller batch
+    small = estimate(design, a, FULL, 32, 3200, 100)
+    assert small.eval_s == pytest.approx(sum(
+        layer_seconds(a.layers[lid], 100, 4, FULL, lid == "c1", train=False) for lid in a.order))
+    # evaluating is cheaper per image than training
+    assert t.eval_s / (3 * EVAL_BATCH) < t.step_s / 32
+
+
+def test_every_catalogue_type_has_a_cost() -> None:
+    from designer.core.catalogue import all_types
+    from designer.core.plan_time import _DEFAULT_TRAFFIC, TRAFFIC, traffic
+    missing = [t.name for t in all_types()
+               if not t.name.startswith(("Conv", "Linear")) and t.name not in TRAFFIC
+               and traffic(t.name) is _DEFAULT_TRAFFIC]
+    assert not missing, missing
+    assert traffic("MaxPool3d") == TRAFFIC["MaxPool2d"]
+    assert traffic("InstanceNorm1d") == TRAFFIC["GroupNorm"]
+
+
+def test_planning_time_stays_fast_for_400_layers() -> None:
+    from test_core_planner import _deep_design
+    design = _deep_design(300)
+    analysis = analyse(design)
+    best = min(_timed(lambda: estimate(design, analysis, FULL, 128, 50000, 10000))
+               for _ in range(5))
+    assert best < 0.010, best
+
+
+def _timed(fn: "object") -> float:
+    import time
+    start = time.process_time()
+    fn()   # type: ignore[operator]
+    return time.process_time() - start
+
+
+def test_the_cache_key_names_the_cpu_threads_precision_and_calibration_version(
+        tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from designer.nn import calibrate
+    from designer.nn.train_eval import EVAL_BATCH as TRAINER_EVAL_BATCH
+    from designer.core.plan_time import EVAL_BATCH
+    assert EVAL_BATCH == TRAINER_EVAL_BATCH
+    key = calibrate.device_key(torch.device("cpu"), "bf16", True)
+    assert key.startswith(f"v{calibrate.CALIBRATION_VERSION}|cpu|")
+    assert calibrate.cpu_model() in key and "|bf16|" in key and key.endswith("cl=1")
+    assert calibrate.cpu_model() not in ("", "x86_64") or not Path("/proc/cpuinfo").exists()
+    calls = []
+
+    def fake(device, precision, channels_last, should_stop=None):
+        calls.append(torch.get_num_threads())
+        return CAL
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        calibrate.cached(torch.device("cpu"), "fp32", True, tmp_path, fake)
+        calibrate.cached(torch.device("cpu"), "fp32", True, tmp_path, fake)
+        torch.set_num_threads(2)
+        calibrate.cached(torch.device("cpu"), "fp32", True, tmp_path, fake)
+        calibrate.cached(torch.device("cpu"), "fp32", False, tmp_path, fake)
+    finally:
+        torch.set_num_threads(before)
+    assert calls == [1, 2, 2]
+    # an entry from an older calibration is measured again, not read
+    data = json.loads((tmp_path / calibrate.CACHE_NAME).read_text())
+    old = {k.replace(f"v{calibrate.CALIBRATION_VERSION}|", "v1|"): v for k, v in data.items()}
+    (tmp_path / calibrate.CACHE_NAME).write_text(json.dumps(old))
+    calibrate.cached(torch.device("cpu"), "fp32", True, tmp_path, fake)
+    assert len(calls) == 4
+
+
+def test_an_entry_without_the_newer_fields_reads_with_neutral_defaults() -> None:
+    data = {k: v for k, v in FULL.to_dict().items()
+            if k not in ("dilated_factor", "conv_overhead_s", "adam_step_extra_s")}
+    cal = Calibration.from_dict(data)
+    assert cal.dilated_factor == 1.0 and cal.conv_overhead_s == 0.0
+    assert cal.adam_step_extra_s == 0.0
+
+
+def test_bandwidth_follows_the_map_size_between_the_measured_points() -> None:
+    cal = Calibration(**{**FULL.to_dict(), "bytes_per_s": 8e9, "map_bytes": 16e6,
+                         "small_bytes_per_s": 16e9, "small_map_bytes": 2e6,
+                         "large_bytes_per_s": 2e9, "large_map_bytes": 128e6})
+    assert cal.seconds_per_byte(1e3) == pytest.approx(1 / 16e9)       # below: the cached rate
+    assert cal.seconds_per_byte(2e6) == pytest.approx(1 / 16e9)
+    assert cal.seconds_per_byte(16e6) == pytest.approx(1 / 8e9)
+    assert cal.seconds_per_byte(1e10) == pytest.approx(1 / 2e9)       # above: main memory
+    # halfway on a log scale between 16 MB and 128 MB: halfway in time per byte
+    mid = 16e6 * 8 ** 0.5
+    assert cal.seconds_per_byte(mid) == pytest.approx((1 / 8e9 + 1 / 2e9) / 2)
+    # without the extra points, one bandwidth for every size
+    assert FULL.seconds_per_byte(1e3) == FULL.seconds_per_byte(1e10) == pytest.approx(1 / 8e9)
+
+
+def test_the_optimizer_streams_large_parameter_sets_at_main_memory_bandwidth() -> None:
+    from designer.core.plan_time import OPTIMIZER_PASSES
+    cal = Calibration(**{**FULL.to_dict(), "bytes_per_s": 8e9, "map_bytes": 16e6,
+                         "large_bytes_per_s": 2e9, "large_map_bytes": 128e6})
+    design = _chain()
+    a = analyse(design)
+    small = estimate(design, a, cal, 4, 400, 0, "fp32", "sgd", 100_000)
+    big = estimate(design, a, cal, 4, 400, 0, "fp32", "sgd", 100_000_000)
+    passes = OPTIMIZER_PASSES["sgd-momentum"]
+    assert big.step_s - small.step_s == pytest.approx(
+        passes * (100_000_000 / 2e9 - 100_000 / 8e9))
+
+
+def test_streaming_passes_use_the_measured_streaming_bandwidth_beyond_the_caches() -> None:
+    cal = Calibration(**{**FULL.to_dict(), "bytes_per_s": 8e9, "map_bytes": 16e6,
+                         "large_bytes_per_s": 2e9, "large_map_bytes": 128e6,
+                         "stream_bytes_per_s": 4e9})
+    assert cal.streaming_seconds_per_byte(1e6) == pytest.approx(1 / 8e9)   # in the caches
+    assert cal.streaming_seconds_per_byte(1e9) == pytest.approx(1 / 4e9)
+    assert cal.seconds_per_byte(1e9) == pytest.approx(1 / 2e9)   # layers: their own figure
+
+
+def test_large_gradients_and_optimizer_temporaries_pay_for_fresh_pages() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import FRESH_COPIES, MMAP_THRESHOLD
+    d = Design("wide", InputSpec(1, 64, 64))
+    d.add_layer("Flatten", {}, ["input"], layer_id="flat")
+    d.add_layer("Linear", {"out_features": 4096}, ["flat"], layer_id="fc")   # 64 MiB weight
+    a = analyse(d)
+    weight = a.layers["fc"].trainable_params * 4
+    assert weight > MMAP_THRESHOLD
+    with_fresh = Calibration(**{**FULL.to_dict(), "fresh_seconds_per_byte": 1e-9})
+    for name, momentum in (("sgd", True), ("sgd", False), ("adam", True)):
+        key = "adam" if name == "adam" else ("sgd-momentum" if momentum else "sgd")
+        diff = (estimate(d, a, with_fresh, 2, 2, 0, "fp32", name, weight, momentum).step_s
+                - estimate(d, a, FULL, 2, 2, 0, "fp32", name, weight, momentum).step_s)
+        assert diff == pytest.approx(weight * FRESH_COPIES[key] * 1e-9)
+    # small layers reuse the allocator's memory: nothing extra
+    small = _chain()
+    sa = analyse(small)
+    assert estimate(small, sa, with_fresh, 4, 4, 0).step_s == pytest.approx(
+        estimate(small, sa, FULL, 4, 4, 0).step_s)

@@ -50,6 +50,9 @@ def resolve(config: TrainConfig, macs: int, has_conv: bool) -> tuple[str, str, b
         device = setup.resolve_device(name)
         present, kind = True, device.type
         precision = setup.resolve_precision(config.precision, device, notes, macs)
+        if kind == "cpu" and precision in ("bf16", "fp16") and not setup.cpu_has_fast_bf16():
+            notes.append(f"{precision} is slow on this CPU (no native support: it is emulated, "
+                         "often ~10x slower than fp32)")
     except setup.SetupError as e:
         kind = "cuda" if name.startswith("cuda") else name
         if kind not in ("cpu", "cuda", "mps"):
@@ -79,7 +82,7 @@ def time_estimate(design: Any, analysis: Any, p: Plan, config: TrainConfig,
     train_images = max(0, train - int(config.val_split or 0))
     return estimate(design, analysis, cal, p.batch_size, train_images,
                     test + int(config.val_split or 0), p.settings.precision,
-                    p.settings.optimizer, p.gradients)
+                    p.settings.optimizer, p.gradients, p.settings.momentum > 0)
 
 
 def _config(design: Any, args: argparse.Namespace) -> TrainConfig:

@@ -79,6 +79,7 @@ def plan_dict(plan: Plan, memory: int | None = None,
         out["epoch_seconds_range"] = [round(low, 3), round(high, 3)]
         out["step_seconds"] = round(time.step_s, 5)
         out["steps_per_epoch"] = time.steps_per_epoch
+        out["eval_seconds"] = round(time.eval_s, 3)
     return out
 
 
@@ -108,6 +109,7 @@ def plan_table(plan: Plan, name: str, memory: int | None = None,
         lines.append(f"time: ~{format_seconds(time.epoch_s)} per epoch "
                      f"({format_seconds(low)}-{format_seconds(high)}), "
                      f"{format_seconds(time.step_s)} per step x {time.steps_per_epoch}"
+                     + (f" + {format_seconds(time.eval_s)} evaluating" if time.eval_s else "")
                      + (f", {time_note}" if time_note else ""))
     elif time_note:
         lines.append(f"time: {time_note}")

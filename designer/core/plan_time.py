@@ -1,37 +1,95 @@
 """Step and epoch time from the design's MACs and a calibration of the device.
 
-The calibration (designer/nn/calibrate.py, measured once per device, thread
-count and precision) gives training throughputs: multiply-accumulates per
-second for dense convolutions, depthwise convolutions and matrix products
-(forward plus both backward products), bytes per second for the memory-bound
-layers (normalisation, activations, pooling), and a fixed cost per layer.
-Pure Python: it runs with the memory plan.
+The calibration (designer/nn/calibrate.py, measured once per device, CPU or
+GPU model, thread count and precision) gives training throughputs: multiply-
+accumulates per second for dense convolutions (at a long and a short
+reduction), dilated ones, depthwise ones and matrix products; bytes per second
+for the memory-bound layers (on maps that fit the caches and on maps that do
+not); a fixed cost per layer (larger for convolutions
+and matrix products); and a fixed cost per step (loss, optimizer, the trainer's augmentation and bookkeeping).
+
+Each layer costs its compute or its memory traffic, plus the per-layer cost.
+A convolution's training MACs are three times its forward MACs (forward, input
+gradient, weight gradient; two for a layer that reads the images). A
+memory-bound layer moves a number of elements per input and output element
+that depends on its type (TRAFFIC). The optimizer step reads and writes every
+parameter a few times (OPTIMIZER_PASSES). An epoch is its training steps plus
+the trainer's evaluation of the validation and test images after every epoch,
+in batches of EVAL_BATCH, forward only. Pure Python: it runs with the memory
+plan, on every edit.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from typing import Any
 
 from designer.core.analysis import Analysis
 from designer.core.model import INPUT_ID, Design
 
-# The calibration measures single layers; a whole network adds work between
-# them (data preparation, the loss, cache misses). This much spread around
-# the estimate is what the benchmark saw (tests/benchmarks/memory_plan.py).
+# How far off a whole network can be from the sum of its layers' costs
+# (tests/benchmarks/memory_plan.py); the calibration's own spread adds to it.
 RELATIVE_UNCERTAINTY = 0.3
 BIG_K, SMALL_K = 576, 72       # reductions of the two calibration convolutions
-# Whole networks ran 1.3-2.9x slower than the sum of their layers at the
-# calibrated rates (CPU time, every sample, batch 64, 1 thread): smaller and
-# oddly shaped layers, the loss, data movement between layers. The middle of
-# that range; RELATIVE_UNCERTAINTY says how far off it can be.
-NETWORK_FACTOR = 1.5
+EVAL_BATCH = 1024              # designer/nn/train_eval.py evaluates in batches of this
+# Elements read + written per input element (I) and output element (O) of a
+# memory-bound layer, forward + backward (train) and forward alone (eval),
+# from the kernels' passes; checked against single layers timed on a CPU.
+# (train I, train O, eval I, eval O)
+_RELU = (1.0, 4.0, 1.0, 1.0)            # y = f(x); grad reads y and dy, writes dx
+_TRANSCENDENTAL = (2.0, 9.0, 2.0, 3.0)  # erf/exp per element cost like extra passes
+_NORM = (5.0, 3.0, 1.0, 1.0)            # stats pass, normalise; two backward passes
+TRAFFIC: dict[str, tuple[float, float, float, float]] = {
+    "ReLU": _RELU, "ReLU6": _RELU, "LeakyReLU": _RELU, "Hardtanh": _RELU,
+    "Hardsigmoid": _RELU, "PReLU": (2.0, 5.0, 1.0, 1.0),
+    "GELU": _TRANSCENDENTAL, "SiLU": _TRANSCENDENTAL, "ELU": _TRANSCENDENTAL,
+    "Mish": _TRANSCENDENTAL, "Sigmoid": _TRANSCENDENTAL, "Tanh": _TRANSCENDENTAL,
+    "Hardswish": _TRANSCENDENTAL,
+    "BatchNorm2d": _NORM, "BatchNorm1d": _NORM,
+    "GroupNorm": (6.0, 3.0, 2.0, 1.0), "LayerNorm": (6.0, 3.0, 2.0, 1.0),
+    # indices are int64: twice an fp32 element
+    "MaxPool2d": (3.0, 6.0, 1.0, 1.0), "AdaptiveMaxPool2d": (3.0, 6.0, 1.0, 1.0),
+    "AvgPool2d": (2.0, 2.0, 1.0, 1.0), "AdaptiveAvgPool2d": (2.0, 2.0, 1.0, 1.0),
+    "MaxUnpool2d": (2.0, 4.0, 1.0, 2.0), "Upsample": (2.0, 3.0, 1.0, 1.0),
+    "Add": (1.0, 2.0, 1.0, 1.0), "Mul": (3.0, 3.0, 1.0, 1.0), "Concat": (1.0, 1.0, 1.0, 1.0),
+    "Split": (1.0, 1.0, 0.0, 0.0),              # views forward; backward concatenates
+    "ChannelShuffle": (5.0, 5.0, 2.5, 2.5),     # a strided copy each way
+    "Dropout": (5.0, 3.0, 0.0, 0.0), "Dropout2d": (3.0, 3.0, 0.0, 0.0),
+    "Softmax": (3.0, 4.0, 2.0, 1.0),
+    "Flatten": (0.0, 0.0, 0.0, 0.0), "Identity": (0.0, 0.0, 0.0, 0.0),
+}
+_DEFAULT_TRAFFIC = (2.5, 2.5, 1.0, 1.0)
+
+
+def traffic(type_name: str) -> tuple[float, float, float, float]:
+    """TRAFFIC of a type; 1-D and 3-D types move what their 2-D kin does per
+    element, instance norm what group norm does."""
+    if type_name in TRAFFIC:
+        return TRAFFIC[type_name]
+    if type_name.startswith("InstanceNorm"):
+        return TRAFFIC["GroupNorm"]
+    for suffix in ("1d", "3d"):
+        if type_name.endswith(suffix) and type_name[:-2] + "2d" in TRAFFIC:
+            return TRAFFIC[type_name[:-2] + "2d"]
+    return _DEFAULT_TRAFFIC
+# The optimizer step's passes over the fp32 parameters (reads + writes of
+# parameter-sized tensors: torch's foreach kernels, weight decay included)
+OPTIMIZER_PASSES = {"sgd": 6, "sgd-momentum": 9, "adam": 16, "adamw": 18}
+# Tensors above this are mapped fresh from the system on every allocation
+# (glibc's largest mmap threshold): a large weight's gradient, made anew each
+# step (zero_grad sets it to None), pays for first touching its pages, and so
+# do the optimizer's temporaries of that size (FRESH_COPIES per gradient)
+MMAP_THRESHOLD = 32 * 2 ** 20
+FRESH_COPIES = {"sgd": 2, "sgd-momentum": 3, "adam": 4, "adamw": 4}
+# The trainer's data path per input element: gather the uint8 batch, pad, crop
+# and flip with an int64 index, convert, normalise, reorder to channels_last
+DATA_BYTES_PER_ELEMENT = 24
 
 
 @dataclass(frozen=True)
 class Calibration:
-    device: str                  # e.g. "cpu: Intel Xeon ... (2 threads)"
-    conv_macs_per_s: float       # dense convolution, training (3 products per MAC)
+    device: str                  # e.g. "CPU (2 threads)"
+    conv_macs_per_s: float       # dense convolution, training MACs (3 per forward MAC)
     depthwise_macs_per_s: float
     gemm_macs_per_s: float
     bytes_per_s: float           # memory-bound layers, forward + backward
@@ -39,9 +97,51 @@ class Calibration:
     spread: float = 0.0          # relative spread of the repeated measurements
     small_conv_macs_per_s: float = 0.0   # a convolution with C_in·k·k = 72 (0: unknown)
     step_overhead_s: float = 0.0         # a step's fixed cost beyond its layers
+    dilated_factor: float = 1.0          # a dilated convolution's time / an undilated one's
+    conv_overhead_s: float = 0.0         # fixed cost of a convolution or Linear (0: as a layer)
+    # bandwidth falls as maps outgrow the caches: bytes_per_s was measured on
+    # maps of map_bytes, small_ and large_bytes_per_s on smaller and larger
+    # ones (0: unknown)
+    map_bytes: float = 0.0
+    large_bytes_per_s: float = 0.0
+    large_map_bytes: float = 0.0
+    small_bytes_per_s: float = 0.0
+    small_map_bytes: float = 0.0
+    adam_step_extra_s: float = 0.0       # Adam's/AdamW's fixed step cost beyond SGD's
+    # plain streaming (x += a*y) over tensors far larger than the caches, as the
+    # optimizer's kernels and a large weight's passes run (0: unknown)
+    stream_bytes_per_s: float = 0.0
+    # allocating and first touching memory the allocator gets fresh from the
+    # system (tensors above MMAP_THRESHOLD), per byte (0: unknown)
+    fresh_seconds_per_byte: float = 0.0
+
+    def streaming_seconds_per_byte(self, total_bytes: float) -> float:
+        """Time per byte for streaming passes over total_bytes of tensors."""
+        cached = self.seconds_per_byte(total_bytes)
+        if self.stream_bytes_per_s <= 0 or total_bytes <= self.map_bytes:
+            return cached
+        return min(cached, 1 / self.stream_bytes_per_s)
+
+    def seconds_per_byte(self, map_bytes: float) -> float:
+        """Memory time per byte for a layer whose maps (inputs + output, the
+        whole batch) take map_bytes: the measured bandwidths, interpolated on a
+        log scale of the map size, constant beyond the smallest and largest."""
+        points = [(self.map_bytes, 1 / self.bytes_per_s)]
+        for size, rate in ((self.small_map_bytes, self.small_bytes_per_s),
+                           (self.large_map_bytes, self.large_bytes_per_s)):
+            if size > 0 and rate > 0 and self.map_bytes > 0:
+                points.append((size, 1 / rate))
+        points.sort()
+        if map_bytes <= points[0][0] or len(points) == 1:
+            return points[0][1]
+        for (s0, t0), (s1, t1) in zip(points, points[1:]):
+            if map_bytes <= s1:
+                f = math.log(map_bytes / s0) / math.log(s1 / s0) if s1 > s0 else 1.0
+                return t0 + f * (t1 - t0)
+        return points[-1][1]
 
     def conv_seconds_per_mac(self, reduction: int) -> float:
-        """Time per MAC as a + b/K for a reduction of K = C_in/groups·k_h·k_w,
+        """Time per training MAC as a + b/K for a reduction of K = C_in/groups·k_h·k_w,
         fitted through the two measured convolutions (K = 576 and K = 72)."""
         big = 1 / self.conv_macs_per_s
         if self.small_conv_macs_per_s <= 0:
@@ -58,10 +158,12 @@ class Calibration:
     def from_dict(cls, data: dict[str, Any]) -> "Calibration":
         fields = cls.__dataclass_fields__
         values = {k: data[k] for k in fields if k in data}
-        for k in fields:
+        for k, f in fields.items():
             if k == "device":
                 continue
             v = values.get(k)
+            if k not in values and f.default is not MISSING:
+                continue       # a field added later: its neutral default
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 if k == "spread":
                     values[k] = 0.0
@@ -72,10 +174,11 @@ class Calibration:
 
 @dataclass(frozen=True)
 class TimeEstimate:
-    step_s: float
-    epoch_s: float
+    step_s: float                # one training step, the trainer's data path included
+    epoch_s: float               # training steps + evaluation
     steps_per_epoch: int
     uncertainty: float           # relative, e.g. 0.3 for ±30%
+    eval_s: float = 0.0          # the evaluation after each epoch (validation + test)
 
     @property
     def epoch_range(self) -> tuple[float, float]:
@@ -83,54 +186,98 @@ class TimeEstimate:
         return self.epoch_s * (1 - u), self.epoch_s * (1 + u)
 
 
-def _layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
-                   first: bool) -> float:
+def _numel(shape: Any) -> int:
+    n = 1
+    for d in shape or ():
+        n *= d
+    return n
+
+
+def _conv_kind(info: Any) -> tuple[bool, int, bool]:
+    """(depthwise, reduction K, dilated) of a convolution layer."""
+    shape = info.input_shapes[0] if info.input_shapes else None
+    channels = shape[0] if shape else 1
+    groups = int(info.resolved.get("groups", 1) or 1)
+    k = info.resolved.get("kernel_size", 1)
+    spatial = len(shape or (0, 0, 0)) - 1
+    kk = _numel(k) if isinstance(k, (list, tuple)) else int(k) ** spatial
+    d = info.resolved.get("dilation", 1)
+    dilated = any(x != 1 for x in d) if isinstance(d, (list, tuple)) else d not in (1, None)
+    depthwise = groups > 1 and groups == channels
+    return depthwise, max(1, channels // groups * kk), bool(dilated)
+
+
+def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
+                  first: bool = False, train: bool = True) -> float:
+    """Seconds of one layer at this batch: forward + backward (train), or the
+    forward pass of evaluation. A first layer computes no input gradient."""
     macs = info.macs * batch
-    if info.type.startswith("Conv"):
-        groups = int(info.resolved.get("groups", 1) or 1)
-        work = macs * (2 / 3 if first else 1)      # no input gradient for the first layer
-        shape = info.input_shapes[0] if info.input_shapes else None
-        channels = shape[0] if shape else 1
-        if groups > 1 and groups == channels:
-            return work / cal.depthwise_macs_per_s + cal.layer_overhead_s
-        k = info.resolved.get("kernel_size", 1)
-        kk = k[0] * k[1] if isinstance(k, (list, tuple)) else int(k) ** (len(shape or (0, 0, 0)) - 1)
-        return work * cal.conv_seconds_per_mac(channels // groups * kk) + cal.layer_overhead_s
-    if info.type == "Linear":
-        return macs * (2 / 3 if first else 1) / cal.gemm_macs_per_s + cal.layer_overhead_s
-    numel = 0
-    for shape in info.input_shapes:
-        n = 1
-        for d in shape or ():
-            n *= d
-        numel += n
-    out = 1
-    for d in info.output_shape or ():
-        out *= d
-    moved = (numel + out) * batch * itemsize * 2.5   # forward read + write, backward ~1.5x
-    return moved / cal.bytes_per_s + cal.layer_overhead_s
+    overhead = cal.layer_overhead_s if train else cal.layer_overhead_s / 3
+    matmul_overhead = max(overhead, cal.conv_overhead_s if train else cal.conv_overhead_s / 3)
+    if info.type.startswith("Conv") or info.type == "Linear":
+        work = macs * ((2 if first else 3) if train else 1)
+        if info.type == "Linear":
+            seconds = work / cal.gemm_macs_per_s
+        else:
+            depthwise, reduction, dilated = _conv_kind(info)
+            if depthwise:
+                seconds = work / cal.depthwise_macs_per_s
+            else:
+                seconds = work * cal.conv_seconds_per_mac(reduction)
+            seconds *= cal.dilated_factor if dilated else 1.0
+        # a large weight at a small batch (VGG's classifier) is bound by
+        # reading it (forward, input gradient) and writing its gradient
+        weight = (info.trainable_params + info.frozen_params) * 4
+        streamed = weight * (3 if train else 1)
+        return max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
+    t_in, t_out, e_in, e_out = traffic(info.type)
+    numel_in = sum(_numel(s) for s in info.input_shapes)
+    numel_out = _numel(info.output_shape)
+    elements = (t_in * numel_in + t_out * numel_out) if train else (
+        e_in * numel_in + e_out * numel_out)
+    per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize)
+    return elements * batch * itemsize * per_byte + overhead
+
+
+def optimizer_passes(optimizer: str, momentum: bool = True) -> int:
+    if optimizer in ("adam", "adamw"):
+        return OPTIMIZER_PASSES[optimizer]
+    return OPTIMIZER_PASSES["sgd-momentum" if momentum else "sgd"]
 
 
 def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, train_images: int,
              eval_images: int, precision: str = "fp32", optimizer: str = "sgd",
-             param_bytes: int = 0) -> TimeEstimate:
-    """Time of one training step and of one epoch (training plus evaluating
-    eval_images once), with its relative uncertainty."""
+             param_bytes: int = 0, momentum: bool = True,
+             eval_batch: int = EVAL_BATCH) -> TimeEstimate:
+    """Time of one training step and of one epoch (training, then evaluating
+    eval_images in batches of EVAL_BATCH, as the trainer does after each epoch),
+    with its relative uncertainty. param_bytes: the trainable parameters' bytes."""
     itemsize = 2 if precision in ("bf16", "fp16") else 4
     first_layers = {lay.id for lay in design.layers if INPUT_ID in lay.inputs}
-    step = 0.0
+    eval_batch = max(1, min(eval_batch, eval_images))
+    step = forward = 0.0
     for lid in analysis.order:
         info = analysis.layers[lid]
-        step += _layer_seconds(info, batch, itemsize, cal, lid in first_layers)
-    step *= NETWORK_FACTOR
-    passes = 7 if optimizer in ("adam", "adamw") else 5    # tensors read/written per element
-    step += param_bytes * passes / cal.bytes_per_s + cal.step_overhead_s
+        first = lid in first_layers
+        step += layer_seconds(info, batch, itemsize, cal, first)
+        forward += layer_seconds(info, eval_batch, itemsize, cal, first, train=False)
+    image_elements = _numel(analysis.input_shape) if analysis.input_shape else 0
+    data = image_elements * batch * DATA_BYTES_PER_ELEMENT / cal.bytes_per_s
+    # the optimizer streams the parameters, their gradients and its state:
+    # main memory's bandwidth once those outgrow the caches
+    per_byte = cal.streaming_seconds_per_byte(3 * param_bytes)
+    large = sum(info.trainable_params * 4 for info in analysis.layers.values()
+                if info.trainable_params * 4 > MMAP_THRESHOLD)
+    name = optimizer if optimizer in ("adam", "adamw") else (
+        "sgd-momentum" if momentum else "sgd")
+    step += large * FRESH_COPIES[name] * cal.fresh_seconds_per_byte
+    step += (param_bytes * optimizer_passes(optimizer, momentum) * per_byte
+             + data + cal.step_overhead_s
+             + (cal.adam_step_extra_s if optimizer in ("adam", "adamw") else 0.0))
     steps = max(1, train_images // max(1, batch))
-    # evaluation runs the forward pass only: about a third of a training step
-    layers = step - param_bytes * passes / cal.bytes_per_s - cal.step_overhead_s
-    forward_per_image = layers / 3 / max(1, batch)
-    epoch = steps * step + eval_images * forward_per_image
-    return TimeEstimate(step, epoch, steps, RELATIVE_UNCERTAINTY + cal.spread)
+    eval_s = forward * eval_images / eval_batch if eval_images > 0 else 0.0
+    return TimeEstimate(step, steps * step + eval_s, steps, RELATIVE_UNCERTAINTY + cal.spread,
+                        eval_s)
 
 
 def format_seconds(s: float) -> str:

@@ -1,8 +1,11 @@
 """A short calibration of the training device for the time estimate
-(designer/core/plan_time.py): throughput of a dense and a depthwise
-convolution, a matrix product and memory-bound layers, forward plus backward,
-with the precision and memory format the trainer would use. Measured once per
-device, thread count and precision (about 1-3 s on a CPU) and cached as JSON."""
+(designer/core/plan_time.py): throughput of dense (long and short reduction,
+dilated or not) and depthwise convolutions, a matrix product and memory-bound
+layers, forward plus backward, and the fixed costs of a layer and of the
+trainer's step, with the precision and memory format the trainer would use.
+Measured once per device (CPU or GPU model), thread count, precision and
+memory format (a few seconds on a CPU) and cached as JSON; the key carries
+CALIBRATION_VERSION so a changed calibration is measured afresh."""
 from __future__ import annotations
 
 import json
@@ -16,10 +19,15 @@ from typing import Callable
 import torch
 from torch import nn
 
-from designer.core.plan_time import Calibration
+from designer.core.plan_time import TRAFFIC, Calibration
+from designer.core.training_config import TrainConfig
 from designer.nn import train_setup as setup
+from designer.nn.augment import Normaliser, augment_batch
 
 STATE_ENV = "CNN_DESIGNER_STATE_DIR"
+# The clock the measurements use; a benchmark on a loaded machine may set
+# time.thread_time with one torch thread (CPU time is immune to other processes)
+clock: Callable[[], float] = time.perf_counter
 CACHE_NAME = "calibration.json"
 
 
@@ -31,14 +39,31 @@ def default_cache_dir() -> Path:
     return Path(base) / "cnn-designer"
 
 
+# Bumped whenever measure() changes what it measures: older cached entries
+# are then measured again rather than read with a different meaning.
+CALIBRATION_VERSION = 4
+
+
+def cpu_model() -> str:
+    """The CPU's model name (platform.processor() is only "x86_64" on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("model name") and ":" in line:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_key(device: torch.device, precision: str, channels_last: bool) -> str:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
         threads = 0
     else:
-        name = platform.processor() or platform.machine()
+        name = cpu_model()
         threads = torch.get_num_threads()
-    return f"{device.type}|{name}|{threads} threads|{precision}|cl={int(channels_last)}"
+    return (f"v{CALIBRATION_VERSION}|{device.type}|{name}|{threads} threads|{precision}"
+            f"|cl={int(channels_last)}")
 
 
 def _sync(device: torch.device) -> None:
@@ -46,24 +71,32 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _time_train(module: nn.Module, x: torch.Tensor, device: torch.device, precision: str,
-                reps: int) -> list[float]:
-    """Seconds of forward + backward, after one warm-up, per repetition."""
-    module.to(device)
-    x = x.to(device).requires_grad_(True)
+def _best(run: Callable[[], object], device: torch.device, reps: int) -> list[float]:
+    """Seconds of run() per repetition, after one warm-up."""
     times = []
     for i in range(reps + 1):
         _sync(device)
-        start = time.perf_counter()
+        start = clock()
+        run()
+        _sync(device)
+        if i:
+            times.append(clock() - start)
+    return times
+
+
+def _time_train(module: nn.Module, x: torch.Tensor, device: torch.device, precision: str,
+                reps: int) -> list[float]:
+    """Seconds of forward + backward per repetition."""
+    module.to(device)
+    x = x.to(device).requires_grad_(True)
+
+    def run() -> None:
         with setup.autocast(device, precision):
             out = module(x)
         out.float().sum().backward()
-        _sync(device)
-        if i:
-            times.append(time.perf_counter() - start)
         module.zero_grad(set_to_none=True)
         x.grad = None
-    return times
+    return _best(run, device, reps)
 
 
 class Interrupted(Exception):
@@ -71,16 +104,19 @@ class Interrupted(Exception):
 
 
 def measure(device: torch.device, precision: str = "fp32", channels_last: bool = False,
-            scale: float = 1.0, reps: int = 3,
+            scale: float = 1.0, reps: int = 5,
             should_stop: Callable[[], bool] | None = None) -> Calibration:
     """Measure the throughputs now (scale < 1 shrinks the problems, for tests);
-    raises Interrupted as soon as should_stop() says so."""
+    raises Interrupted as soon as should_stop() says so. Each figure is the
+    best of reps runs: other processes only ever slow a run down."""
     big = device.type == "cuda"
+    if device.type == "cpu" and precision in ("bf16", "fp16") and not setup.cpu_has_fast_bf16():
+        scale /= 4   # emulated low precision runs ~10x slower: keep the calibration short
     b = max(1, int((64 if big else 8) * scale))
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     spreads: list[float] = []
 
-    def rate(work: float, module: nn.Module, x: torch.Tensor) -> float:
+    def seconds(module: nn.Module, x: torch.Tensor) -> float:
         if should_stop is not None and should_stop():
             raise Interrupted()
         if x.dim() == 4:
@@ -89,58 +125,122 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
         times = _time_train(module, x, device, precision, reps)
         best = min(times)
         spreads.append((statistics.median(times) - best) / best if best > 0 else 0.0)
-        return work / max(best, 1e-9)
+        return max(best, 1e-9)
 
     side = 32
     conv = nn.Conv2d(64, 64, 3, padding=1, bias=False)
-    conv_rate = rate(3 * b * 64 * 64 * 9 * side * side, conv, torch.randn(b, 64, side, side))
+    conv_rate = 3 * b * 64 * 64 * 9 * side * side / seconds(conv, torch.randn(b, 64, side, side))
     # a convolution with a short reduction (C_in·k·k = 72) runs far below peak
     small = nn.Conv2d(8, 16, 3, padding=1, bias=False)
-    small_rate = rate(3 * 4 * b * 16 * 8 * 9 * side * side, small,
-                      torch.randn(4 * b, 8, side, side))
+    small_rate = 3 * 4 * b * 16 * 8 * 9 * side * side / seconds(
+        small, torch.randn(4 * b, 8, side, side))
+    # dilation takes slower kernels: the same convolution without it and with
+    # dilation 4 (the middle of the usual 2-8; on this small problem dilation
+    # 2 is slower still, but in whole networks it was not)
+    plain = seconds(nn.Conv2d(32, 32, 3, padding=1, bias=False), torch.randn(b, 32, side, side))
+    dilated = seconds(nn.Conv2d(32, 32, 3, padding=4, dilation=4, bias=False),
+                      torch.randn(b, 32, side, side))
     dw = nn.Conv2d(128, 128, 3, padding=1, groups=128, bias=False)
-    dw_rate = rate(3 * b * 128 * 9 * side * side, dw, torch.randn(b, 128, side, side))
+    dw_rate = 3 * b * 128 * 9 * side * side / seconds(dw, torch.randn(b, 128, side, side))
     n = max(16, int((1024 if big else 256) * scale))
-    gemm_rate = rate(3 * n * 1024 * 1024, nn.Linear(1024, 1024, bias=False),
-                     torch.randn(n, 1024))
-    # BatchNorm + ReLU on maps larger than the caches (as in real networks): two
-    # layers, each reading and writing the map in both passes
+    gemm_rate = 3 * n * 1024 * 1024 / seconds(nn.Linear(1024, 1024, bias=False),
+                                              torch.randn(n, 1024))
+    # BatchNorm + ReLU on maps larger than the caches (as in real networks),
+    # counted with plan_time.TRAFFIC's elements per input and output element
     eb = 4 * b
     elems = eb * 64 * side * side
     itemsize = 2 if precision in ("bf16", "fp16") else 4
     ew = nn.Sequential(nn.BatchNorm2d(64), nn.ReLU())
-    bytes_rate = rate(2 * 2 * elems * itemsize * 2.5, ew, torch.randn(eb, 64, side, side))
-    # fixed costs: a layer (tiny convolutions and activations, in turn) and a
-    # whole step (loss, zero_grad, optimizer) beyond its layers
-    tiny = nn.Sequential(*[m for _ in range(10) for m in (nn.Conv2d(4, 4, 1), nn.ReLU())])
-    overhead = min(_time_train(tiny, torch.randn(2, 4, 4, 4), device, precision, reps)) / 20
-    step = _step_overhead(device, precision, reps) - 3 * overhead
+    traffic = sum(sum(TRAFFIC[t][:2]) for t in ("BatchNorm2d", "ReLU")) * elems * itemsize
+    bytes_rate = traffic / seconds(ew, torch.randn(eb, 64, side, side))
+    map_bytes = 2 * elems * itemsize
+    # maps an eighth as large: mostly in the caches
+    small_b = max(1, eb // 8)
+    small_elems = small_b * 64 * side * side
+    cached_rate = traffic * small_elems / elems / seconds(
+        ew.train(), torch.randn(small_b, 64, side, side))
+    # the same forward alone (as evaluation runs it) on maps 8x larger: main memory
+    large = 8 * elems
+    large_rate = 4 * large * itemsize / _forward_seconds(
+        ew.eval(), torch.randn(8 * eb, 64, side, side).contiguous(memory_format=fmt), device,
+        precision, reps, should_stop)
+    # plain streaming over tensors 8x larger than the middle maps (the optimizer)
+    x, y = torch.randn(large, device=device), torch.randn(large, device=device)
+    stream_rate = 3 * large * 4 / max(min(_best(lambda: x.add_(y, alpha=1e-3), device, reps)),
+                                      1e-9)
+    # the same with a new output each time: the first touch of fresh pages
+    fresh = min(_best(lambda: torch.add(x, y, alpha=1e-3), device, reps))
+    fresh_per_byte = max(0.0, fresh - 3 * large * 4 / stream_rate) / (large * 4) \
+        if device.type == "cpu" else 0.0
+    del x, y
+    # fixed costs: a memory-bound layer (a chain of tiny activations), a
+    # convolution or matrix product (a chain of small convolutions on the path
+    # real ones take, less their compute) and a whole step (data path, loss,
+    # zero_grad, optimizer) beyond its layers
+    tiny = torch.randn(16, 8, 8, 8)
+    if should_stop is not None and should_stop():
+        raise Interrupted()
+    relus = nn.Sequential(*[nn.ReLU() for _ in range(20)])
+    overhead = min(_time_train(relus, tiny.contiguous(memory_format=fmt), device, precision,
+                               2 * reps)) / 20
+    convs = nn.Sequential(*[m for _ in range(10)
+                            for m in (nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())]).to(
+        memory_format=fmt)
+    chain = min(_time_train(convs, tiny.contiguous(memory_format=fmt), device, precision,
+                            2 * reps))
+    compute = 10 * 3 * 16 * 8 * 8 * 9 * 64 / small_rate
+    conv_overhead = max(overhead, (chain - compute) / 10 - overhead)
+    step = _step_overhead(device, precision, channels_last, 2 * reps, "sgd") - 2 * conv_overhead
+    # Adam's step runs a dozen more kernels per parameter group
+    adam = _step_overhead(device, precision, channels_last, 2 * reps, "adam") - 2 * conv_overhead
     return Calibration(device_label(device), conv_rate, dw_rate, gemm_rate, bytes_rate,
                        overhead, min(0.5, statistics.median(spreads)) if spreads else 0.0,
-                       small_rate, max(0.0, step))
+                       small_rate, max(0.0, step), max(1.0, dilated / plain), conv_overhead,
+                       map_bytes, min(bytes_rate, large_rate), 2 * large * itemsize,
+                       max(bytes_rate, cached_rate), 2 * small_elems * itemsize,
+                       max(0.0, adam - step), stream_rate, fresh_per_byte)
 
 
-def _step_overhead(device: torch.device, precision: str, reps: int) -> float:
-    """A whole training step of a three-layer net, as the trainer takes it."""
+def _forward_seconds(module: nn.Module, x: torch.Tensor, device: torch.device, precision: str,
+                     reps: int, should_stop: Callable[[], bool] | None) -> float:
+    if should_stop is not None and should_stop():
+        raise Interrupted()
+    module.to(device)
+    x = x.to(device)
+
+    def run() -> None:
+        with torch.no_grad(), setup.autocast(device, precision):
+            module(x)
+    return max(min(_best(run, device, reps)), 1e-9)
+
+
+def _step_overhead(device: torch.device, precision: str, channels_last: bool,
+                   reps: int, optimizer: str) -> float:
+    """A whole training step of a three-layer net, as the trainer takes it:
+    gather, crop and flip the uint8 batch, normalise, forward, loss, backward,
+    the optimizer's step (its parameter groups as the trainer makes them),
+    running sums."""
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 10)).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True,
-                          weight_decay=5e-4)
-    x = torch.randn(2, 3, 8, 8, device=device)
+    opt = setup.make_optimizer(model, TrainConfig(optimizer=optimizer))
+    images = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8, device=device)
     y = torch.randint(0, 10, (2,), device=device)
-    times = []
-    for i in range(reps + 1):
-        _sync(device)
-        start = time.perf_counter()
+    order = torch.randperm(4).to(device)
+    norm = Normaliser([0.5] * 3, [0.25] * 3, device, channels_last)
+    generator = torch.Generator().manual_seed(0)
+    sums = {"loss": torch.zeros((), device=device), "correct": torch.zeros((), device=device)}
+
+    def run() -> None:
+        x = norm(augment_batch(images[order[:2]], True, True, generator))
         with setup.autocast(device, precision):
             out = model(x)
         loss = nn.functional.cross_entropy(out.float(), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        _sync(device)
-        if i:
-            times.append(time.perf_counter() - start)
-    return min(times)
+        sums["loss"] += loss.detach() * len(y)
+        sums["correct"] += (out.argmax(dim=1) == y).sum()
+        loss.item()
+    return min(_best(run, device, reps))
 
 
 def device_label(device: torch.device) -> str:

@@ -35,16 +35,19 @@ import torch.nn.functional as F  # noqa: E402
 from designer.core.analysis import analyse  # noqa: E402
 from designer.core.catalogue import is_known  # noqa: E402
 from designer.core.model import Design, InputSpec  # noqa: E402
-from designer.core.plan_time import estimate  # noqa: E402
+from designer.core.plan_time import EVAL_BATCH, estimate  # noqa: E402
 from designer.core.planner import PlanSettings, plan  # noqa: E402
 from designer.core.training_config import TrainConfig  # noqa: E402
 from designer.io import load  # noqa: E402
 from designer.nn import train_setup as setup  # noqa: E402
-from designer.nn.augment import Normaliser  # noqa: E402
+from designer.nn.augment import Normaliser, augment_batch  # noqa: E402
 from designer.nn.build import build  # noqa: E402
-from designer.nn.calibrate import cached  # noqa: E402
+from designer.nn import calibrate as calibration  # noqa: E402
+from designer.nn.calibrate import cached, measure as calibrate  # noqa: E402
+from designer.nn.train_eval import predict_logits  # noqa: E402
 from designer.nn.memory_probe import LiveStorage, state_tensors  # noqa: E402
 
+clock = time.perf_counter   # --cpu-time: time.thread_time
 OPTIMIZERS = {"sgd": ("sgd", 0.0), "sgd-momentum": ("sgd", 0.9), "adam": ("adam", 0.0),
               "adamw": ("adamw", 0.0)}
 
@@ -156,29 +159,42 @@ def designs(names: list[str]) -> dict[str, Design]:
 
 def measure(design: Design, device: torch.device, batch: int, optimizer: str,
             precision: str, channels_last: bool, time_steps: int) -> dict[str, float]:
-    """Peak bytes of one steady-state step and the median wall time of steps."""
+    """Peak bytes of one steady-state step and the median wall time of steps
+    taken as the trainer takes them (gather, crop and flip, normalise, loss,
+    optimizer, running sums, reading the loss)."""
     torch.manual_seed(0)
     name, momentum = OPTIMIZERS[optimizer]
     model = build(design).to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    opt = setup.make_optimizer(model, TrainConfig(optimizer=name, momentum=momentum))
+    config = TrainConfig(optimizer=name, momentum=momentum)
+    opt = setup.make_optimizer(model, config)
     c, h, w = design.input.shape
     norm = Normaliser([0.5] * c, [0.25] * c, device, channels_last)
     classes = model.output_shape[0]
+    generator = torch.Generator().manual_seed(0)
+    pool = torch.randint(0, 256, (4 * batch, c, h, w), dtype=torch.uint8, device=device)
+    labels = torch.randint(0, classes, (4 * batch,), device=device)
+    sums = {"loss": torch.zeros((), device=device), "correct": torch.zeros((), device=device)}
 
     def data() -> tuple[torch.Tensor, torch.Tensor]:
-        return (torch.randint(0, 256, (batch, c, h, w), dtype=torch.uint8, device=device),
-                torch.randint(0, classes, (batch,), device=device))
+        idx = torch.randperm(len(pool), generator=generator)[:batch].to(device)
+        return pool[idx], labels[idx]
 
-    def step(images: torch.Tensor, y: torch.Tensor) -> None:
-        x = norm(images)
+    def step(images: torch.Tensor, y: torch.Tensor, augment: bool = True) -> None:
+        # the memory probe's step leaves out augmentation: the plan counts the
+        # batch as the model receives it
+        x = norm(augment_batch(images, config.augment_crop and augment,
+                               config.augment_flip and augment, generator))
         with setup.autocast(device, precision):
             out = model(x)
-        loss = F.cross_entropy(out.float(), y)
+        loss = F.cross_entropy(out.float(), y, label_smoothing=config.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sums["loss"] += loss.detach() * len(y)
+        sums["correct"] += (out.argmax(dim=1) == y).sum()
+        loss.item()
 
     for _ in range(2):
         step(*data())
@@ -186,35 +202,42 @@ def measure(design: Design, device: torch.device, batch: int, optimizer: str,
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-        step(images, y)
+        step(images, y, augment=False)
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated()
     else:
         probe = LiveStorage(state_tensors(model, opt) + [images, y])
         with probe:
-            step(images, y)
+            step(images, y, augment=False)
         peak = probe.peak
     times = []
     for _ in range(time_steps):
-        images, y = data()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
-        step(images, y)
+        start = clock()
+        step(*data())
         if device.type == "cuda":
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    eval_s = 0.0
-    if time_steps:
-        model.eval()
-        with torch.no_grad(), setup.autocast(device, precision):
-            start = time.perf_counter()
-            model(norm(data()[0]))
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            eval_s = time.perf_counter() - start
+        times.append(clock() - start)
     return {"peak": peak, "step_s": statistics.median(times) if times else 0.0,
-            "eval_batch_s": eval_s}
+            "model": model, "norm": norm}
+
+
+def eval_seconds(model: torch.nn.Module, norm: Normaliser, design: Design,
+                 device: torch.device, precision: str, images: int) -> float:
+    """Seconds the trainer's evaluation takes for this many images (one batch
+    of EVAL_BATCH or fewer, best of two)."""
+    c, h, w = design.input.shape
+    x = torch.randint(0, 256, (images, c, h, w), dtype=torch.uint8, device=device)
+    best = float("inf")
+    for _ in range(2):
+        start = clock()
+        predict_logits(model, x, norm, lambda: setup.autocast(device, precision),
+                       batch=images)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, clock() - start)
+    return best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,9 +258,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-time", action="store_true")
     ap.add_argument("--quick", action="store_true", help="samples only, sgd-momentum and adam")
     ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--cached-calibration", action="store_true",
+                    help="read the calibration from the cache (default: measure it afresh "
+                         "for each design and precision, just before its cases)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="measure steps and the calibration in CPU time of the one torch "
+                         "thread (needs --threads 1): on a loaded machine wall time mostly "
+                         "measures the other processes")
+    ap.add_argument("--train-images", type=int, default=50000)
+    ap.add_argument("--eval-images", type=int, default=10000,
+                    help="images the trainer evaluates after each epoch (test + validation)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.cpu_time:
+        if torch.get_num_threads() != 1:
+            ap.error("--cpu-time needs --threads 1")
+        global clock
+        clock = calibration.clock = time.thread_time
     device = torch.device(args.device)
     samples = sorted(p.stem for p in (ROOT / "samples").glob("*.json"))
     names = args.models.split(",") if args.models else (
@@ -260,7 +298,13 @@ def main(argv: list[str] | None = None) -> int:
         cl = args.channels_last == "on" or (args.channels_last == "auto" and has_conv)
         for batch in big if is_big else small:
             for precision in (args.big_precisions if is_big else args.precisions).split(","):
-                cal = cached(device, precision, cl) if time_steps else None
+                cal = None
+                if time_steps:
+                    cal = (cached(device, precision, cl) if args.cached_calibration
+                           else calibrate(device, precision, cl))
+                # the evaluation batch: the trainer's, smaller at 224x224 to keep this short
+                eval_batch = min(EVAL_BATCH, args.eval_images, 2 * batch if is_big else EVAL_BATCH)
+                eval_s: float | None = None
                 for optimizer in optimizers:
                     opt_name, momentum = OPTIMIZERS[optimizer]
                     p = plan(design, PlanSettings(batch_size=batch, optimizer=opt_name,
@@ -275,10 +319,14 @@ def main(argv: list[str] | None = None) -> int:
                     line = (f"{name:<14}{batch:>6} {optimizer:<13}{precision:<5}{int(cl):<3}"
                             f"{p.peak / 1e6:>9.1f}M{m['peak'] / 1e6:>9.1f}M{row['ratio']:>7.3f}")
                     if cal is not None:
-                        est = estimate(design, analysis, cal, batch, 50000, 10000, precision,
-                                       opt_name, p.gradients)
+                        est = estimate(design, analysis, cal, batch, args.train_images,
+                                       args.eval_images, precision, opt_name, p.gradients,
+                                       momentum > 0, eval_batch)
+                        if eval_s is None:   # the same for every optimizer
+                            eval_s = eval_seconds(m["model"], m["norm"], design, device,
+                                                  precision, eval_batch)
                         real_epoch = (est.steps_per_epoch * m["step_s"]
-                                      + 10000 / batch * m["eval_batch_s"])
+                                      + args.eval_images / eval_batch * eval_s)
                         row.update(step_planned=est.step_s, step_measured=m["step_s"],
                                    epoch_planned=est.epoch_s, epoch_measured=real_epoch,
                                    epoch_ratio=est.epoch_s / real_epoch)
@@ -295,6 +343,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"epoch time: {sum(abs(r - 1) <= 0.30 for r in er)}/{len(er)} within 30% "
               f"(ratio min {min(er):.2f}, median {statistics.median(er):.2f}, max {max(er):.2f});"
               " noisy on a shared machine")
+        steps = [r["step_planned"] / r["step_measured"] for r in rows]
+        print(f"step time: {sum(abs(r - 1) <= 0.30 for r in steps)}/{len(steps)} within 30% "
+              f"(ratio min {min(steps):.2f}, median {statistics.median(steps):.2f}, "
+              f"max {max(steps):.2f})")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")
     return 0 if within == len(rows) else 1

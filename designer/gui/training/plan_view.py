@@ -191,7 +191,8 @@ class PlanView(QWidget):
         test = (config.test_limit or (2000 if synthetic else CIFAR_TEST)) + config.val_split
         return estimate(self.context.design, self.context.analysis, cal,
                         self.plan.batch_size, max(0, train), test, precision,
-                        self.plan.settings.optimizer, self.plan.gradients)
+                        self.plan.settings.optimizer, self.plan.gradients,
+                        self.plan.settings.momentum > 0)
 
     def _training(self) -> bool:
         return bool(getattr(self._owner, "training", False))
@@ -260,9 +261,14 @@ class PlanView(QWidget):
             text += f" ({format_seconds(low)}–{format_seconds(high)})"
         self.summary.setText(text)
         b = p.breakdown
-        self.summary.setToolTip(
-            f"peak {fmt_bytes(p.peak)} {PHASES.get(p.phase, p.phase)}\n"
-            + "\n".join(f"{k}: {fmt_bytes(v)}" for k, v in b.items()))
+        tip = (f"peak {fmt_bytes(p.peak)} {PHASES.get(p.phase, p.phase)}\n"
+               + "\n".join(f"{k}: {fmt_bytes(v)}" for k, v in b.items()))
+        if self.time is not None:
+            t = self.time
+            tip += (f"\nepoch: {format_seconds(t.step_s)} per step x {t.steps_per_epoch}"
+                    f" + {format_seconds(t.eval_s)} evaluating (validation and test "
+                    "images, after every epoch)")
+        self.summary.setToolTip(tip)
         self._show_rows(bar_rows([(lp.id, lp.saved_bytes / 1e6) for lp in p.layers]))
         free = self.free_bytes()
         if free is not None and p.peak > free:
