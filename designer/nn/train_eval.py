@@ -51,10 +51,11 @@ def predict_logits(model: nn.Module, images: torch.Tensor,
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, classes: int,
              prepare: Callable[[torch.Tensor], torch.Tensor],
              autocast: Callable[[], object],
-             should_stop: Callable[[], bool] | None = None) -> Evaluation:
+             should_stop: Callable[[], bool] | None = None,
+             batch: int = EVAL_BATCH) -> Evaluation:
     if len(images) == 0:
         return Evaluation(float("nan"), 0.0, [[0] * classes for _ in range(classes)])
-    logits = predict_logits(model, images, prepare, autocast, should_stop=should_stop)
+    logits = predict_logits(model, images, prepare, autocast, batch, should_stop)
     loss = F.cross_entropy(logits, labels, reduction="sum").item() / len(labels)
     pred = logits.argmax(dim=1)
     counts = torch.bincount(labels * classes + pred, minlength=classes * classes)

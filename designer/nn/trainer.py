@@ -38,7 +38,8 @@ from designer.nn.checkpoint import (CheckpointError, check_fits, load_checkpoint
                                     save_checkpoint)
 from designer.nn.data import Dataset, DatasetError
 from designer.nn.events import Event, EpochEnd, Failed, Finished, Paused, Started, Step
-from designer.nn.train_eval import Evaluation, EvaluationSkipped, evaluate, predict_logits
+from designer.nn.train_eval import (EVAL_BATCH, Evaluation, EvaluationSkipped, evaluate,
+                                   predict_logits)
 from designer.nn.train_files import BEST, LAST, write_metrics
 
 
@@ -127,7 +128,8 @@ class Trainer:
             raise RuntimeError("no trained model")
         images = images.to(self.device)
         logits = predict_logits(self.model, images, self._normalise,
-                                lambda: setup.autocast(self.device, self.precision))
+                                lambda: setup.autocast(self.device, self.precision),
+                                batch=eval_batch(images))
         return logits.cpu()
 
     # --- the run ----------------------------------------------------------------
@@ -186,7 +188,12 @@ class Trainer:
             torch.backends.cudnn.benchmark = True  # fixed batch shapes: pick the fastest kernels
         self.report_lag = self.report_lag or self.device.type != "cpu"
         torch.manual_seed(cfg.seed)
-        data = setup.load_dataset(cfg, self._stop.is_set)
+        data = setup.load_dataset(cfg, self._stop.is_set, analysis.input_shape,
+                                  analysis.output_shape, notes)
+        if not setup.is_image_shape(analysis.input_shape) and (
+                cfg.augment_crop or cfg.augment_flip or cfg.cutout > 0):
+            notes.append("crop, flip and cutout augment 2-D images only: off for this "
+                         f"{setup.rank_name(analysis.input_shape)} design")
         self._check_stop()
         train, val = _split(data, cfg.val_split, cfg.seed)
         if len(train[0]) == 0:
@@ -197,7 +204,8 @@ class Trainer:
         model = build(self.design, analysis)
         resume = self._load_resume(model)
         model.to(self.device)
-        channels_last = setup.resolve_channels_last(cfg.channels_last, self.device, model)
+        channels_last = setup.resolve_channels_last(cfg.channels_last, self.device, model,
+                                                    len(analysis.input_shape))
         if channels_last:
             model.to(memory_format=torch.channels_last)
         self.model = model
@@ -325,10 +333,13 @@ class Trainer:
         cfg = self.config
         model, opt = self.model, self._optimizer
         assert model is not None and opt is not None and self._normalise is not None
-        x = self._normalise(augment_batch(images, cfg.augment_crop, cfg.augment_flip,
-                                          self._generator))
-        if cfg.cutout > 0:
-            x = cutout(x, cfg.cutout, self._generator)
+        if images.dim() == 4:
+            x = self._normalise(augment_batch(images, cfg.augment_crop, cfg.augment_flip,
+                                              self._generator))
+            if cfg.cutout > 0:
+                x = cutout(x, cfg.cutout, self._generator)
+        else:  # 1-D signals, 3-D clips: a flip would change a clip's motion (its class)
+            x = self._normalise(images)
         with setup.autocast(self.device, self.precision):
             out = model(x)
         loss = F.cross_entropy(out.float(), y, label_smoothing=cfg.label_smoothing)
@@ -383,7 +394,8 @@ class Trainer:
     def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> Evaluation:
         assert self.model is not None and self.data is not None and self._normalise is not None
         return evaluate(self.model, x, y, self.data.num_classes, self._normalise,
-                        lambda: setup.autocast(self.device, self.precision), self._now.is_set)
+                        lambda: setup.autocast(self.device, self.precision), self._now.is_set,
+                        batch=eval_batch(x))
 
     def _end_epoch(self, train_loss: float, train_acc: float, val: Evaluation | None,
                    test: Evaluation, seconds: float) -> None:
@@ -485,6 +497,13 @@ class _Throughput:
         dt, self.last = max(now - self.last, 1e-9), now
         self.step_s = dt if self.step_s is None else 0.9 * self.step_s + 0.1 * dt
         return self.batch / self.step_s, self.step_s
+
+
+def eval_batch(x: torch.Tensor) -> int:
+    """EVAL_BATCH CIFAR-sized images, fewer of larger samples (a 3-D clip is
+    hundreds of images' worth)."""
+    per = max(1, x[0].numel()) if len(x) else 1
+    return max(1, min(EVAL_BATCH, EVAL_BATCH * 3072 // per))
 
 
 def lr_now(opt: torch.optim.Optimizer) -> float:
