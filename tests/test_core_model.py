@@ -65,7 +65,7 @@ def test_ids_are_unique_and_input_is_reserved() -> None:
         d.rename_layer("conv2", "conv1")
     assert d.unique_id("conv1") == "conv3" and d.unique_id("input") == "input1"
     with pytest.raises(DesignError, match="unknown layer type"):
-        d.add_layer("Conv3d")
+        d.add_layer("Conv4d")
     with pytest.raises(DesignError, match="unknown layer"):
         d.add_layer("ReLU", inputs=["nowhere"])
 

@@ -175,13 +175,16 @@ def test_a_reference_to_a_missing_layer_names_the_reference() -> None:
         unpool_design().set_inputs("unpool", ["act", "ghost:1"])
 
 
-@pytest.mark.parametrize("key", ["length", "depth"])
-def test_inputs_of_other_ranks_are_not_supported_yet(key: str) -> None:
+def test_inputs_of_other_ranks_load_and_bad_mixtures_are_refused() -> None:
+    """Schema v2: `depth` makes a 3-D input, `length` a 1-D one; length with
+    height (or width, depth) is refused at the key that does not belong."""
     data = to_dict(unpool_design())
-    data["design"]["input"][key] = 16
-    with pytest.raises(DesignFileError, match="not supported yet") as e:
+    data["design"]["input"]["depth"] = 16
+    assert from_dict(data).input.shape == (3, 16, 9, 7)
+    data["design"]["input"]["length"] = 16
+    with pytest.raises(DesignFileError, match="1-D input") as e:
         from_dict(data)
-    assert e.value.where == f"design.input.{key}"
+    assert e.value.where == "design.input.height"
 
 
 # --- summary --------------------------------------------------------------------------

@@ -175,7 +175,7 @@ JUNK = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-5, 10 ** 6)
 def junk_design(draw: Any) -> Design:
     """Anything the model can hold, bypassing its checks: bad params, missing
     and cyclic references, empty or huge inputs, unknown types."""
-    names = [t.name for t in all_types()] + ["Conv3d", ""]
+    names = [t.name for t in all_types()] + ["Conv4d", ""]
     d = Design("junk", InputSpec(*draw(st.lists(st.one_of(st.integers(-2, 40),
                                                             st.just(10 ** 9)),
                                                   min_size=3, max_size=3))))

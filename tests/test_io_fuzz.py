@@ -28,7 +28,7 @@ from test_core_torch_equivalence import designs
 TEXTS = [p.read_text(encoding="utf-8") for p in SAMPLES]
 DATA = [json.loads(t) for t in TEXTS]
 TYPES = ["Conv2d", "Linear", "Add", "Concat", "Flatten", "MaxPool2d", "Upsample", "LayerNorm",
-         "Conv3d", "", "relu", "__import__('os')"]
+         "Conv4d", "", "relu", "__import__('os')"]
 
 # Values of every JSON type, including the nasty ones.
 ODD_VALUES = st.one_of(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from designer.core.catalogue import (RF, Ctx, LayerError, Shape, Source, fmt_shape,
-                                     get_type, is_known, prod)
+                                     get_type, input_rf, is_known, prod)
 from designer.core.model import INPUT_ID, Design, Layer
 from designer.core.params import Fix
 
@@ -120,7 +120,7 @@ class Analysis:
         return self.error_count == 0
 
 
-INPUT_RF = RF((1.0, 1.0), (1.0, 1.0), (0.0, 0.0))
+INPUT_RF = input_rf(2)  # a 2-D input's field; input_rf(rank) for any rank
 
 
 def topological_order(design: Design) -> tuple[list[str], set[str]]:
@@ -157,7 +157,7 @@ def merge_rf(fields: list[RF]) -> RF:
     if len(fields) == 1:
         return fields[0]
     size, jump, start = [], [], []
-    for ax in range(2):
+    for ax in range(min(len(f.size) for f in fields)):
         lo = min(f.start[ax] - (f.size[ax] - 1) / 2 for f in fields)
         hi = max(f.start[ax] + (f.size[ax] - 1) / 2 for f in fields)
         size.append(hi - lo + 1)
@@ -234,7 +234,7 @@ def _analyse_layer(design: Design, layer: Layer, info: LayerInfo,
     for src, index in info.sources:
         if src == INPUT_ID:
             shapes.append(input_shape)
-            fields.append(INPUT_RF)
+            fields.append(input_rf(len(input_shape) - 1) if input_shape else INPUT_RF)
             sources.append(Source(src, "Input", {}, None, "out"))
             continue
         up = infos[src]
@@ -277,13 +277,14 @@ def _analyse_layer(design: Design, layer: Layer, info: LayerInfo,
 
 def analyse(design: Design) -> Analysis:
     spec = design.input
-    input_shape: Shape = (spec.channels, spec.height, spec.width)
+    input_shape: Shape = spec.shape
     order, in_cycle = topological_order(design)
     infos = {lay.id: LayerInfo(lay.id, lay.type) for lay in design.layers}
     result = Analysis(input_shape, infos, order, None)
     valid_input = all(isinstance(d, int) and d >= 1 for d in input_shape)
     if not valid_input:
-        result.errors.append(Issue("error", "the input needs channels, height and width ≥ 1"))
+        sizes = ", ".join(("channels",) + spec.keys[:-1]) + " and " + spec.keys[-1]
+        result.errors.append(Issue("error", f"the input needs {sizes} ≥ 1"))
     for lid in order:
         _analyse_layer(design, design.layer(lid), infos[lid], infos,
                        input_shape if valid_input else None)

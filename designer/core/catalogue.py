@@ -8,6 +8,7 @@ field transform and formulas; it raises LayerError for impossible settings.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -36,17 +37,23 @@ class LayerError(Exception):
 
 @dataclass(frozen=True)
 class RF:
-    """Receptive field per axis (h, w): size r, jump j, start s0 (centre of the
-    first unit's field in input-pixel coordinates). `whole` marks layers that
-    see the whole input (after Flatten, Linear or global pooling)."""
-    size: tuple[float, float]
-    jump: tuple[float, float]
-    start: tuple[float, float]
+    """Receptive field per spatial axis ((l), (h, w) or (d, h, w)): size r, jump j,
+    start s0 (centre of the first unit's field in input-pixel coordinates).
+    `whole` marks layers that see the whole input (after Flatten, Linear or
+    global pooling)."""
+    size: tuple[float, ...]
+    jump: tuple[float, ...]
+    start: tuple[float, ...]
     whole: bool = False
 
 
-def conv_rf(k_eff: tuple[int, int], stride: tuple[float, float],
-            pad: tuple[float, float]) -> Callable[[RF], RF]:
+def input_rf(rank: int) -> RF:
+    """The field of the input itself: one pixel (sample, voxel) per unit."""
+    return RF((1.0,) * rank, (1.0,) * rank, (0.0,) * rank)
+
+
+def conv_rf(k_eff: tuple[int, ...], stride: tuple[float, ...],
+            pad: tuple[float, ...]) -> Callable[[RF], RF]:
     """Araujo et al. (Distill 2019) update for a conv-like layer."""
     def update(rf: RF) -> RF:
         size = tuple(r + (k - 1) * j for r, k, j in zip(rf.size, k_eff, rf.jump))
@@ -109,13 +116,48 @@ class Ctx:
 
     def image(self) -> tuple[int, int, int]:
         """The input as C×H×W, or a LayerError explaining why it is not one."""
+        c, sizes = self.spatial(2)
+        return (c, *sizes)  # type: ignore[return-value]
+
+    def spatial(self, rank: int) -> tuple[int, tuple[int, ...]]:
+        """The input as channels and `rank` spatial sizes, or a LayerError that
+        names the layer of the right rank."""
         s = self.shape
-        if len(s) != 3:
-            raise LayerError(
-                f"{self.type_name} needs a C×H×W feature map but gets "
-                f"{describe_shape(s)}: place it before Flatten/Linear",
-            )
-        return s  # type: ignore[return-value]
+        if len(s) != rank + 1:
+            raise rank_error(self.type_name, s, rank)
+        return s[0], tuple(s[1:])
+
+
+def rank_error(type_name: str, s: Shape, rank: int) -> "LayerError":
+    """The error for a layer of spatial rank `rank` on an input of another rank."""
+    want = shape_layout(rank + 1)
+    if len(s) < 2:
+        return LayerError(f"{type_name} needs a {want} feature map but gets "
+                          f"{describe_shape(s)}: place it before Flatten/Linear")
+    got = len(s) - 1
+    sibling = rank_sibling(type_name, got)
+    fix = f"use {sibling}" if sibling else f"{type_name} works on {rank}-D maps only"
+    return LayerError(f"{type_name} needs a {want} feature map, but this input is {got}-D "
+                      f"({shape_layout(len(s))}: {fmt_shape(s)}): {fix}")
+
+
+_RANKED = re.compile(r"^(.*)([123])d$")
+
+
+def type_rank(type_name: str) -> int | None:
+    """The spatial rank a type's name states (Conv3d: 3), or None."""
+    m = _RANKED.match(type_name)
+    return int(m.group(2)) if m else None
+
+
+def rank_sibling(type_name: str, rank: int) -> str | None:
+    """The same kind of layer for another spatial rank (Conv2d, 3 -> Conv3d), if
+    the catalogue has it."""
+    m = _RANKED.match(type_name)
+    if not m:
+        return None
+    name = f"{m.group(1)}{rank}d"
+    return name if is_known(name) else None
 
 
 Rule = Callable[[Ctx], Outcome]
@@ -134,6 +176,14 @@ class LayerType:
     # Output port names for given (raw) parameters; None: one port, "out".
     # Split's count can depend on the input: the analysis has the final list.
     ports: Callable[[dict[str, Any]], tuple[str, ...]] | None = None
+    # lengths of the per-sample input shape it takes (3: C×H×W); None: any
+    ranks: tuple[int, ...] | None = None
+
+    def fits(self, shape_or_rank: Shape | int) -> bool:
+        """Whether this type takes an input of that shape (or tensor rank, batch
+        left out: 1 is a flat vector, 2 is C×L, 3 is C×H×W, 4 is C×D×H×W)."""
+        n = shape_or_rank if isinstance(shape_or_rank, int) else len(shape_or_rank)
+        return self.ranks is None or n in self.ranks
 
     def port_names(self, params: dict[str, Any]) -> tuple[str, ...]:
         if self.ports is None:
@@ -213,6 +263,34 @@ def _load() -> None:
     if not REGISTRY:
         from designer.core import (layers_basic, layers_conv, layers_multi,  # noqa: F401
                                    layers_pool)
+
+
+def fitting_types(shape_or_rank: Shape | int) -> list[LayerType]:
+    """The catalogue types that take an input of that shape, or of that many
+    dimensions (batch left out: 2 is C×L, 3 is C×H×W, 4 is C×D×H×W), in
+    catalogue order. The palette lists these first."""
+    return [t for t in all_types() if t.fits(shape_or_rank)]
+
+
+_LAYOUTS = {1: "N", 2: "C×L", 3: "C×H×W", 4: "C×D×H×W"}
+
+
+def shape_layout(s: Shape | int) -> str:
+    """What the axes of a shape (or of a shape with that many dimensions) are:
+    C×L (signal), C×H×W (image), C×D×H×W (volume or clip), N (flat vector)."""
+    n = s if isinstance(s, int) else len(s)
+    return _LAYOUTS.get(n, "×".join("?" * n))
+
+
+def shape_text(s: Shape | None) -> str:
+    """A shape with its axes named: "3×16×112×112 (C×D×H×W)"; a flat vector as
+    "120 (N)"."""
+    return "?" if s is None else f"{fmt_shape(s)} ({shape_layout(s)})"
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    """The letters of the spatial axes: (L,), (H, W) or (D, H, W)."""
+    return tuple(_LAYOUTS.get(rank + 1, "C" + "×?" * rank).split("×")[1:])
 
 
 def describe_shape(s: Shape | None) -> str:

@@ -89,8 +89,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         "y = γ·(x − μ)/√(σ² + ε) + β", "eps: stability; momentum: running-average rate; "
         "affine: learn γ, β; track_running_stats: keep statistics for evaluation."),
     "BatchNorm1d": E(
-        "Batch normalisation per feature of a flat vector.",
-        "Between Linear layers.", "y = γ·(x − μ)/√(σ² + ε) + β",
+        "Batch normalisation per feature of a flat vector, or per channel of a C×L "
+        "signal (over the batch and its length).",
+        "Between Linear layers, and after Conv1d.", "y = γ·(x − μ)/√(σ² + ε) + β",
         "as BatchNorm2d."),
     "GroupNorm": E(
         "Normalises groups of channels within each sample (no batch statistics).",
@@ -181,7 +182,10 @@ EXPLANATIONS: dict[str, Explanation] = {
 
 
 def explanation_for(type_name: str) -> Explanation | None:
-    return EXPLANATIONS.get(type_name)
+    if type_name in EXPLANATIONS:
+        return EXPLANATIONS[type_name]
+    from designer.core.explanations_nd import ND_EXPLANATIONS
+    return ND_EXPLANATIONS.get(type_name)
 
 
 def as_text(type_name: str) -> str:

@@ -2,12 +2,12 @@
 merge layer types."""
 from __future__ import annotations
 
-from designer.core.catalogue import (RF, Ctx, LayerError, LayerType, Outcome,
-                                     describe_shape, fmt_shape, nearest_divisor, prod,
-                                     register, whole_rf)
+from designer.core.catalogue import (RF, Ctx, LayerError, LayerType, Outcome, axis_names,
+                                     describe_shape, fmt_shape, is_known, nearest_divisor,
+                                     prod, rank_error, register, shape_layout, whole_rf)
 from designer.core.layers_conv import check_inferred
 from designer.core.params import (BOOL, CHOICE, FLOAT, INT, OPT_BOOL, OPT_FLOAT, OPT_INT,
-                                  OPT_PAIR, REQUIRED, SHAPE, Fix, ParamSpec, pair)
+                                  OPT_PAIR, REQUIRED, SHAPE, Fix, ParamSpec, ntuple)
 
 BIAS = ParamSpec("bias", BOOL, True, "learn an additive bias per output")
 MAX_SIDE = 2 ** 31  # no tensor side beyond this is usable (and h·scale must stay a float)
@@ -56,15 +56,46 @@ def _norm_params(c: int, affine: bool) -> list[tuple[str, int, str]]:
     return [("weight", c, f"{c}"), ("bias", c, f"{c}")] if affine else []
 
 
-def _batch_norm(ctx: Ctx, ranks: tuple[int, ...]) -> Outcome:
+_NORM_FOR = {1: "1d", 2: "1d", 3: "2d", 4: "3d"}
+
+
+def _norm_rank_check(ctx: Ctx, ranks: tuple[int, ...], stem: str) -> None:
     s = ctx.shape
-    if len(s) not in ranks:
-        want = "a C×H×W feature map" if ranks == (3,) else "a flat vector or a C×L tensor"
-        other = "BatchNorm1d" if ranks == (3,) else "BatchNorm2d"
-        raise LayerError(f"{ctx.type_name} needs {want} but gets {describe_shape(s)}: "
-                         f"use {other}")
+    if len(s) in ranks:
+        return
+    want = {(3,): "a C×H×W feature map", (4,): "a C×D×H×W feature map",
+            (2,): "a C×L signal"}.get(ranks, "a flat vector or a C×L tensor")
+    other = f"{stem}{_NORM_FOR.get(len(s), '1d')}"
+    if other == ctx.type_name or not is_known(other):
+        raise LayerError(f"{ctx.type_name} needs {want} but gets {describe_shape(s)}")
+    got = f" (this input is {len(s) - 1}-D, {shape_layout(s)})" if len(s) > 2 else ""
+    raise LayerError(f"{ctx.type_name} needs {want} but gets {describe_shape(s)}{got}: "
+                     f"use {other}")
+
+
+def _batch_norm(ctx: Ctx, ranks: tuple[int, ...]) -> Outcome:
+    _norm_rank_check(ctx, ranks, "BatchNorm")
+    s = ctx.shape
     c = s[0]
     check_inferred(ctx, "num_features", c)
+    affine = ctx.p["affine"]
+    buffers = 2 * c + 1 if ctx.p["track_running_stats"] else 0
+    formulas = [f"params = 2·{c} = {2 * c} (scale and shift)" if affine else "params = 0"]
+    if buffers:
+        formulas.append(f"buffers = 2·{c} + 1 = {buffers} (running mean/var, not trained)")
+    return Outcome(shape=s, params=_norm_params(c, affine), buffers=buffers,
+                   inferred={"num_features": c}, formulas=formulas)
+
+
+def _instance_norm(ctx: Ctx, rank: int) -> Outcome:
+    _norm_rank_check(ctx, (rank + 1,), "InstanceNorm")
+    s = ctx.shape
+    c = s[0]
+    check_inferred(ctx, "num_features", c)
+    if prod(s[1:]) == 1:
+        raise LayerError(f"InstanceNorm{rank}d normalises each channel over its "
+                         f"{shape_layout(s)[2:]} values, but the input {fmt_shape(s)} has one "
+                         f"per channel (training fails): place it before the pooling")
     affine = ctx.p["affine"]
     buffers = 2 * c + 1 if ctx.p["track_running_stats"] else 0
     formulas = [f"params = 2·{c} = {2 * c} (scale and shift)" if affine else "params = 0"]
@@ -119,6 +150,14 @@ def _dropout2d(ctx: Ctx) -> Outcome:
     return out
 
 
+def _dropout_nd(rank: int):
+    def rule(ctx: Ctx) -> Outcome:
+        if len(ctx.shape) != rank + 1:
+            raise rank_error(ctx.type_name, ctx.shape, rank)
+        return Outcome(shape=ctx.shape)
+    return rule
+
+
 def _prelu(ctx: Ctx) -> Outcome:
     c, n = ctx.shape[0], ctx.p["num_parameters"]
     if n not in (1, c):
@@ -146,7 +185,9 @@ def _softmax(ctx: Ctx) -> Outcome:
 
 
 def _channel_shuffle(ctx: Ctx) -> Outcome:
-    c, _, _ = ctx.image()
+    if len(ctx.shape) < 2:
+        ctx.image()  # the flat-vector message
+    c = ctx.shape[0]
     g = ctx.p["groups"]
     if c % g:
         best = nearest_divisor(c, g)
@@ -156,10 +197,13 @@ def _channel_shuffle(ctx: Ctx) -> Outcome:
                                               f"interleaved"])
 
 
-_INTERPOLATION_TAPS = {"nearest": 1, "nearest-exact": 1, "bilinear": 2, "bicubic": 4}
+_INTERPOLATION_TAPS = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 2,
+                       "bicubic": 4, "trilinear": 2}
+_MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_MODE_FOR = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
-def _upsample_rf(steps: tuple[float, float], mode: str, align_corners: bool):
+def _upsample_rf(steps: tuple[float, ...], mode: str, align_corners: bool):
     """Output unit i samples the input at i·step (nearest, align_corners) or at
     (i + ½)·step − ½ (half-pixel modes) and reads `taps` neighbours there; the
     fields differ slightly from unit to unit, so this is their typical shape."""
@@ -176,36 +220,53 @@ def _upsample_rf(steps: tuple[float, float], mode: str, align_corners: bool):
 
 
 def _upsample(ctx: Ctx) -> Outcome:
-    c, h, w = ctx.image()
+    s = ctx.shape
+    if len(s) < 2:
+        ctx.image()  # the flat-vector message
+    c, sizes = s[0], tuple(s[1:])
+    rank = len(sizes)
     size, sf, mode = ctx.p["size"], ctx.p["scale_factor"], ctx.p["mode"]
     if (size is None) == (sf is None):
         raise LayerError("give either size or scale_factor (exactly one)",
                          Fix("use scale_factor 2", {"size": None, "scale_factor": 2}))
-    interpolating = mode in ("bilinear", "bicubic")
+    if mode in _MODE_RANK and _MODE_RANK[mode] != rank:
+        better = _MODE_FOR[rank]
+        raise LayerError(f"mode \"{mode}\" is for {_MODE_RANK[mode]}-D maps, but this input "
+                         f"is {rank}-D ({shape_layout(s)}): use \"{better}\"",
+                         Fix(f"use mode \"{better}\"", {"mode": better}))
+    interpolating = mode in _MODE_RANK
     if ctx.p["align_corners"] is not None and not interpolating:
-        raise LayerError(f"align_corners only applies to bilinear/bicubic, not {mode}",
+        raise LayerError(f"align_corners only applies to linear/bilinear/bicubic/trilinear, "
+                         f"not {mode}",
                          Fix("clear align_corners", {"align_corners": None}))
+    in_text = "×".join(map(str, sizes))
+    letters = axis_names(rank)
     if size is not None:
-        ho, wo = pair(size)
-        scale = (ho / h, wo / w)
+        if isinstance(size, list) and len(size) != rank:
+            value = short([size[-1]] * rank)
+            raise LayerError(f"size has {len(size)} values but the input has {rank} spatial "
+                             f"axes ({shape_layout(s)})", Fix(f"set size = {value}",
+                                                                {"size": value}))
+        outs = ntuple(size, rank)
+        scale = tuple(o / n for o, n in zip(outs, sizes))
     else:
-        if max(h, w) * sf >= MAX_SIDE:
-            raise LayerError(f"scale_factor {sf} makes the {h}×{w} input larger than "
+        if max(sizes) * sf >= MAX_SIDE:
+            raise LayerError(f"scale_factor {sf} makes the {in_text} input larger than "
                              f"{MAX_SIDE:,} pixels a side", Fix("use scale_factor 2",
                                                                  {"scale_factor": 2}))
-        ho, wo = int(h * sf), int(w * sf)
-        scale = (sf, sf)
-        if ho < 1 or wo < 1:
-            raise LayerError(f"scale_factor {sf} shrinks the {h}×{w} input to nothing",
+        outs = tuple(int(n * sf) for n in sizes)
+        scale = (sf,) * rank
+        if min(outs) < 1:
+            raise LayerError(f"scale_factor {sf} shrinks the {in_text} input to nothing",
                              Fix("use scale_factor 2", {"scale_factor": 2}))
     if ctx.p["align_corners"] and interpolating:
-        steps = tuple((n - 1) / (o - 1) if o > 1 else 0.0 for n, o in ((h, ho), (w, wo)))
+        steps = tuple((n - 1) / (o - 1) if o > 1 else 0.0 for n, o in zip(sizes, outs))
     else:
-        steps = (1 / scale[0], 1 / scale[1])
+        steps = tuple(1 / x for x in scale)
     rf = _upsample_rf(steps, mode, bool(ctx.p["align_corners"]))  # type: ignore[arg-type]
-    return Outcome(shape=(c, ho, wo), rf=rf,
-                   formulas=[f"H_out = {ho} (size)", f"W_out = {wo} (size)"] if size is not None
-                   else [f"H_out = ⌊{h}·{sf:g}⌋ = {ho}", f"W_out = ⌊{w}·{sf:g}⌋ = {wo}"])
+    formulas = ([f"{a}_out = {o} (size)" for a, o in zip(letters, outs)] if size is not None
+                else [f"{a}_out = ⌊{n}·{sf:g}⌋ = {o}" for a, n, o in zip(letters, sizes, outs)])
+    return Outcome(shape=(c, *outs), rf=rf, formulas=formulas)
 
 
 def _add(ctx: Ctx) -> Outcome:
@@ -213,8 +274,10 @@ def _add(ctx: Ctx) -> Outcome:
     for s in ctx.shapes[1:]:
         if s != first:
             fix = None
-            if len(s) == 3 and len(first) == 3:
-                hint = ("use a 1×1 Conv2d (with stride) on one path so the shapes agree")
+            if len(s) == len(first) >= 2:
+                ones = "×".join("1" * (len(s) - 1))
+                hint = (f"use a {ones} Conv{len(s) - 1}d (with stride) on one path so the "
+                        f"shapes agree")
             else:
                 hint = "make both paths end with the same shape"
             raise LayerError(f"Add needs inputs of the same shape, but gets "
@@ -242,13 +305,13 @@ register(LayerType(
     (ParamSpec("in_features", INT, REQUIRED, "input size (inferred)", minimum=1, inferred=True),
      ParamSpec("out_features", INT, REQUIRED, "number of outputs", minimum=1,
                maximum=1 << 20, initial=10),
-     BIAS), _linear))
+     BIAS), _linear, ranks=(1,)))
 register(LayerType(
     "Flatten", "Reshape", "turns a C×H×W map into a flat vector for Linear layers",
     (ParamSpec("start_dim", INT, 1, "first dimension to flatten (1: channels)", minimum=1,
-               maximum=3, advanced=True),
-     ParamSpec("end_dim", INT, -1, "last dimension to flatten (-1: the last)", minimum=-4,
-               maximum=3, advanced=True)), _flatten))
+               maximum=4, advanced=True),
+     ParamSpec("end_dim", INT, -1, "last dimension to flatten (-1: the last)", minimum=-5,
+               maximum=4, advanced=True)), _flatten))
 _BN_STATS = (EPS, ParamSpec("momentum", OPT_FLOAT, 0.1, "running-statistics update rate "
                             "(empty: cumulative average)", minimum=0.0, maximum=1.0,
                             advanced=True),
@@ -259,10 +322,28 @@ _NUM_FEATURES = ParamSpec("num_features", INT, REQUIRED, "channels (inferred)", 
                           inferred=True)
 register(LayerType("BatchNorm2d", "Normalization",
                    "normalises each channel over the batch, then scales and shifts",
-                   (_NUM_FEATURES,) + _BN_STATS, lambda ctx: _batch_norm(ctx, (3,))))
+                   (_NUM_FEATURES,) + _BN_STATS, lambda ctx: _batch_norm(ctx, (3,)),
+                   ranks=(3,)))
 register(LayerType("BatchNorm1d", "Normalization",
-                   "batch normalisation for flat vectors (after Linear)",
-                   (_NUM_FEATURES,) + _BN_STATS, lambda ctx: _batch_norm(ctx, (1, 2))))
+                   "batch normalisation for flat vectors (after Linear) and C×L signals",
+                   (_NUM_FEATURES,) + _BN_STATS, lambda ctx: _batch_norm(ctx, (1, 2)),
+                   ranks=(1, 2)))
+register(LayerType("BatchNorm3d", "Normalization",
+                   "normalises each channel of a C×D×H×W volume over the batch, then "
+                   "scales and shifts", (_NUM_FEATURES,) + _BN_STATS,
+                   lambda ctx: _batch_norm(ctx, (4,)), ranks=(4,)))
+_IN_STATS = (EPS, ParamSpec("momentum", OPT_FLOAT, 0.1, "running-statistics update rate "
+                            "(empty: cumulative average)", minimum=0.0, maximum=1.0,
+                            advanced=True),
+             ParamSpec("affine", BOOL, False, "learn a scale and shift per channel"),
+             ParamSpec("track_running_stats", BOOL, False,
+                       "keep running mean/variance for evaluation", advanced=True))
+for _rank, _what in ((1, "signal"), (2, "feature map"), (3, "volume")):
+    register(LayerType(f"InstanceNorm{_rank}d", "Normalization",
+                       f"normalises each channel of each sample's {_what} on its own "
+                       f"(style transfer, small batches)", (_NUM_FEATURES,) + _IN_STATS,
+                       (lambda r: lambda ctx: _instance_norm(ctx, r))(_rank),
+                       ranks=(_rank + 1,)))
 register(LayerType(
     "GroupNorm", "Normalization", "normalises groups of channels per sample (batch-size free)",
     (ParamSpec("num_groups", INT, REQUIRED, "number of channel groups", minimum=1,
@@ -283,7 +364,15 @@ register(LayerType("Dropout", "Regularization",
 register(LayerType("Dropout2d", "Regularization",
                    "randomly zeroes whole channels while training",
                    (ParamSpec("p", FLOAT, 0.5, "probability of zeroing a channel",
-                              minimum=0.0, maximum=1.0),), _dropout2d))
+                              minimum=0.0, maximum=1.0),), _dropout2d, ranks=(3,)))
+register(LayerType("Dropout1d", "Regularization",
+                   "randomly zeroes whole channels of a C×L signal while training",
+                   (ParamSpec("p", FLOAT, 0.5, "probability of zeroing a channel",
+                              minimum=0.0, maximum=1.0),), _dropout_nd(1), ranks=(2,)))
+register(LayerType("Dropout3d", "Regularization",
+                   "randomly zeroes whole channels of a C×D×H×W volume while training",
+                   (ParamSpec("p", FLOAT, 0.5, "probability of zeroing a channel",
+                              minimum=0.0, maximum=1.0),), _dropout_nd(3), ranks=(4,)))
 _act("ReLU", "max(0, x)")
 _act("LeakyReLU", "x, or a small slope for x < 0",
      ParamSpec("negative_slope", FLOAT, 0.01, "slope for x < 0", minimum=0.0, maximum=1.0))
@@ -305,21 +394,24 @@ _act("Sigmoid", "1 / (1 + e^−x)")
 _act("Tanh", "hyperbolic tangent")
 register(LayerType("Softmax", "Activation", "turns scores into probabilities",
                    (ParamSpec("dim", OPT_INT, None, "dimension that sums to 1 (1: channels/"
-                              "features)", minimum=-4, maximum=3, initial=1),), _softmax))
+                              "features)", minimum=-5, maximum=4, initial=1),), _softmax))
 register(LayerType("ChannelShuffle", "Reshape",
                    "interleaves channels across groups (ShuffleNet)",
                    (ParamSpec("groups", INT, REQUIRED, "number of channel groups", minimum=1,
-                              maximum=65536, initial=2),), _channel_shuffle))
+                              maximum=65536, initial=2),), _channel_shuffle,
+                   ranks=(2, 3, 4)))
 register(LayerType(
     "Upsample", "Reshape", "enlarges the feature map by interpolation",
-    (ParamSpec("size", OPT_PAIR, None, "output size [h, w] (or give scale_factor)",
-               minimum=1, maximum=4096),
-     ParamSpec("scale_factor", OPT_FLOAT, None, "multiplier for height and width",
+    (ParamSpec("size", OPT_PAIR, None, "output size [h, w] ([l] for a signal, [d, h, w] "
+               "for a volume; or give scale_factor)", minimum=1, maximum=4096, rank=0),
+     ParamSpec("scale_factor", OPT_FLOAT, None, "multiplier for every spatial size",
                minimum=0.01, maximum=64.0, initial=2.0),
-     ParamSpec("mode", CHOICE, "nearest", "interpolation",
-               choices=("nearest", "nearest-exact", "bilinear", "bicubic")),
-     ParamSpec("align_corners", OPT_BOOL, None, "bilinear/bicubic: align corner pixels",
-               advanced=True)), _upsample))
+     ParamSpec("mode", CHOICE, "nearest", "interpolation (linear: signals, bilinear/bicubic: "
+               "images, trilinear: volumes)",
+               choices=("nearest", "nearest-exact", "bilinear", "bicubic", "linear",
+                        "trilinear")),
+     ParamSpec("align_corners", OPT_BOOL, None, "linear/bilinear/bicubic/trilinear: align "
+               "corner pixels", advanced=True)), _upsample, ranks=(2, 3, 4)))
 register(LayerType("Identity", "Reshape", "passes its input through unchanged", (), _same))
 register(LayerType("Add", "Merge", "elementwise sum of two or more inputs (residual skip)",
                    (), _add, min_inputs=2, max_inputs=0, torch_module=False))

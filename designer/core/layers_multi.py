@@ -61,7 +61,7 @@ def _split(ctx: Ctx) -> Outcome:
     offset = 0
     for i, size in enumerate(sections):
         shape = s[:d - 1] + (size,) + s[d:]
-        update = _shift_rf(d - 2, offset) if len(s) == 3 and d >= 2 and offset else None
+        update = _shift_rf(d - 2, offset) if len(s) >= 2 and d >= 2 and offset else None
         ports.append((str(i), shape, update))
         offset += size
     formulas = [f"{length} along dim {d} → " + " + ".join(map(str, sections))
@@ -159,8 +159,8 @@ register(LayerType(
     (ParamSpec("split_size_or_sections", SECTIONS, REQUIRED,
                "size of each section, or a list of section sizes", minimum=1,
                maximum=65536, initial=[8, 8]),
-     ParamSpec("dim", INT, 1, "dimension to split (1: channels, 2: height, 3: width)",
-               minimum=-3, maximum=3)),
+     ParamSpec("dim", INT, 1, "dimension to split (1: channels, 2: height, 3: width; "
+               "for a volume 2: depth, 3: height, 4: width)", minimum=-4, maximum=4)),
     _split, ports=_split_ports, torch_module=False))
 register(LayerType("Mul", "Merge", "elementwise product of two or more inputs, with "
                    "broadcasting (a C×1×1 gate times a C×H×W map: squeeze-excitation)",
@@ -173,4 +173,4 @@ register(LayerType(
      ParamSpec("stride", OPT_PAIR, None, "stride of the MaxPool2d (empty: the kernel size)",
                minimum=1, maximum=64),
      ParamSpec("padding", PAIR, 0, "padding of the MaxPool2d", minimum=0, maximum=32)),
-    _max_unpool, min_inputs=2, max_inputs=2))
+    _max_unpool, min_inputs=2, max_inputs=2, ranks=(3,)))

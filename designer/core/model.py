@@ -41,15 +41,58 @@ class DesignError(ValueError):
     """An edit the design cannot take (unknown id, cycle, duplicate id...)."""
 
 
+SPATIAL_KEYS = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
 @dataclass
 class InputSpec:
+    """The design's input: channels plus `length` (1-D), `height` and `width`
+    (2-D, the default) or `depth`, `height` and `width` (3-D). A 1-D input has
+    no height or width (None); InputSpec(3, 32, 32) is today's 2-D input."""
     channels: int = 3
-    height: int = 32
-    width: int = 32
+    height: int | None = 32
+    width: int | None = 32
+    depth: int | None = None
+    length: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.length is not None:
+            self.height = self.width = self.depth = None
+
+    @classmethod
+    def from_shape(cls, shape: tuple[int, ...] | list[int]) -> "InputSpec":
+        """(C, L), (C, H, W) or (C, D, H, W) as an InputSpec."""
+        c, *sp = shape
+        if len(sp) == 1:
+            return cls(c, length=sp[0])
+        if len(sp) == 2:
+            return cls(c, sp[0], sp[1])
+        if len(sp) == 3:
+            return cls(c, sp[1], sp[2], depth=sp[0])
+        raise ValueError(f"an input has 1 to 3 spatial axes, not {len(sp)}")
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        return (self.channels, self.height, self.width)
+    def rank(self) -> int:
+        """Spatial axes: 1 (signal), 2 (image) or 3 (volume / clip)."""
+        return len(self.spatial)
+
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        if self.length is not None:
+            return (self.length,)
+        if self.depth is not None:
+            return (self.depth, self.height, self.width)  # type: ignore[return-value]
+        return (self.height, self.width)  # type: ignore[return-value]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The file's names of the spatial sizes, in order."""
+        return SPATIAL_KEYS[self.rank]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """(C, L), (C, H, W) or (C, D, H, W)."""
+        return (self.channels, *self.spatial)
 
 
 @dataclass
@@ -150,10 +193,11 @@ class Design:
         return f"{stem}{n}"
 
     def default_id(self, type_name: str) -> str:
-        stem = {"Conv2d": "conv", "ConvTranspose2d": "deconv", "Linear": "fc",
-                "MaxPool2d": "pool", "AvgPool2d": "avgpool", "Flatten": "flatten",
-                "BatchNorm2d": "bn", "BatchNorm1d": "bn",
-                "MaxUnpool2d": "unpool"}.get(type_name, type_name.lower())
+        stems = {"Conv": "conv", "ConvTranspose": "deconv", "MaxPool": "pool",
+                 "AvgPool": "avgpool", "BatchNorm": "bn"}
+        stem = {"Linear": "fc", "Flatten": "flatten", "MaxUnpool2d": "unpool"}.get(
+            type_name) or stems.get(type_name[:-2] if type_name[-2:] in ("1d", "2d", "3d")
+                                    else "", type_name.lower())
         n = 1
         while f"{stem}{n}" in self._index:
             n += 1

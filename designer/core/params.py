@@ -48,6 +48,7 @@ class ParamSpec:
     initial: Any = None       # value given to a new layer when default is REQUIRED
     inferred: bool = False    # input-size argument: inferred, never shown or written
     advanced: bool = False    # shown folded in the property editor
+    rank: int = 2             # spatial axes of PAIR/PADDING/OPT_PAIR/ADAPTIVE lists (0: any)
 
     @property
     def required(self) -> bool:
@@ -119,15 +120,36 @@ def _check_choice(spec: ParamSpec, v: Any) -> Any:
     return v
 
 
+AXIS_LETTERS = {1: ("l",), 2: ("h", "w"), 3: ("d", "h", "w")}
+
+
+def axes_list(rank: int) -> str:
+    """How a per-axis list is written in messages: [l], [h, w] or [d, h, w]."""
+    return "[" + ", ".join(AXIS_LETTERS.get(rank, ("?",) * rank)) + "]"
+
+
+def _per_axis(rank: int) -> str:
+    if rank == 0:
+        return "a list with one size per axis"
+    return "a pair [h, w]" if rank == 2 else f"a list {axes_list(rank)}"
+
+
+def _rank_ok(spec: "ParamSpec", n: int) -> bool:
+    """A per-axis list's length: the spec's rank, or 1-3 for rank 0 (any rank)."""
+    return n == spec.rank or (spec.rank == 0 and 1 <= n <= 3)
+
+
 def _check_pair(spec: ParamSpec, v: Any) -> Any:
     if _is_int(v):
         _range_check(spec, v, "a whole number")
         return v
-    if isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_int(x) for x in v):
+    if (isinstance(v, (list, tuple)) and _rank_ok(spec, len(v))
+            and all(_is_int(x) for x in v)):
         for x in v:
             _range_check(spec, x, "a whole number")
         return list(v)
-    raise ParamError(f"{spec.name} must be a whole number or a pair [h, w]; got {v!r}")
+    raise ParamError(f"{spec.name} must be a whole number or {_per_axis(spec.rank)}; "
+                     f"got {v!r}")
 
 
 def _check_padding(spec: ParamSpec, v: Any) -> Any:
@@ -136,7 +158,7 @@ def _check_padding(spec: ParamSpec, v: Any) -> Any:
     try:
         return _check_pair(spec, v)
     except ParamError:
-        raise ParamError(f"{spec.name} must be a whole number, a pair [h, w], "
+        raise ParamError(f"{spec.name} must be a whole number, {_per_axis(spec.rank)}, "
                          f"\"same\" or \"valid\"; got {v!r}") from None
 
 
@@ -148,12 +170,13 @@ def _check_adaptive(spec: ParamSpec, v: Any) -> Any:
     if _is_int(v):
         _range_check(spec, v, "a whole number")
         return v
-    if isinstance(v, (list, tuple)) and len(v) == 2 and all(x is None or _is_int(x) for x in v):
+    if (isinstance(v, (list, tuple)) and len(v) == spec.rank
+            and all(x is None or _is_int(x) for x in v)):
         for x in v:
             if x is not None:
                 _range_check(spec, x, "a whole number")
         return list(v)
-    raise ParamError(f"{spec.name} must be a whole number or a pair [h, w] "
+    raise ParamError(f"{spec.name} must be a whole number or {_per_axis(spec.rank)} "
                      f"(null keeps the input size); got {v!r}")
 
 
@@ -204,6 +227,19 @@ def pair(v: Any) -> tuple[int, int]:
     if isinstance(v, (list, tuple)):
         return int(v[0]), int(v[1])
     return int(v), int(v)
+
+
+def ntuple(v: Any, rank: int) -> tuple[int, ...]:
+    """An int or a per-axis list as a tuple of `rank` ints."""
+    if isinstance(v, (list, tuple)):
+        return tuple(int(x) for x in v)
+    return (int(v),) * rank
+
+
+def short(values: tuple[int, ...] | list[int]) -> int | list[int]:
+    """A per-axis value as a file writes it: one number when every axis agrees."""
+    values = list(values)
+    return values[0] if len(set(values)) == 1 else values
 
 
 @dataclass

@@ -32,7 +32,7 @@ def to_dict(design: Design) -> dict[str, Any]:
         previous = lay.id
     d: dict[str, Any] = {"name": design.name,
                          "input": {"channels": design.input.channels,
-                                   "height": design.input.height, "width": design.input.width,
+                                   **dict(zip(design.input.keys, design.input.spatial)),
                                    **getattr(design, "input_extra", {})},
                          "layers": layers}
     if design.output is not None:

@@ -187,27 +187,37 @@ def _input_spec(raw: Any) -> InputSpec:
     if raw is None:
         return InputSpec()
     if not isinstance(raw, dict):
-        raise _fail("design.input", f"must be an object with channels, height and width; "
-                                    f"got {_json_type(raw)}")
-    for key, rank in (("length", "1-D"), ("depth", "3-D")):
-        if key in raw:
-            raise _fail(f"design.input.{key}", f"{rank} inputs (\"{key}\") are not supported "
-                                               f"yet by this version ({__version__}): only "
-                                               f"channels, height and width")
-    values = []
-    for key in ("channels", "height", "width"):
+        raise _fail("design.input", f"must be an object with channels and the sizes "
+                                    f"(length; height and width; or depth, height and "
+                                    f"width); got {_json_type(raw)}")
+    if "length" in raw:
+        for key in ("height", "width", "depth"):
+            if key in raw:
+                raise _fail(f"design.input.{key}",
+                            f"a 1-D input (\"length\") has no {key}: give either length "
+                            f"(a signal) or height and width (an image)")
+        keys = ("channels", "length")
+    elif "depth" in raw:
+        keys = ("channels", "depth", "height", "width")
+    else:
+        keys = ("channels", "height", "width")
+    values = {}
+    for key in keys:
         v = raw.get(key)
         if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_DIMENSION:
             raise _fail(f"design.input.{key}", f"must be a whole number from 1 to "
                                                f"{MAX_DIMENSION}; got {v!r}")
-        values.append(v)
-    return InputSpec(*values)
+        values[key] = v
+    return InputSpec(**values)
+
+
+_INPUT_KEYS = ("channels", "length", "depth", "height", "width")
 
 
 def _input_extra(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         return {}
-    return {k: v for k, v in raw.items() if k not in ("channels", "height", "width")}
+    return {k: v for k, v in raw.items() if k not in _INPUT_KEYS}
 
 
 def _layer(raw: Any, where: str, previous: str) -> Layer:
