@@ -9,12 +9,13 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
-                               QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
+                               QLineEdit, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from designer.core.analysis import Analysis, Issue
 from designer.core.catalogue import CATEGORY_COLOURS, fmt_shape, get_type, is_known
-from designer.core.model import INPUT_ID, MAX_ID_LENGTH, DesignError, Event, InputSpec
+from designer.core.model import (INPUT_ID, MAX_ID_LENGTH, SPATIAL_KEYS, DesignError, Event,
+                                 InputSpec)
 from designer.core.report import human
 from designer.gui.commands import RenameLayerCommand, SetParamCommand, apply_fix_command
 from designer.gui.context import DesignContext
@@ -24,6 +25,15 @@ from designer.gui.param_widgets import ParamEditor, guard_wheel, make_editor
 from designer.gui.window_commands import (SetDesignNameCommand, SetFrozenCommand,
                                           SetInputSpecCommand)
 from designer.io.design_file import MAX_DIMENSION
+
+
+RANK_NAMES = {1: "1-D signal (C×L)", 2: "2-D image (C×H×W)", 3: "3-D volume / clip (C×D×H×W)"}
+INPUT_TITLES = {1: "Input (one signal)", 2: "Input (one image)", 3: "Input (one volume or clip)"}
+INPUT_TIPS = {"channels": "colour channels (3 for RGB, 1 for grey), or signal channels",
+              "height": "image height in pixels", "width": "image width in pixels",
+              "length": "signal length in samples",
+              "depth": "depth: slices of a volume, or frames of a clip"}
+DEFAULT_SIZES = {"length": 128, "depth": 16, "height": 32, "width": 32}
 
 
 def _title(text: str) -> QLabel:
@@ -75,6 +85,7 @@ class PropertyEditor(QScrollArea):
         self.frozen_box: QCheckBox | None = None
         self.name_edit: QLineEdit | None = None
         self.input_boxes: dict[str, QSpinBox] = {}
+        self.rank_box: QComboBox | None = None
         self.info_label = QLabel()
         self.issues = IssuesView()
         context.selection_changed.connect(self._on_selection)
@@ -88,6 +99,7 @@ class PropertyEditor(QScrollArea):
         self.layer_id = sid if sid is not None and sid in self.context.design else None
         self.editors, self.input_boxes = {}, {}
         self.id_edit = self.frozen_box = self.name_edit = None
+        self.rank_box = None
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -118,15 +130,24 @@ class PropertyEditor(QScrollArea):
         self.name_edit.editingFinished.connect(self._commit_name)
         form.addRow("Name", self.name_edit)
         layout.addLayout(form)
-        layout.addWidget(_title("Input (one image)"))
+        rank = design.input.rank
+        layout.addWidget(_title(INPUT_TITLES.get(rank, "Input")))
         inputs = QFormLayout()
-        for key, tip in (("channels", "colour channels (3 for RGB, 1 for grey)"),
-                         ("height", "image height in pixels"), ("width", "image width in pixels")):
+        self.rank_box = QComboBox()
+        for r in (1, 2, 3):
+            self.rank_box.addItem(RANK_NAMES[r], r)
+        self.rank_box.setCurrentIndex(rank - 1)
+        self.rank_box.setToolTip("1-D: signals (Conv1d...); 2-D: images (Conv2d...); "
+                                 "3-D: volumes and video clips (Conv3d...)")
+        guard_wheel(self.rank_box)
+        self.rank_box.currentIndexChanged.connect(self._commit_rank)
+        inputs.addRow("Rank", self.rank_box)
+        for key in ("channels",) + design.input.keys:
             box = QSpinBox()
             box.setRange(1, MAX_DIMENSION)
             box.setKeyboardTracking(False)
             box.setValue(getattr(design.input, key))
-            box.setToolTip(tip)
+            box.setToolTip(INPUT_TIPS[key])
             guard_wheel(box)
             box.valueChanged.connect(self._commit_input)
             self.input_boxes[key] = box
@@ -208,6 +229,9 @@ class PropertyEditor(QScrollArea):
         elif self.layer_id is None:
             if event.kind == "name_changed" and self.name_edit is not None:
                 self.name_edit.setText(self.context.design.name)
+            elif event.kind == "input_changed" and \
+                    set(self.input_boxes) != {"channels", *self.context.design.input.keys}:
+                self.rebuild()   # another rank: other size boxes
             elif event.kind == "input_changed":
                 for key, box in self.input_boxes.items():
                     box.blockSignals(True)
@@ -312,9 +336,24 @@ class PropertyEditor(QScrollArea):
             self.undo_stack.push(SetDesignNameCommand(self.context.design, name))
 
     def _commit_input(self) -> None:
-        spec = InputSpec(*(self.input_boxes[k].value() for k in ("channels", "height", "width")))
+        keys = ("channels",) + self.context.design.input.keys
+        spec = InputSpec.from_shape([self.input_boxes[k].value() for k in keys])
         if spec.shape != self.context.design.input.shape:
             self.undo_stack.push(SetInputSpecCommand(self.context.design, spec))
+
+    def _commit_rank(self) -> None:
+        """Another rank keeps the channels and the sizes both ranks share
+        (height and width between 2-D and 3-D); the others take a default."""
+        rank = self.rank_box.currentData()
+        old = self.context.design.input
+        if rank == old.rank:
+            return
+        sizes = {k: v for k, v in zip(old.keys, old.spatial)}
+        if old.rank == 1:
+            sizes["height"] = sizes["width"] = DEFAULT_SIZES["height"]
+        shape = [old.channels] + [sizes.get(k, DEFAULT_SIZES[k]) for k in SPATIAL_KEYS[rank]]
+        self.undo_stack.push(SetInputSpecCommand(self.context.design,
+                                                 InputSpec.from_shape(shape)))
 
     def _apply_fix(self, issue: Issue) -> None:
         if self.layer_id is None or issue.fix is None:
