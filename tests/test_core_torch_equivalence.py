@@ -52,11 +52,11 @@ def torch_layer(entry: dict[str, Any], xs: list[torch.Tensor]) -> nn.Module:
     if t == "Split":
         return _SplitModule(entry["params"]["split_size_or_sections"], kw.get("dim", 1))
     x = xs[0]
-    if t in ("Conv2d", "ConvTranspose2d"):
+    if t.startswith("Conv"):  # Conv1d/2d/3d, ConvTranspose1d/2d/3d
         kw.setdefault("in_channels", x.shape[1])
     elif t == "Linear":
         kw.setdefault("in_features", x.shape[-1])
-    elif t in ("BatchNorm1d", "BatchNorm2d"):
+    elif t.startswith(("BatchNorm", "InstanceNorm")):
         kw.setdefault("num_features", x.shape[1])
     elif t == "GroupNorm":
         kw.setdefault("num_channels", x.shape[1])
@@ -115,7 +115,8 @@ class TorchRun:
     def __init__(self, design: Design) -> None:
         d = to_dict(design)["design"]
         inp = d["input"]
-        self.shape = (inp["channels"], inp["height"], inp["width"])
+        self.shape = (inp["channels"], *(inp[k] for k in ("length", "depth", "height", "width")
+                                          if k in inp))
         self.layers = d["layers"]
         self.out: dict[str, tuple[int, ...]] = {}
         self.ports: dict[str, list[tuple[int, ...]]] = {}  # every output's shape

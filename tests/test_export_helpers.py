@@ -250,5 +250,7 @@ def test_random_designs_are_valid(design: Design) -> None:
 
 def test_strategy_covers_the_catalogue() -> None:
     """Every layer type of the catalogue can be drawn."""
-    drawn = set(IMAGE_TYPES) | set(FLAT_TYPES) | {"Add", "Concat"} | set(PORT_TYPES)
+    from test_core_nd import ND_TYPES  # 1-D and 3-D types (issue 15)
+    drawn = (set(IMAGE_TYPES) | set(FLAT_TYPES) | {"Add", "Concat"} | set(PORT_TYPES)
+             | set(ND_TYPES))
     assert {t.name for t in all_types()} - drawn == set()

@@ -107,6 +107,15 @@ def _avg_pool(rank: int):
         if ctx.p.get("divisor_override") == 0:
             raise LayerError("divisor_override cannot be 0",
                              Fix("clear divisor_override", {"divisor_override": None}))
+        if rank == 3:  # torch's avg_pool3d wants each side at least the kernel, unpadded
+            c, sizes = ctx.spatial(rank)
+            k = ntuple(ctx.p["kernel_size"], 3)
+            if any(ki > n for ki, n in zip(k, sizes)):
+                raise LayerError(f"AvgPool3d's window {'×'.join(map(str, k))} is larger than "
+                                 f"the {'×'.join(map(str, sizes))} input (padding does not "
+                                 f"count for AvgPool3d): use a smaller kernel",
+                                 _smaller_window_fix(k, ntuple(ctx.p["padding"], 3), (1, 1, 1),
+                                                     sizes))
         return _pool(ctx, rank, (1,) * rank)
     return rule
 
@@ -133,6 +142,10 @@ def _adaptive(rank: int):
         c, sizes = ctx.spatial(rank)
         size = ctx.p["output_size"]
         o = list(size) if isinstance(size, list) else [size] * rank
+        if rank == 1 and o[0] is None:  # torch's adaptive 1-D pools take no None
+            raise LayerError(f"{ctx.type_name} needs an output length (null, keep the input "
+                             f"size, works only for 2-D and 3-D pooling)",
+                             Fix(f"set output_size = {sizes[0]}", {"output_size": sizes[0]}))
         outs = tuple(n if oi is None else oi for n, oi in zip(sizes, o))
         warnings = []
         out_text, in_text = "×".join(map(str, outs)), "×".join(map(str, sizes))
