@@ -98,3 +98,24 @@ def test_palette_lists_first_what_fits_the_selected_output(window, qtbot) -> Non
     window.context.select("c3")
     palette.tree.itemDoubleClicked.emit(palette.find("MaxPool3d"), 0)
     assert any(l.type == "MaxPool3d" for l in window.context.design.layers)
+
+
+def test_every_mode_shows_a_3d_and_a_1d_design(window, qtbot) -> None:
+    from designer.gui.rf.view import ReceptiveFieldView
+    signal = Design("sig", InputSpec(2, length=40))
+    signal.add_layer("Conv1d", {"out_channels": 3, "kernel_size": 5}, layer_id="c1")
+    signal.add_layer("Flatten", layer_id="fl")
+    signal.add_layer("Linear", {"out_features": 4}, layer_id="fc")
+    for design, first in ((_volume(), "c3"), (signal, "c1")):
+        window.set_design(design, None)
+        for mode in ("inspect", "train", "design", "inspect"):
+            window.modes.switch(mode)
+            qtbot.wait(50)
+            for lid in (first, "fl", "fc", "input", None):
+                window.context.select(lid)
+        rf = window.findChild(ReceptiveFieldView)
+        assert rf is not None and rf.is_nd()
+        window.context.select(first)
+        qtbot.waitUntil(lambda: rf.nd_view.isVisible(), timeout=10000)
+        assert first in rf.nd_view.header.text()
+    window.modes.switch("design")
