@@ -65,7 +65,8 @@ def test_blocks_name_the_axes_of_1d_and_3d_shapes(window, qtbot) -> None:
     scene = window.canvas.design_scene()
     qtbot.waitUntil(lambda: "c3" in window.context.analysis.layers)
     block = window.canvas.block_item("c3")
-    assert block.text.shape == "4×6×14×14 (C×D×H×W)"
+    assert block.text.shape == "4×6×14×14"          # the Input block names the axes
+    assert "output: 4×6×14×14 (C×D×H×W)" in block.text.tooltip
     assert block.text.rf == "RF 3×3×3"
     assert window.canvas.block_item("input").text.detail == "C×D×H×W"
     assert scene is not None

@@ -78,8 +78,9 @@ def test_volume_field_shows_depth_range_and_box_on_a_slice(qtbot, make_view) -> 
     assert "RF 7×12×12 (D×H×W)" in nd.header.text()
     nd.set_slice(0)
     assert "slice 0 is inside" in nd.detail.text()
+    assert not nd.slice_view.outside
     nd.set_slice(7)
-    assert "slice 7 is outside" in nd.detail.text()
+    assert "slice 7 is outside" in nd.detail.text() and nd.slice_view.outside
     assert nd.depth_bar.current == 7
     # the field's spans equal the input-gradient extent of that unit (torch)
     module = build(view.context.design).eval()

@@ -28,6 +28,7 @@ class BlockText:
     is_output: bool = False
     inputs: int = 1            # input ports drawn (merges fan their inputs out)
     ports: tuple[str, ...] = ("out",)  # output port names (schema v2), port 0 first
+    axes: str = ""             # the shape's axes for 1-D / 3-D maps: "C×D×H×W"
 
     @property
     def tooltip(self) -> str:
@@ -35,6 +36,7 @@ class BlockText:
         if self.detail:
             lines.append(escape(self.detail))
         lines.append(f"output: {escape(self.shape)}"
+                     + (f" ({escape(self.axes)})" if self.axes else "")
                      + (" (the design's output)" if self.is_output else ""))
         if self.params:
             lines.append(escape(self.params))
@@ -188,6 +190,11 @@ def block_shape(shape: tuple[int, ...] | None) -> str:
     return shape_text(shape)
 
 
+def shape_axes(shape: tuple[int, ...] | None) -> str:
+    """"C×L" / "C×D×H×W" for 1-D / 3-D maps (a block's tooltip), else ""."""
+    return "" if shape is None or len(shape) in (1, 3) else shape_layout(shape)
+
+
 def rf_text(rf: RF | None) -> str:
     if rf is None:
         return ""
@@ -218,7 +225,7 @@ def layer_text(layer: Layer, info: LayerInfo | None, analysis: Analysis) -> Bloc
     return BlockText(
         title=layer.id, type_name=layer.type, category=category,
         detail=detail_text(layer.type, params, len(layer.inputs)),
-        shape=block_shape(info.output_shape),
+        shape=fmt_shape(info.output_shape), axes=shape_axes(info.output_shape),
         params=params_text(info.params, info.frozen_params) if info.known else "? params",
         rf=rf_text(info.rf) if info.known else "",
         errors=tuple(_issue_text(e) for e in info.errors),
@@ -243,5 +250,5 @@ def input_text(analysis: Analysis) -> BlockText:
     input_errors = tuple(e.message for e in analysis.errors if "input" in e.message) \
         if not valid else ()
     return BlockText(INPUT_ID, "Input", "Input", shape_layout(analysis.input_shape),
-                     block_shape(analysis.input_shape) if valid else "?", "", "",
+                     fmt_shape(analysis.input_shape) if valid else "?", "", "",
                      errors=input_errors)

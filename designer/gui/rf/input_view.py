@@ -28,6 +28,7 @@ class InputImageWidget(QWidget):
         self._heat: QImage | None = None
         self.overlay: Overlay | None = None
         self.show_heat = True
+        self.outside = False     # a volume's slice outside the field's depth range: grey
 
     def sizeHint(self) -> QSize:
         return QSize(280, 280)
@@ -93,10 +94,11 @@ class InputImageWidget(QWidget):
             p.fillRect(r, QColor(154, 165, 177, 70))
             p.fillRect(r, QBrush(PADDING, Qt.BDiagPattern))
         p.setBrush(Qt.NoBrush)
-        p.setPen(QPen(FIELD, 1.5, Qt.DashLine))
+        colour = PADDING if self.outside else FIELD
+        p.setPen(QPen(colour, 1.5, Qt.DashLine))
         p.drawRect(self._screen_rect(_rect(ov.box)))
         if ov.clipped is not None:
-            p.setPen(QPen(FIELD, 2.5))
+            p.setPen(QPen(colour, 2.5, Qt.DashLine if self.outside else Qt.SolidLine))
             p.drawRect(self._screen_rect(_rect(ov.clipped)))
         p.setPen(Qt.NoPen)
         p.setBrush(NEIGHBOUR)

@@ -97,7 +97,9 @@ class NdFieldView(QWidget):
         self.units_row = QHBoxLayout()
         self.units_row.addWidget(QLabel("Unit"))
         self.units_row.addStretch(1)
-        slice_row = QHBoxLayout()
+        self.slice_row = QWidget()
+        slice_row = QHBoxLayout(self.slice_row)
+        slice_row.setContentsMargins(0, 0, 0, 0)
         slice_row.addWidget(QLabel("Slice"))
         slice_row.addWidget(self.slice_slider, 1)
         slice_row.addWidget(self.slice_label)
@@ -106,12 +108,11 @@ class NdFieldView(QWidget):
         lay.addWidget(self.header)
         lay.addWidget(self.slice_view, 1)
         lay.addWidget(self.depth_bar)
-        lay.addLayout(slice_row)
+        lay.addWidget(self.slice_row)
         lay.addWidget(self.plot, 1)
         lay.addLayout(self.units_row)
         lay.addWidget(self.detail)
-        self._slice_widgets = [self.slice_view, self.depth_bar, self.slice_slider,
-                               self.slice_label]
+        self._slice_widgets = [self.slice_view, self.depth_bar, self.slice_row]
 
     # --- state -------------------------------------------------------------
     @property
@@ -157,6 +158,8 @@ class NdFieldView(QWidget):
         shape = tuple(b.maximum() + 1 for b in self.unit_boxes)
         for box in self.unit_boxes:
             self.units_row.removeWidget(box)
+            box.hide()               # gone now, not only at the next event-loop turn
+            box.setParent(None)
             box.deleteLater()
         self.unit_boxes = []
         if size is None:
@@ -204,6 +207,7 @@ class NdFieldView(QWidget):
             self.detail.setText("")
             return
         self.depth_bar.set_state(depth, f.spans[0].clipped, d)
+        self.slice_view.outside = not f.whole and not f.spans[0].contains(d)
         self.slice_view.set_overlay(f.slice_overlay())
         if f.whole:
             self.detail.setText("After Flatten, Linear or global pooling every unit depends "
@@ -212,9 +216,9 @@ class NdFieldView(QWidget):
         inside = f.spans[0].contains(d)
         where = (f"slice {d} is inside the field's depth range" if inside else
                  f"slice {d} is outside the field's depth range: this unit does not see it "
-                 "(the box shows where it would be)")
+                 "(the grey dashed box shows where it would be)")
         names = axis_names(3)
-        self.detail.setText(f"Unit {f.unit}: " + "; ".join(
+        self.detail.setText(f"Unit ({', '.join(map(str, f.unit))}): " + "; ".join(
             span_text(s, n) for s, n in zip(f.spans, names)) + f". Yellow bar: the depth "
             f"range; {where}.")
 
@@ -239,14 +243,17 @@ class NdFieldView(QWidget):
         for r, part in zip(self.padding_regions, parts):
             r.setRegion(part)
             r.setVisible(True)
-        self.plot.setXRange(min(-0.5, span.lo - 0.5), max(length - 0.5, span.hi + 0.5),
+        # a window around the field (drag to pan, the wheel zooms out to the whole signal)
+        reach = max(4 * (span.hi - span.lo + 1), 64)
+        self.plot.setXRange(max(min(-0.5, span.lo - 0.5), span.centre - reach),
+                            min(max(length - 0.5, span.hi + 0.5), span.centre + reach),
                             padding=0.02)
         if f.whole:
             self.detail.setText("After Flatten, Linear or global pooling every unit depends "
                                 "on the whole signal.")
         else:
-            self.detail.setText(f"Unit {f.unit}: {span_text(span, 'L')}. Yellow: the field; "
-                                "grey: the part in padding; red: its centre.")
+            self.detail.setText(f"Unit {f.unit[0]}: {span_text(span, 'L')}. Yellow: the "
+                                "field; grey: the part in padding; red: its centre.")
 
 
 class SliceBrowser(QWidget):
@@ -310,5 +317,6 @@ class SliceBrowser(QWidget):
         else:
             shown = a[:MAX_TILES].reshape(min(len(a), MAX_TILES), -1)
             rows = np.stack([normalise(r) for r in shown])
+            rows = np.repeat(rows, max(1, min(8, 96 // len(rows))), axis=0)   # taller rows
             self.mosaic.show_tiles([viridis(rows)], f"{self.caption}; a row per channel, "
                                    "each scaled to its own range")

@@ -118,5 +118,5 @@ def demo_signal(channels: int, length: int) -> np.ndarray:
     t = np.arange(length) / max(length, 1)
     base = 0.6 * np.sin(2 * np.pi * 4 * t) + 0.3 * np.sin(2 * np.pi * 11 * t + 1)
     sig = base[None] * np.linspace(1, 0.7, max(channels, 1))[:, None]
-    sig = sig + 0.08 * rng.standard_normal((max(channels, 1), length))
+    sig = sig + 0.03 * rng.standard_normal((max(channels, 1), length))
     return (np.clip(sig / 2.4 + 0.5, 0, 1) * 255).astype(np.uint8)
