@@ -122,3 +122,36 @@ def test_a_2d_design_keeps_the_dataset_choice_and_a_rank_change_updates_it(qtbot
         assert box.combo.isEnabled()
     finally:
         assert panel.shutdown(20_000)
+
+
+def test_the_gui_counts_are_the_engines() -> None:
+    from designer.gui.training.data_label import nd_counts
+    for shape in ((1, 1024), (3, 16, 112, 112), (1, 32, 64, 64)):
+        assert nd_counts(None, None, shape) == train_setup.synthetic_nd_sizes(TrainConfig(), shape)
+    assert nd_counts(7, 3, (1, 50)) == (7, 3) and nd_counts(None, None, (3, 32, 32)) is None
+
+
+SAMPLES = ("signal1d", "c3d_small", "volume_unet3d")
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_each_new_sample_trains_in_the_window_on_its_synthetic_data(qtbot, tmp_path, name):
+    """The window's trainer path (panel -> worker thread -> engine) on the 1-D and
+    3-D samples, with tiny limits (a C3D step costs billions of MACs)."""
+    path = ROOT / "samples" / f"{name}.json"
+    design = load(path)
+    panel = make_panel(qtbot, design, tmp_path)
+    try:
+        panel.form.set_config(tiny_config(batch_size=2, train_limit=4, test_limit=2,
+                                          epochs=1))
+        with qtbot.waitSignal(panel.run_finished, timeout=600_000):
+            run = panel.start()
+            assert run is not None
+        assert run.state == "finished", panel.message_text()
+        rank = len(design.input.shape) - 1
+        assert run.started.dataset_label.startswith(f"Synthetic {rank}-D")
+        assert run.started.train_size == 4 and run.started.test_size == 2
+        assert "CIFAR-10 is 2-D" in panel.notice.text()
+        assert run.finished.metrics["epochs_done"] == 1
+    finally:
+        assert panel.shutdown(20_000)

@@ -53,3 +53,18 @@ def thumbnail(sample: np.ndarray, height: int = 32) -> np.ndarray:
         img[1, lo[x]:hi[x] + 1, x] = 78
         img[2, lo[x]:hi[x] + 1, x] = 121
     return img
+
+
+ND_BYTES = 256 * 2**20    # as nn.train_setup.SYNTHETIC_ND_BYTES
+
+
+def nd_counts(train_limit: int | None, test_limit: int | None,
+              input_shape: tuple[int, ...]) -> tuple[int, int] | None:
+    """(train, test) samples of a 1-D / 3-D design's synthetic set (as
+    nn.train_setup.synthetic_nd_sizes); None for a 2-D design."""
+    if len(tuple(input_shape)) == 3:
+        return None
+    per = max(1, int(np.prod(input_shape)))
+    train = min(10000, max(200, ND_BYTES // per))
+    test = min(2000, max(50, train // 5))
+    return train_limit or train, test_limit or test
