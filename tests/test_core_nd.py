@@ -250,3 +250,42 @@ def test_every_new_type_is_drawn() -> None:
     new = {t.name for t in all_types() if t.name[-2:] in ("1d", "3d")
            or t.name.startswith("InstanceNorm")} - {"BatchNorm1d"}
     assert new - set(ND_TYPES) == set()
+
+
+def every_type_design(rank: int) -> Design:
+    """One design of that rank using every type of the rank with non-default options."""
+    n = f"{rank}d"
+    sizes = {1: (20,), 2: (8, 6), 3: (6, 8, 6)}[rank]
+    d = Design(f"all {n}", InputSpec.from_shape((4, *sizes)))
+    per_axis = [2, 1, 2][:rank]
+    layers: list[tuple[str, dict[str, Any]]] = [
+        (f"Conv{n}", {"out_channels": 4, "kernel_size": 3, "padding": "same",
+                      "padding_mode": "reflect", "groups": 2}),
+        (f"InstanceNorm{n}", {"affine": True, "track_running_stats": True}),
+        (f"ConvTranspose{n}", {"out_channels": 4, "kernel_size": 2, "stride": 2,
+                               "output_padding": [1, 0, 1][:rank] if rank > 1 else 1,
+                               "dilation": 2, "bias": False}),
+        (f"MaxPool{n}", {"kernel_size": 2, "ceil_mode": True, "dilation": 1}),
+        (f"AvgPool{n}", {"kernel_size": per_axis if rank > 1 else 2,
+                         "count_include_pad": False, "padding": [1, 0, 1][:rank]}),
+        ("Upsample", {"scale_factor": 1.5, "mode": MODES[rank][0], "align_corners": True}),
+        (f"Conv{n}", {"out_channels": 4, "kernel_size": 3, "dilation": 2, "padding": 2,
+                      "padding_mode": "circular"}),
+    ]
+    if rank != 2:
+        layers += [(BN[rank], {"momentum": None}), (f"Dropout{n}", {"p": 0.2}),
+                   (f"AdaptiveMaxPool{n}", {"output_size": 3}),
+                   (f"AdaptiveAvgPool{n}", {"output_size": 2})]
+    layers += [("ChannelShuffle", {"groups": 2}), ("Flatten", {}),
+               ("Linear", {"out_features": 5})]
+    for t, p in layers:
+        d.add_layer(t, p)
+    return d
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_every_new_type_exports_and_matches_torch(rank: int, tmp_path: Path) -> None:
+    d = every_type_design(rank)
+    assert analyse(d).ok, analyse(d).all_errors
+    check_against_torch(d)
+    check_export_matches_build(d, tmp_path)

@@ -33,11 +33,12 @@ def test_samples_have_no_gridding_and_coverage_spans_the_field(path):
     design = load(path)
     a = analyse(design)
     assert gridding_warnings(design, a) == []
-    for lid, (h, w) in coverage(design, a).items():
+    for lid, axes in coverage(design, a).items():
         rf = a.layers[lid].rf
-        # doubled offsets: extent (max - min)/2 + 1 equals the field size
-        assert (max(h) - min(h)) // 2 + 1 == rf.size[0], lid
-        assert (max(w) - min(w)) // 2 + 1 == rf.size[1], lid
+        assert len(axes) == len(a.input_shape) - 1   # (h, w); (l) or (d, h, w) (issue 15)
+        for ax, pts in enumerate(axes):
+            # doubled offsets: extent (max - min)/2 + 1 equals the field size
+            assert (max(pts) - min(pts)) // 2 + 1 == rf.size[ax], (lid, ax)
 
 
 def test_common_dilation_factor_leaves_holes():

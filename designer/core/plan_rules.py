@@ -118,6 +118,38 @@ def _batch_norm(c: RuleCtx) -> Keep:
     return Keep(c.itemsize, keep_inputs=(0,), extras=[("mean, inverse std", 2 * ch * stat, 0)])
 
 
+def _instance_norm(c: RuleCtx) -> Keep:
+    """torch runs batch norm on the input viewed as 1 x (N·C) x ...: it keeps the
+    input, a mean and inverse std per sample and channel, and the weight and
+    running statistics repeated per sample (all fp32 when the fp32 weight takes
+    part, else in the input's dtype)."""
+    ch = c.out_shape[0] if c.out_shape else 1
+    affine = bool(c.p.get("affine", False))
+    track = bool(c.p.get("track_running_stats", False))
+    stat = FP32 if affine else c.itemsize
+    extras = [("mean, inverse std", 0, 2 * ch * stat)]
+    if affine:
+        extras.append(("weight per sample", 0, ch * FP32))
+    if track:
+        extras.append(("running statistics per sample", 0, 2 * ch * stat))
+    return Keep(c.itemsize, keep_inputs=(0,), extras=extras)
+
+
+def _fp32_on_cpu(rule: Rule) -> Rule:
+    """3-D pooling is on CPU autocast's fp32 list: with bf16/fp16 on the CPU it
+    keeps an fp32 copy of its input instead of the input, and outputs fp32."""
+    def wrapped(c: RuleCtx) -> Keep:
+        k = rule(c)
+        if c.lowp and c.device == "cpu" and c.itemsize != FP32:
+            k.casts = tuple((i, FP32) for i in k.keep_inputs)
+            k.keep_inputs = ()
+            k.out_itemsize = FP32
+            k.extras = [(label, fixed, per * FP32 // c.itemsize if "int64" not in label
+                         else per) for label, fixed, per in k.extras]
+        return k
+    return wrapped
+
+
 def _norm_stats(groups_per_sample: int) -> list[tuple[str, int, int]]:
     return [("mean, inverse std", 0, 2 * groups_per_sample * FP32)]
 
@@ -226,7 +258,11 @@ RULES: dict[str, Rule] = {
     "ChannelShuffle": _nothing, "Upsample": _nothing, "Add": _nothing, "Concat": _nothing,
     "Identity": _view, "Flatten": _flatten, "Split": _view,
     "Mul": _mul, "MaxUnpool2d": _max_unpool,
+    "InstanceNorm1d": _instance_norm, "InstanceNorm2d": _instance_norm,
+    "InstanceNorm3d": _instance_norm,
 }
+for _name in ("MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"):
+    RULES[_name] = _fp32_on_cpu(RULES.get(_name, _max_pool))
 
 
 def rule_for(type_name: str) -> Rule:

@@ -21,7 +21,7 @@ def rf_dict(rf: RF | None, input_hw: tuple[int, ...] | None = None) -> dict[str,
     global pooling) is given as the input itself when input_hw is known."""
     if rf is None:
         return None
-    if rf.whole and input_hw is not None and len(input_hw) == 2:
+    if rf.whole and input_hw is not None and len(input_hw) == len(rf.size):
         return {"size": list(input_hw), "jump": list(input_hw),
                 "start": [_num((n - 1) / 2) for n in input_hw]}
     return {"size": [_num(v) for v in rf.size], "jump": [_num(v) for v in rf.jump],
@@ -33,10 +33,10 @@ def rf_text(rf: RF | None) -> str:
         return "?"
     if rf.whole:
         return "whole input"
-    h, w = (_num(v) for v in rf.size)
-    if h is None or w is None:
+    sizes = [_num(v) for v in rf.size]
+    if any(v is None for v in sizes):
         return "?"
-    return f"{h}×{w}" if h != w else f"{h}×{h}"
+    return "×".join(str(v) for v in sizes)
 
 
 def flow_order(design: Design, analysis: Analysis) -> list[Layer]:
@@ -88,7 +88,8 @@ def human(n: int) -> str:
 
 def summary_table(design: Design, analysis: Analysis) -> str:
     head = ("id", "type", "output", "params", "MACs", "receptive field")
-    rows = [head, ("input", "Input", fmt_shape(analysis.input_shape), "", "", "1×1")]
+    rows = [head, ("input", "Input", fmt_shape(analysis.input_shape), "", "",
+                   "×".join("1" * (len(analysis.input_shape) - 1)))]
     for lay in flow_order(design, analysis):
         info = analysis.layers[lay.id]
         shapes = (" / ".join(fmt_shape(s) for s in info.port_shapes) if info.multi_output

@@ -29,9 +29,9 @@ class GrowthRow:
     """One layer's field for the growth chart, in topological order."""
     id: str
     type: str
-    size: tuple[float, float]
-    jump: tuple[float, float]
-    start: tuple[float, float]
+    size: tuple[float, ...]     # per spatial axis: (l), (h, w) or (d, h, w)
+    jump: tuple[float, ...]
+    start: tuple[float, ...]
     whole: bool
 
 
@@ -73,31 +73,40 @@ def small_field_warning(analysis: Analysis) -> RFWarning | None:
     if deepest is None:
         return None
     lid, rf = deepest
-    _, h, w = analysis.input_shape
-    share = min(rf.size[0] / h, rf.size[1] / w)
+    sizes = analysis.input_shape[1:]
+    share = min(r / n for r, n in zip(rf.size, sizes))
     if share >= SMALL_FIELD_SHARE:
         return None
+    seen = "×".join(_fmt(r) for r in rf.size[:len(sizes)])
+    what = "samples" if len(sizes) == 1 else "voxels" if len(sizes) == 3 else "pixels"
     return RFWarning(lid, "small_field", (
-        f"the deepest local units ({lid}) see only {_fmt(rf.size[0])}×{_fmt(rf.size[1])} "
-        f"pixels of the {h}×{w} input ({share:.0%}): the network cannot see whole objects, "
+        f"the deepest local units ({lid}) see only {seen} "
+        f"{what} of the {'×'.join(map(str, sizes))} input ({share:.0%}): the network cannot "
+        f"see whole objects, "
         f"only parts of them. Grow the field with more or larger-stride layers, pooling "
         f"or dilation before the classifier."))
 
 
 # --- gridding -------------------------------------------------------------
 
-def _taps(info_type: str, resolved: dict[str, Any]) -> tuple[tuple[int, int], tuple[int, int]] | None:
+_TAP_TYPES = {f"{kind}{r}d": r for kind in ("Conv", "MaxPool", "AvgPool") for r in (1, 2, 3)}
+
+
+def _taps(info_type: str, resolved: dict[str, Any]
+          ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """(kernel, dilation) per axis for layers whose taps we can follow."""
-    if info_type not in ("Conv2d", "MaxPool2d", "AvgPool2d"):
+    rank = _TAP_TYPES.get(info_type)
+    if rank is None:
         return None
-    def pair(v: Any, default: int) -> tuple[int, int]:
+
+    def each(v: Any, default: int) -> tuple[int, ...]:
         if v is None:
-            return (default, default)
+            return (default,) * rank
         if isinstance(v, (list, tuple)):
-            return (int(v[0]), int(v[1]))
-        return (int(v), int(v))
-    kernel = pair(resolved.get("kernel_size"), 1)
-    dilation = pair(resolved.get("dilation"), 1)
+            return tuple(int(x) for x in v)
+        return (int(v),) * rank
+    kernel = each(resolved.get("kernel_size"), 1)
+    dilation = each(resolved.get("dilation"), 1)
     return kernel, dilation
 
 
@@ -178,22 +187,29 @@ def _has_holes(points: "_Span | frozenset[int]") -> int:
     """How many pixels inside the extent the set misses (points are doubled offsets)."""
     if isinstance(points, _Span) or not points:
         return 0
-    span = (max(points) - min(points)) // 2 + 1
-    return span - len(points)
+    lo, hi = min(points), max(points)
+    if all((p - lo) % 2 == 0 for p in points):
+        return (hi - lo) // 2 + 1 - len(points)
+    # a union of fields whose centres differ by half a pixel (a transposed conv's
+    # mean start, joined by a skip): a half-step point covers its neighbours
+    return sum(1 for x in range(lo, hi + 1, 2)
+               if x not in points and x - 1 not in points and x + 1 not in points)
 
 
 def _extent(points: "_Span | frozenset[int]") -> tuple[int, int]:
     """(pixels spanned, pixels seen)."""
     if isinstance(points, _Span):
         return len(points), len(points)
-    return (max(points) - min(points)) // 2 + 1, len(points)
+    span = (max(points) - min(points)) // 2 + 1
+    return span, span - _has_holes(points)
 
 
-def coverage(design: Design, analysis: Analysis) -> dict[str, tuple[frozenset[int], frozenset[int]]]:
-    """Per layer and axis: the doubled offsets (2·(pixel − centre)) of the input
-    pixels that unit (0, 0) depends on. Only local fields are listed."""
-    return {lid: (_points(h), _points(w))
-            for lid, (h, w) in _coverage(design, analysis).items()}
+def coverage(design: Design, analysis: Analysis) -> dict[str, tuple[frozenset[int], ...]]:
+    """Per layer and spatial axis ((h, w) for images; (l) and (d, h, w) for
+    other ranks): the doubled offsets (2·(pixel − centre)) of the input pixels
+    that unit (0, 0) depends on. Only local fields are listed."""
+    return {lid: tuple(_points(p) for p in axes)
+            for lid, axes in _coverage(design, analysis).items()}
 
 
 def _points(pts: "_Span | frozenset[int]") -> frozenset[int]:
@@ -201,11 +217,12 @@ def _points(pts: "_Span | frozenset[int]") -> frozenset[int]:
 
 
 def _coverage(design: Design, analysis: Analysis
-              ) -> dict[str, tuple["_Span | frozenset[int]", "_Span | frozenset[int]"]]:
+              ) -> dict[str, tuple["_Span | frozenset[int]", ...]]:
     """coverage() in compact form: O(1) per layer while fields have no holes."""
-    sets: dict[str, tuple[Any, Any]] = {INPUT_ID: (_Span(0, 0), _Span(0, 0))}
+    rank = len(analysis.input_shape) - 1
+    sets: dict[str, tuple[Any, ...]] = {INPUT_ID: (_Span(0, 0),) * rank}
     # starts per output port: a spatial Split's sections start at different places
-    starts: dict[tuple[str, int], tuple[float, float]] = {(INPUT_ID, 0): (0.0, 0.0)}
+    starts: dict[tuple[str, int], tuple[float, ...]] = {(INPUT_ID, 0): (0.0,) * rank}
     for lid in analysis.order:
         info = analysis.layers[lid]
         rf = info.rf
@@ -217,7 +234,7 @@ def _coverage(design: Design, analysis: Analysis
         up = _upstream_rf(analysis, sources)
         taps = _taps(info.type, info.resolved)
         result: list[Any] = []
-        for ax in range(2):
+        for ax in range(min(rank, len(rf.size))):
             centre2 = int(round(2 * rf.start[ax]))
             pts: Any = None
             if taps is None and rf.size[ax] == up.size[ax] and rf.jump[ax] == up.jump[ax]:
@@ -236,7 +253,7 @@ def _coverage(design: Design, analysis: Analysis
             if pts is None or len(pts) > MAX_TRACKED:
                 pts = _solid(rf.size[ax])
             result.append(pts)
-        sets[lid] = (result[0], result[1])
+        sets[lid] = tuple(result)
         for port, port_rf in enumerate(info.port_rfs):
             starts[(lid, port)] = rf.start if port_rf is None else port_rf.start
     sets.pop(INPUT_ID)
@@ -244,8 +261,10 @@ def _coverage(design: Design, analysis: Analysis
 
 
 def _upstream_rf(analysis: Analysis, sources: list[tuple[str, int]]) -> RF:
-    from designer.core.analysis import INPUT_RF, merge_rf
-    fields = [INPUT_RF if s == INPUT_ID else analysis.layers[s].port_rfs[port]
+    from designer.core.analysis import merge_rf
+    from designer.core.catalogue import input_rf
+    fields = [input_rf(len(analysis.input_shape) - 1) if s == INPUT_ID
+              else analysis.layers[s].port_rfs[port]
               for s, port in sources]
     return merge_rf([f for f in fields if f is not None])
 
@@ -270,7 +289,7 @@ def gridding_warnings(design: Design, analysis: Analysis) -> list[RFWarning]:
     """One warning where holes first appear along a path, saying whether the
     deepest local field still has them."""
     sets = _coverage(design, analysis)
-    holed = {lid for lid, (h, w) in sets.items() if _has_holes(h) or _has_holes(w)}
+    holed = {lid for lid, axes in sets.items() if any(_has_holes(p) for p in axes)}
     if not holed:
         return []
     deepest = deepest_local_field(analysis)
@@ -281,8 +300,7 @@ def gridding_warnings(design: Design, analysis: Analysis) -> list[RFWarning]:
         ups = design.sources(lid)
         if any(u in holed for u in ups):
             continue   # inherited: reported where it started
-        h, w = sets[lid]
-        ax_pts = h if _has_holes(h) >= _has_holes(w) else w
+        ax_pts = max(sets[lid], key=_has_holes)  # the first axis with the most holes
         span, seen = _extent(ax_pts)
         dil = _dilations_on_path(design, analysis, lid)
         common = math.gcd(*dil) if len(dil) >= 2 else (dil[0] if dil else 1)
