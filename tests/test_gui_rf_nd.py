@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from designer.core import Design, InputSpec
+from conftest import SAMPLES
+from designer.core import Design, InputSpec, analyse
+from designer.gui.rf import overlay_nd
+from designer.io.design_file import load
 from designer.gui.context import DesignContext
 from designer.gui.formula_view import layer_html, rf_rows
 from designer.gui.rf.view import ReceptiveFieldView
@@ -150,3 +153,44 @@ def test_formulas_show_every_axis(qtbot) -> None:
     assert "C×D×H×W" in html
     sig = DesignContext(signal()).analysis.layers["c1"]
     assert dict(rf_rows(sig.rf))["receptive field"].startswith("5 input")
+
+
+ND_SAMPLES = [p for p in SAMPLES if len(load(p).input.shape) != 3]
+
+
+@pytest.mark.parametrize("path", ND_SAMPLES, ids=lambda p: p.stem)
+def test_fields_of_the_1d_and_3d_samples_equal_the_analysis(path) -> None:
+    a = analyse(load(path))
+    sizes = a.input_shape[1:]
+    local = whole = 0
+    for lid in a.order:
+        rf = a.layers[lid].rf
+        f = overlay_nd.field(a, lid, tuple(0 for _ in sizes))
+        if rf.whole:
+            assert f.whole and all((s.lo, s.hi) == (0, n - 1) for s, n in zip(f.spans, sizes))
+            whole += 1
+            continue
+        out = overlay_nd.map_size(a, lid)
+        assert out == a.layers[lid].output_shape[1:]
+        for unit in {tuple(0 for _ in out), tuple(n // 2 for n in out),
+                     tuple(n - 1 for n in out)}:
+            f = overlay_nd.field(a, lid, unit)
+            for axis, span in enumerate(f.spans):
+                centre = rf.start[axis] + unit[axis] * rf.jump[axis]
+                half = (rf.size[axis] - 1) / 2
+                assert (span.lo, span.centre, span.hi) == pytest.approx(
+                    (centre - half, centre, centre + half))
+                c = span.clipped
+                assert c is None or 0 <= c[0] <= c[1] <= sizes[axis] - 1
+        local += 1
+    assert local and whole
+
+
+@pytest.mark.parametrize("path", ND_SAMPLES, ids=lambda p: p.stem)
+def test_the_view_shows_every_layer_of_the_1d_and_3d_samples(qtbot, make_view, path) -> None:
+    view = make_view(load(path))
+    for lid in view.context.analysis.order:
+        view.context.select(lid)
+        assert view.nd_view.header.text().startswith(f"{lid}: ")
+        f = view.nd_view.field
+        assert f is not None and f.layer_id == lid
