@@ -120,3 +120,24 @@ def test_every_mode_shows_a_3d_and_a_1d_design(window, qtbot) -> None:
         qtbot.waitUntil(lambda: rf.nd_view.isVisible(), timeout=10000)
         assert first in rf.nd_view.header.text()
     window.modes.switch("design")
+
+
+def test_changing_the_rank_while_inspecting_keeps_every_view_working(window, qtbot) -> None:
+    from designer.gui.rf.view import ReceptiveFieldView
+    window.modes.switch("inspect")
+    rf = window.findChild(ReceptiveFieldView)
+    window.context.select("conv1")
+    window.context.select(None)
+    for index in (2, 0, 1, 2):                 # 3-D, 1-D, back to 2-D, 3-D: LeNet's Conv2d
+        window.properties.rank_box.setCurrentIndex(index)   # layers now have errors
+        qtbot.wait(30)
+        window.context.select("conv1")
+        assert rf.is_nd() == (index != 1)
+        if index != 1:
+            assert "conv1" in rf.nd_view.header.text()
+        window.context.select(None)
+    while window.undo_stack.canUndo():
+        window.undo_stack.undo()
+    window.context.select("conv1")
+    assert not rf.is_nd() and rf.pictures_panel.isVisibleTo(rf)
+    window.modes.switch("design")

@@ -262,6 +262,7 @@ class ReceptiveFieldView(QWidget):
             self.layer_id = keep
             self._show_nd()
             return
+        self._show_nd()      # back from a 1-D / 3-D input: the 2-D panels again
         self._show_image()
         old_unit = self.grid.unit
         size = self._map_size(keep)
