@@ -194,3 +194,26 @@ def test_the_view_shows_every_layer_of_the_1d_and_3d_samples(qtbot, make_view, p
         assert view.nd_view.header.text().startswith(f"{lid}: ")
         f = view.nd_view.field
         assert f is not None and f.layer_id == lid
+
+
+def test_a_click_on_the_slice_or_the_signal_picks_the_unit(qtbot, make_view) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    view = make_view(volume())
+    view.context.select("c2")
+    nd = view.nd_view
+    nd.set_unit((1, 0, 0))
+    rf = view.context.analysis.layers["c2"].rf
+    target = (1, 1)                              # the unit whose centre is at this pixel
+    row = rf.start[1] + target[0] * rf.jump[1]
+    col = rf.start[2] + target[1] * rf.jump[2]
+    point = nd.slice_view.to_screen(col + 0.5, row + 0.5).toPoint()
+    QTest.mouseClick(nd.slice_view, Qt.LeftButton, Qt.NoModifier, point)
+    assert nd.unit == (1, 1, 1)                  # depth kept, height and width picked
+    sig = make_view(signal())
+    sig.context.select("c2")
+    rf1 = sig.context.analysis.layers["c2"].rf
+    sig.nd_view.pick({0: rf1.start[0] + 4 * rf1.jump[0] + 0.4})
+    assert sig.nd_view.unit == (4,)
+    sig.nd_view.pick({0: 10_000})                # beyond the end: the last unit
+    assert sig.nd_view.unit == (sig.nd_view.unit_boxes[0].maximum(),)

@@ -2,8 +2,9 @@
 
 3-D: the field's depth range on a bar of the input's slices, and the field's
 height x width box drawn on a chosen slice of a volume (the slice slider).
-1-D: the field's span shaded on a plotted signal (pyqtgraph). Spin boxes pick
-the unit of the layer's output map (its centre by default).
+1-D: the field's span shaded on a plotted signal (pyqtgraph). Spin boxes, or a
+click on the slice or the plot, pick the unit of the layer's output map (its
+centre by default).
 """
 from __future__ import annotations
 
@@ -75,6 +76,8 @@ class NdFieldView(QWidget):
         self.detail.setWordWrap(True)
         # 3-D
         self.slice_view = InputImageWidget()
+        self.slice_view.setToolTip("Click to pick the unit whose field is centred nearest")
+        self.slice_view.pixel_clicked.connect(self._on_slice_click)
         self.depth_bar = DepthBar()
         self.slice_slider = QSlider(Qt.Horizontal)
         self.slice_slider.setToolTip("Which slice (frame) of the input volume to show")
@@ -85,6 +88,7 @@ class NdFieldView(QWidget):
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.setLabel("bottom", "position (samples)")
         self.plot.setMinimumHeight(160)
+        self.plot.setToolTip("Click to pick the unit whose field is centred nearest")
         self.curve = self.plot.plot(pen=pg.mkPen("#1f4e79", width=1.5))
         self.region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 212, 0, 90),
                                           pen=pg.mkPen("#c9a400"))
@@ -94,6 +98,7 @@ class NdFieldView(QWidget):
         self.centre_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ff2d55", width=2))
         for item in (*self.padding_regions, self.region, self.centre_line):
             self.plot.addItem(item)
+        self.plot.scene().sigMouseClicked.connect(self._on_plot_click)
         self.units_row = QHBoxLayout()
         self.units_row.addWidget(QLabel("Unit"))
         self.units_row.addStretch(1)
@@ -174,6 +179,27 @@ class NdFieldView(QWidget):
             box.valueChanged.connect(lambda _v: (self._redraw(), self.unit_changed.emit()))
             self.units_row.insertWidget(1 + a, box)
             self.unit_boxes.append(box)
+
+    def pick(self, position: dict[int, float]) -> None:
+        """Select the unit whose field is centred nearest to these input
+        coordinates ({axis: position}); other axes keep their unit."""
+        f = self.field
+        if f is None or f.whole or not self.unit_boxes:
+            return
+        unit = list(self.unit)
+        for axis, where in position.items():
+            jump = f.rf.jump[axis] or 1.0
+            box = self.unit_boxes[axis]
+            unit[axis] = min(max(round((where - f.rf.start[axis]) / jump), 0), box.maximum())
+        self.set_unit(tuple(unit))
+
+    def _on_slice_click(self, row: float, column: float) -> None:
+        self.pick({1: row, 2: column})
+
+    def _on_plot_click(self, event: object) -> None:
+        view_box = self.plot.getPlotItem().vb
+        point = view_box.mapSceneToView(event.scenePos())  # type: ignore[attr-defined]
+        self.pick({0: point.x()})
 
     def _on_slice(self, index: int) -> None:
         self._redraw()
