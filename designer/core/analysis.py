@@ -207,7 +207,7 @@ def _resolve(design: Design, infos: dict[str, LayerInfo], ref: str
     if 0 <= index < len(names):
         return src, index, None
     src_type = "the input" if src == INPUT_ID else f"'{src}' ({infos[src].type})"
-    if src != INPUT_ID and infos[src].type == "MaxPool2d" and port in ("1", "indices"):
+    if src != INPUT_ID and infos[src].type.startswith("MaxPool") and port in ("1", "indices"):
         return src, None, (f"takes '{ref}', but {src_type} gives no indices: turn on "
                            f"return_indices there")
     listed = ", ".join(f"{n}" if str(i) == n else f"{i} ({n})" for i, n in enumerate(names))
