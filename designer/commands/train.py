@@ -156,8 +156,10 @@ def run(args: argparse.Namespace) -> int:
     config.out_dir = args.out or _default_out(design.name)
     if config.dataset not in ("cifar10", "synthetic"):
         config.dataset = "cifar10"
+    from designer.core.analysis import analyse
+    images = len(tuple(analyse(design).input_shape)) == 3   # 1-D / 3-D train on synthetic data
     for check in (lambda: _check_numbers(config, args),
-                  lambda: _prepare_data(config, args.quiet)):
+                  lambda: _prepare_data(config, args.quiet) if images else None):
         problem = check()
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)
@@ -310,8 +312,10 @@ class Reporter:
         from designer.nn import events as ev
         if isinstance(event, ev.Started):
             self.epochs, self.steps = event.epochs, event.steps_per_epoch
+            label = event.dataset_label
+            what = "samples" if "1-D" in label or "3-D" in label else "images"
             print(f"{event.dataset_label}: {event.train_size} training / {event.test_size} test "
-                  f"images on {event.device} ({event.precision}"
+                  f"{what} on {event.device} ({event.precision}"
                   + (f", {event.threads} thread{'s' if event.threads > 1 else ''}"
                      if event.threads else "") + ")",
                   file=self.stream)

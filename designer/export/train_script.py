@@ -6,7 +6,10 @@ checkpoint in the app's format. Text only: no torch here.
 """
 from __future__ import annotations
 
+import ast
 import json
+import math
+from pathlib import Path
 from string import Template
 
 from designer import __version__
@@ -51,6 +54,41 @@ def cifar_mismatch(analysis: Analysis) -> str | None:
         shape = "x".join(map(str, analysis.output_shape or ()))
         return f"CIFAR-10 needs 10 class scores but the design outputs {shape}"
     return None
+
+
+# The 1-D / 3-D synthetic generator, embedded verbatim (read as text: export
+# never imports torch or designer.nn).
+SYNTHETIC_SOURCE = Path(__file__).resolve().parents[1] / "nn" / "data_synthetic_nd.py"
+SYNTHETIC_ND_BYTES = 256 * 2**20   # as designer.nn.train_setup
+SYNTHETIC_CLASSES = 10, 2, 24
+
+
+def synthetic_plan(analysis: Analysis, config: TrainConfig) -> dict[str, object] | None:
+    """The synthetic dataset a design that is not 2-D trains on; None for 2-D."""
+    shape = tuple(analysis.input_shape)
+    if len(shape) == 3:
+        return None
+    default, least, most = SYNTHETIC_CLASSES
+    out = tuple(analysis.output_shape or ())
+    classes = out[0] if len(out) == 1 and least <= out[0] <= most else default
+    train = min(10000, max(200, SYNTHETIC_ND_BYTES // max(1, math.prod(shape))))
+    test = min(2000, max(50, train // 5))
+    what = "1-D signals" if len(shape) == 2 else "3-D clips of moving shapes"
+    return {"classes": classes, "train": config.train_limit or train,
+            "test": config.test_limit or test,
+            "label": f"synthetic {what} ({classes} classes; not real data)"}
+
+
+def synthetic_source() -> str:
+    """The generator's functions and constants, without its imports."""
+    text = SYNTHETIC_SOURCE.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    lines = text.splitlines()
+    parts = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.Assign)):
+            parts.append("\n".join(lines[node.lineno - 1:node.end_lineno]))
+    return "\n\n\n".join(parts) + "\n\n\n"
 
 
 def _settings(config: TrainConfig) -> dict[str, object]:
@@ -118,6 +156,7 @@ def generate_train_script(design: Design, config: TrainConfig | None = None,
     if problem is not None:
         raise ExportError(problem)
     config = config or TrainConfig()
+    plan = synthetic_plan(analysis, config)
     design_json = json.dumps(to_dict(design), ensure_ascii=True, separators=(",", ":"))
     return Template(TEMPLATE).substitute(
         CLASS=model_class_name(design),
@@ -128,4 +167,10 @@ def generate_train_script(design: Design, config: TrainConfig | None = None,
         WHITEN_LAYER=literal(whiten_layer(design, analysis)),
         RECIPE_CODE=RECIPE_CODE,
         APP_VERSION=literal(__version__),
+        SYNTHETIC=_synthetic_literal(plan),
+        SYNTHETIC_SOURCE=synthetic_source() if plan else "",
     )
+
+
+def _synthetic_literal(plan: dict[str, object] | None) -> str:
+    return "None" if plan is None else _dict_literal(plan)

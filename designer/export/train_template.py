@@ -18,7 +18,10 @@ files are unpickled with a loader that only accepts numpy arrays.
 
 With torchrun every process trains on its own share of each batch
 (DistributedDataParallel; gloo on CPU, nccl on CUDA); --batch-size is the
-total over all processes. The checkpoint (--out) holds the design, the
+total over all processes. A design whose input is not 2-D (1-D signals,
+3-D clips or volumes) trains on synthetic data of its input shape made
+here (SYNTHETIC below), since CIFAR-10 is 2-D; --data-dir is then unused.
+The checkpoint (--out) holds the design, the
 weights, the settings and the metrics, and opens in CNN Designer.
 """
 $HEADER
@@ -45,6 +48,9 @@ DESIGN_JSON = $DESIGN_JSON
 SETTINGS = $SETTINGS
 # The layer patch whitening initialises (whiten_init), if the design has one.
 WHITEN_LAYER = $WHITEN_LAYER
+# None: CIFAR-10. A design that is not 2-D trains on synthetic data of its
+# input shape instead (CIFAR-10 is 2-D): {"classes", "train", "test", "label"}.
+SYNTHETIC = $SYNTHETIC
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
@@ -126,6 +132,26 @@ def load_cifar(data_dir, train_limit=None, test_limit=None):
     if test_limit:
         test_x, test_y = test_x[:test_limit], test_y[:test_limit]
     return train_x, train_y, test_x, test_y
+
+
+${SYNTHETIC_SOURCE}def load_data(data_dir, train_limit=None, test_limit=None):
+    """CIFAR-10, or SYNTHETIC data of the model's input shape."""
+    if SYNTHETIC is None:
+        return load_cifar(data_dir, train_limit, test_limit)
+    seed, shape = SETTINGS["seed"], tuple(INPUT_SHAPE)
+    classes = SYNTHETIC["classes"]
+    train = generate(shape, train_limit or SYNTHETIC["train"], classes,
+                     seed * 2 + 1)
+    test = generate(shape, test_limit or SYNTHETIC["test"], classes,
+                    seed * 2 + 2)
+    return train[0], train[1], test[0], test[1]
+
+
+def channel_stats(images):
+    """Per-channel mean and std (0..1 units) of uint8 samples."""
+    x = images[:2000].double() / 255.0
+    dims = (0,) + tuple(range(2, x.dim()))
+    return x.mean(dim=dims).float(), x.std(dim=dims).clamp_min(1e-3).float()
 
 
 def normalise(images, mean, std):
@@ -271,19 +297,21 @@ class Trainer:
                 torch.cuda.set_device(self.device)
             backend = "nccl" if self.device.type == "cuda" else "gloo"
             dist.init_process_group(backend)
-        if tuple(INPUT_SHAPE) != (3, 32, 32):
+        if SYNTHETIC is None and tuple(INPUT_SHAPE) != (3, 32, 32):
             shape = "x".join(map(str, INPUT_SHAPE))
             raise SystemExit(f"error: CIFAR-10 images are 3x32x32 but the "
                              f"model takes {shape}: change the design's input")
         torch.manual_seed(self.settings["seed"])
         self.net = $CLASS()
         with torch.no_grad():
-            probe = self.net.eval()(torch.zeros(2, 3, 32, 32))
-        if tuple(probe.shape[1:]) != (10,):
+            probe = self.net.eval()(torch.zeros(2, *INPUT_SHAPE))
+        self.classes = SYNTHETIC["classes"] if SYNTHETIC else 10
+        if tuple(probe.shape[1:]) != (self.classes,):
             got = tuple(probe.shape[1:])
+            what = SYNTHETIC["label"] if SYNTHETIC else "CIFAR-10"
             raise SystemExit(f"error: the model outputs {got} per image; "
-                             f"CIFAR-10 needs 10 class scores "
-                             f"(end with Linear(out_features=10))")
+                             f"{what} needs {self.classes} class scores "
+                             f"(end with Linear(out_features={self.classes}))")
         self.net.to(self.device)
         self.model = self.net
         self.whitened = None
@@ -308,8 +336,14 @@ class Trainer:
 
     def run(self):
         s = self.settings
-        train_x, train_y, test_x, test_y = load_cifar(
+        train_x, train_y, test_x, test_y = load_data(
             self.args.data_dir, s["train_limit"], s["test_limit"])
+        if SYNTHETIC is not None:
+            self.log(f"data: {SYNTHETIC['label']} (CIFAR-10 is 2-D)")
+            mean, std = channel_stats(train_x)
+            view = (1, -1) + (1,) * (train_x.dim() - 2)
+            self.mean = mean.to(self.device).view(view)
+            self.std = std.to(self.device).view(view)
         if len(train_x) < self.world:
             raise SystemExit("error: fewer training images than processes")
         train_x, train_y = train_x.to(self.device), train_y.to(self.device)
@@ -414,14 +448,16 @@ class Trainer:
                 bias.requires_grad_(False)
                 bias.grad = None
             idx = order[step * batch:(step + 1) * batch]
-            mirror = None
-            if s["flip_alternate"]:
-                mirror = self.flips[idx] ^ ((epoch - 1) % 2 == 1)
-            images = augment(train_x[idx], s["augment_crop"],
-                             s["augment_flip"], s["crop_pad"], s["crop_fill"],
-                             mirror)
+            images = train_x[idx]
+            if images.dim() == 4:  # crop, flip and cutout: 2-D images only
+                mirror = None
+                if s["flip_alternate"]:
+                    mirror = self.flips[idx] ^ ((epoch - 1) % 2 == 1)
+                images = augment(images, s["augment_crop"],
+                                 s["augment_flip"], s["crop_pad"],
+                                 s["crop_fill"], mirror)
             x = normalise(images, self.mean, self.std)
-            if s["cutout"] > 0:
+            if s["cutout"] > 0 and x.dim() == 4:
                 x = cutout(x, s["cutout"])
             y = train_y[idx]
             with torch.autocast(self.device.type, dtype=self.amp,
@@ -462,8 +498,12 @@ class Trainer:
         share = torch.arange(self.rank, len(test_x), self.world,
                              device=self.device)
         sums = torch.zeros(3, device=self.device)
-        for start in range(0, len(share), max(batch, 256)):
-            idx = share[start:start + max(batch, 256)]
+        per = max(1, test_x[0].numel()) if len(test_x) else 1
+        step = max(batch, min(256, 256 * 3072 // per))
+        if test_x.dim() != 4:  # mirror views are for 2-D images only
+            tta = "off"
+        for start in range(0, len(share), step):
+            idx = share[start:start + step]
             views = tta_views(test_x[idx], tta)
             out = 0
             for view in views:

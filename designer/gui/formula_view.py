@@ -9,8 +9,9 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from designer.core.analysis import Analysis, LayerInfo
-from designer.core.catalogue import RF, fmt_shape
+from designer.core.catalogue import RF, axis_names
 from designer.core.report import human
+from designer.gui.canvas.block_text import block_shape
 from designer.gui.context import DesignContext
 from designer.gui.style import MONO_FONT
 
@@ -19,9 +20,16 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def _axes(values: tuple[float, float]) -> str:
-    h, w = values
-    return _num(h) if h == w else f"{_num(h)} × {_num(w)} (h × w)"
+def _axes(values: tuple[float, ...]) -> str:
+    """One number when every axis agrees, else each with the axes named:
+    "2 × 1 (h × w)", "1 × 2 × 2 (d × h × w)"."""
+    if len(set(values)) == 1:
+        return _num(values[0])
+    names = " × ".join(a.lower() for a in axis_names(len(values)))
+    return " × ".join(_num(v) for v in values) + f" ({names})"
+
+
+UNITS = {1: "samples", 2: "pixels", 3: "voxels"}
 
 
 def rf_rows(rf: RF | None) -> list[tuple[str, str]]:
@@ -29,9 +37,11 @@ def rf_rows(rf: RF | None) -> list[tuple[str, str]]:
         return [("receptive field", "unknown (fix the errors upstream)")]
     if rf.whole:
         return [("receptive field", "the whole input (after Flatten, Linear or global pooling)")]
-    size = rf.size
-    return [("receptive field", f"{_num(size[0])}×{_num(size[1])} input pixels"),
-            ("jump", f"{_axes(rf.jump)} pixel{'' if rf.jump == (1.0, 1.0) else 's'} between "
+    size, unit = rf.size, UNITS.get(len(rf.size), "pixels")
+    ones = all(j == 1.0 for j in rf.jump)
+    return [("receptive field", "×".join(_num(v) for v in size) + f" input {unit}"
+             + (f" ({'×'.join(axis_names(len(size)))})" if len(size) != 2 else "")),
+            ("jump", f"{_axes(rf.jump)} {unit[:-1] if ones else unit} between "
                      f"neighbouring outputs"),
             ("start", f"{_axes(rf.start)} (centre of the first output's field)")]
 
@@ -69,8 +79,8 @@ def _table(rows: list[tuple[str, str]]) -> str:
 def layer_html(info: LayerInfo) -> str:
     parts = [f"<h3 style='margin:0'>{escape(info.id)} "
              f"<span style='color:#66727f; font-weight:normal'>{escape(info.type)}</span></h3>"]
-    ins = ", ".join(fmt_shape(s) for s in info.input_shapes) or "?"
-    parts.append(_table([("input", ins), ("output", fmt_shape(info.output_shape))]))
+    ins = ", ".join(block_shape(s) for s in info.input_shapes) or "?"
+    parts.append(_table([("input", ins), ("output", block_shape(info.output_shape))]))
     if info.formulas:
         lines = "<br>".join(escape(f) for f in info.formulas)
         parts.append(f"<p style='font-family:{MONO_FONT}; background:#f4f6f8; "
@@ -93,8 +103,8 @@ def layer_html(info: LayerInfo) -> str:
 
 
 def design_html(name: str, analysis: Analysis) -> str:
-    rows = [("input", fmt_shape(analysis.input_shape)),
-            ("output", fmt_shape(analysis.output_shape)),
+    rows = [("input", block_shape(tuple(analysis.input_shape))),
+            ("output", block_shape(analysis.output_shape)),
             ("parameters", f"{analysis.total_params:,} ({analysis.trainable_params:,} trainable)"),
             ("MACs", f"{analysis.total_macs:,} ({human(analysis.total_macs)})"),
             ("activations", f"{analysis.total_memory / 2**20:.2f} MB per image (float32)")]

@@ -29,7 +29,7 @@ from designer.gui.export_dialog import ExportCodeDialog
 from designer.gui.file_actions import JSON_FILTER, FileActions, default_sample, make_settings
 from designer.gui.formula_view import FormulaView
 from designer.gui.menus import Actions, build_menus, build_toolbar
-from designer.gui.palette import Palette
+from designer.gui.palette import Palette, next_input_shape
 from designer.gui.property_editor import PropertyEditor
 from designer.gui.summary_table import SummaryTable
 from designer.gui.window import help as help_views
@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
         self.canvas_actions = CanvasActions(self)   # flow direction (View menu)
 
         self.palette.activated.connect(self.append_entry)
+        self.context.selection_changed.connect(self._update_palette_fit)
+        self.context.analysis_changed.connect(self._update_palette_fit)
         self.canvas.layer_activated.connect(self._focus_properties)
         self.canvas.status_message.connect(self.status_message)
         self.properties.message.connect(self.status_message)
@@ -305,6 +307,12 @@ class MainWindow(QMainWindow):
 
     def reveal_selection(self) -> None:
         self._reveal(self.context.selected_id)
+
+    @Slot(object)
+    def _update_palette_fit(self, _changed: object = None) -> None:
+        """The palette lists first what fits after the selected layer."""
+        self.palette.set_fitting(next_input_shape(self.context.analysis,
+                                                  self.context.selected_id))
 
     @Slot(object)
     def _reveal(self, layer_id: object) -> None:

@@ -11,7 +11,11 @@ from PySide6.QtGui import QDrag, QKeyEvent
 from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from designer.core.catalogue import CATEGORIES, all_types
+from PySide6.QtGui import QBrush, QColor
+
+from designer.core.analysis import Analysis
+from designer.core.catalogue import CATEGORIES, all_types, get_type, shape_text
+from designer.core.model import INPUT_ID
 from designer.core.templates import TEMPLATES
 from designer.gui.canvas.mime import LAYER_MIME, TEMPLATE_MIME
 from designer.gui.icons import category_icon, template_icon
@@ -20,6 +24,18 @@ TEMPLATES_GROUP = "Blocks"
 KIND_ROLE = Qt.UserRole          # "layer" or "template"
 NAME_ROLE = Qt.UserRole + 1      # type or template name
 SEARCH_ROLE = Qt.UserRole + 2    # lower-case text the filter matches: name, category, help
+TIP_ROLE = Qt.UserRole + 3       # the entry's own tooltip (a fit note is added to it)
+UNFIT = QColor("#9a9a9a")
+
+
+def next_input_shape(analysis: Analysis, selected: str | None) -> tuple[int, ...] | None:
+    """The shape a layer added now would take: the selected layer's output, else
+    the design's output (the input when there are no layers)."""
+    if selected is not None and selected in analysis.layers:
+        return analysis.layers[selected].output_shape
+    if selected == INPUT_ID or not analysis.layers:
+        return tuple(analysis.input_shape)
+    return analysis.output_shape
 
 
 class PaletteTree(QTreeWidget):
@@ -108,6 +124,7 @@ class Palette(QWidget):
             item.setIcon(0, category_icon(t.category))
             item.setToolTip(0, f"<b>{t.name}</b><br>{t.help}<br><i>double-click or drag "
                                f"onto the canvas</i>")
+            item.setData(0, TIP_ROLE, item.toolTip(0))
             item.setData(0, KIND_ROLE, "layer")
             item.setData(0, NAME_ROLE, t.name)
             item.setData(0, SEARCH_ROLE, f"{t.name} {t.category} {t.help}".lower())
@@ -128,6 +145,34 @@ class Palette(QWidget):
             group = self.tree.topLevelItem(n)
             group.setHidden(group.childCount() == 0)
         self.tree.expandAll()
+
+    def set_fitting(self, shape: tuple[int, ...] | None) -> None:
+        """List first, in each category, the layer types that take `shape` (the
+        selected layer's output); the others follow in grey, still usable."""
+        if shape is not None and tuple(shape) == getattr(self, "fitting_shape", None):
+            return
+        self.fitting_shape = tuple(shape) if shape is not None else None
+        for n in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(n)
+            items = group.takeChildren()
+            if shape is not None:
+                items.sort(key=lambda i: not self._fits(i, shape))
+            group.addChildren(items)
+            for item in items:
+                fits = shape is None or self._fits(item, shape)
+                tip = item.data(0, TIP_ROLE) or item.toolTip(0)
+                if item.data(0, KIND_ROLE) == "layer":
+                    item.setForeground(0, QBrush() if fits else QBrush(UNFIT))
+                    item.setToolTip(0, tip if fits else
+                                    f"{tip}<br>does not take {shape_text(tuple(shape))} "
+                                    f"(the selected layer's output)")
+        self.tree.expandAll()
+
+    @staticmethod
+    def _fits(item: QTreeWidgetItem, shape: tuple[int, ...]) -> bool:
+        if item.data(0, KIND_ROLE) != "layer":
+            return True
+        return get_type(item.data(0, NAME_ROLE)).fits(tuple(shape))
 
     def names_width(self) -> int:
         """Width that shows every entry's whole name (never "Depthwise-sep…")."""

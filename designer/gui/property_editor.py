@@ -10,12 +10,13 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
-                               QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
+                               QLineEdit, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from designer.core.analysis import Analysis, Issue
 from designer.core.catalogue import CATEGORY_COLOURS, fmt_shape, get_type, is_known
-from designer.core.model import INPUT_ID, MAX_ID_LENGTH, DesignError, Event, InputSpec
+from designer.core.model import (INPUT_ID, MAX_ID_LENGTH, SPATIAL_KEYS, DesignError, Event,
+                                 InputSpec)
 from designer.core.report import human
 from designer.gui.commands import RenameLayerCommand, SetParamCommand, apply_fix_command
 from designer.gui.context import DesignContext
@@ -28,6 +29,13 @@ from designer.io.design_file import MAX_DIMENSION
 
 
 ID_TIP = "The layer's id (unique); Enter renames it"
+RANK_NAMES = {1: "1-D signal (C×L)", 2: "2-D image (C×H×W)", 3: "3-D volume / clip (C×D×H×W)"}
+INPUT_TITLES = {1: "Input (one signal)", 2: "Input (one image)", 3: "Input (one volume or clip)"}
+INPUT_TIPS = {"channels": "colour channels (3 for RGB, 1 for grey), or signal channels",
+              "length": "signal length in samples",
+              "depth": "depth: slices of a volume, or frames of a clip",
+              "height": "image height in pixels", "width": "image width in pixels"}
+DEFAULT_SIZES = {"length": 128, "depth": 16, "height": 32, "width": 32}
 
 
 def _title(text: str) -> QLabel:
@@ -72,7 +80,10 @@ class _Form:
     id_edit: QLineEdit | None = None
     frozen_box: QCheckBox | None = None
     name_edit: QLineEdit | None = None
-    input_boxes: dict[str, QSpinBox] = field(default_factory=dict)
+    input_boxes: dict[str, QSpinBox] = field(default_factory=dict)  # every size key
+    rank_box: QComboBox | None = None
+    input_title: QLabel | None = None
+    input_rows: QFormLayout | None = None
     folds: list[tuple[Collapsible, str]] = field(default_factory=list)  # (fold, open attr)
 
 
@@ -98,6 +109,7 @@ class PropertyEditor(QScrollArea):
         self.frozen_box: QCheckBox | None = None
         self.name_edit: QLineEdit | None = None
         self.input_boxes: dict[str, QSpinBox] = {}
+        self.rank_box: QComboBox | None = None
         self.info_label = QLabel()
         self.issues = IssuesView()
         self._forms: dict[str, _Form] = {}
@@ -131,6 +143,7 @@ class PropertyEditor(QScrollArea):
         self.editors, self.input_boxes = form.editors, form.input_boxes
         self.id_edit, self.name_edit = form.id_edit, form.name_edit
         self.info_label, self.issues = form.info_label, form.issues
+        self.rank_box = form.rank_box
         if self.layer_id is None:
             self._fill_design(form)
         else:
@@ -156,10 +169,21 @@ class PropertyEditor(QScrollArea):
         return form
 
     def _fill_design(self, form: _Form) -> None:
+        """The design's name and input; the size boxes of the input's rank show."""
         design = self.context.design
-        assert form.name_edit is not None
+        assert form.name_edit is not None and form.rank_box is not None
+        assert form.input_title is not None and form.input_rows is not None
         form.name_edit.setText(design.name)
+        rank = design.input.rank
+        form.input_title.setText(INPUT_TITLES.get(rank, "Input"))
+        form.rank_box.blockSignals(True)
+        form.rank_box.setCurrentIndex(rank - 1)
+        form.rank_box.blockSignals(False)
+        keys = ("channels",) + design.input.keys
         for key, box in form.input_boxes.items():
+            form.input_rows.setRowVisible(box, key in keys)
+        self.input_boxes = {k: form.input_boxes[k] for k in keys}
+        for key, box in self.input_boxes.items():
             box.blockSignals(True)
             box.setValue(getattr(design.input, key))
             box.blockSignals(False)
@@ -196,14 +220,22 @@ class PropertyEditor(QScrollArea):
         form.name_edit.editingFinished.connect(self._commit_name)
         rows.addRow("Name", form.name_edit)
         layout.addLayout(rows)
-        layout.addWidget(_title("Input (one image)"))
-        inputs = QFormLayout()
-        for key, tip in (("channels", "colour channels (3 for RGB, 1 for grey)"),
-                         ("height", "image height in pixels"), ("width", "image width in pixels")):
+        form.input_title = _title(INPUT_TITLES[2])
+        layout.addWidget(form.input_title)
+        inputs = form.input_rows = QFormLayout()
+        form.rank_box = QComboBox()
+        for r in (1, 2, 3):
+            form.rank_box.addItem(RANK_NAMES[r], r)
+        form.rank_box.setToolTip("1-D: signals (Conv1d...); 2-D: images (Conv2d...); "
+                                 "3-D: volumes and video clips (Conv3d...)")
+        guard_wheel(form.rank_box)
+        form.rank_box.currentIndexChanged.connect(self._commit_rank)
+        inputs.addRow("Rank", form.rank_box)
+        for key in INPUT_TIPS:
             box = QSpinBox()
             box.setRange(1, MAX_DIMENSION)
             box.setKeyboardTracking(False)
-            box.setToolTip(tip)
+            box.setToolTip(INPUT_TIPS[key])
             guard_wheel(box)
             box.valueChanged.connect(self._commit_input)
             form.input_boxes[key] = box
@@ -280,11 +312,8 @@ class PropertyEditor(QScrollArea):
         elif self.layer_id is None:
             if event.kind == "name_changed" and self.name_edit is not None:
                 self.name_edit.setText(self.context.design.name)
-            elif event.kind == "input_changed":
-                for key, box in self.input_boxes.items():
-                    box.blockSignals(True)
-                    box.setValue(getattr(self.context.design.input, key))
-                    box.blockSignals(False)
+            elif event.kind == "input_changed" and self._form is not None:
+                self._fill_design(self._form)
         elif event.kind == "layer_renamed" and event.other == self.layer_id:
             self.layer_id = event.layer_id
             if self.id_edit is not None:
@@ -384,9 +413,26 @@ class PropertyEditor(QScrollArea):
             self.undo_stack.push(SetDesignNameCommand(self.context.design, name))
 
     def _commit_input(self) -> None:
-        spec = InputSpec(*(self.input_boxes[k].value() for k in ("channels", "height", "width")))
+        keys = ("channels",) + self.context.design.input.keys
+        spec = InputSpec.from_shape([self.input_boxes[k].value() for k in keys])
         if spec.shape != self.context.design.input.shape:
             self.undo_stack.push(SetInputSpecCommand(self.context.design, spec))
+
+    def _commit_rank(self) -> None:
+        """Another rank keeps the channels and the sizes both ranks share
+        (height and width between 2-D and 3-D); the others take a default."""
+        if self.rank_box is None:
+            return
+        rank = self.rank_box.currentData()
+        old = self.context.design.input
+        if rank == old.rank:
+            return
+        sizes = {k: v for k, v in zip(old.keys, old.spatial)}
+        if old.rank == 1:
+            sizes["height"] = sizes["width"] = DEFAULT_SIZES["height"]
+        shape = [old.channels] + [sizes.get(k, DEFAULT_SIZES[k]) for k in SPATIAL_KEYS[rank]]
+        self.undo_stack.push(SetInputSpecCommand(self.context.design,
+                                                 InputSpec.from_shape(shape)))
 
     def _apply_fix(self, issue: Issue) -> None:
         if self.layer_id is None or issue.fix is None:

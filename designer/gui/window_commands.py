@@ -35,14 +35,13 @@ class SetDesignNameCommand(QUndoCommand):
 
 
 class SetInputSpecCommand(QUndoCommand):
-    """Change the design input's channels, height and width."""
+    """Change the design input's rank (1-D, 2-D, 3-D), channels and sizes."""
 
     def __init__(self, design: Design, spec: InputSpec) -> None:
         super().__init__("Change input size")
         self.design = design
-        old = design.input
-        self.old = InputSpec(old.channels, old.height, old.width)
-        self.new = InputSpec(spec.channels, spec.height, spec.width)
+        self.old = InputSpec.from_shape(design.input.shape)
+        self.new = InputSpec.from_shape(spec.shape)
 
     def id(self) -> int:
         return SET_INPUT_ID
@@ -50,16 +49,16 @@ class SetInputSpecCommand(QUndoCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, SetInputSpecCommand):
             return False
+        if len({self.old.rank, self.new.rank, other.new.rank}) > 1:
+            return False   # a change of rank is an undo step of its own
         self.new = other.new
         return True
 
     def redo(self) -> None:
-        n = self.new
-        self.design.set_input_spec(InputSpec(n.channels, n.height, n.width))
+        self.design.set_input_spec(InputSpec.from_shape(self.new.shape))
 
     def undo(self) -> None:
-        o = self.old
-        self.design.set_input_spec(InputSpec(o.channels, o.height, o.width))
+        self.design.set_input_spec(InputSpec.from_shape(self.old.shape))
 
 
 class SetFrozenCommand(QUndoCommand):

@@ -74,6 +74,9 @@ class Normaliser:
         self.channels_last = channels_last
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dim() != 4:  # 1-D signals (N x C x L), 3-D clips (N x C x D x H x W)
+            view = (1, -1) + (1,) * (images.dim() - 2)
+            return torch.addcmul(self.shift.view(view), images.float(), self.scale.view(view))
         x = torch.addcmul(self.shift, images.float(), self.scale)
         if self.channels_last and x.dim() == 4:  # measured faster than reordering the uint8s
             x = x.contiguous(memory_format=torch.channels_last)

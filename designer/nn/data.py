@@ -45,14 +45,17 @@ class Dataset:
         return len(self.class_names)
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.train_x.shape[1:])  # type: ignore[return-value]
+    def image_shape(self) -> tuple[int, ...]:
+        """C x H x W (C x L for 1-D signals, C x D x H x W for 3-D clips)."""
+        return tuple(self.train_x.shape[1:])
 
     def mean_std(self) -> tuple[list[float], list[float]]:
         """Per-channel mean and std of the training images, in [0, 1] units."""
-        x = self.train_x[:20000].to(torch.float64) / 255.0
-        mean = x.mean(dim=(0, 2, 3))
-        std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
+        x = self.train_x[:max(1, 20000 * 3072 // max(1, self.train_x[0].numel()))]
+        x = x.to(torch.float64) / 255.0
+        dims = (0,) + tuple(range(2, x.dim()))
+        mean = x.mean(dim=dims)
+        std = x.std(dim=dims).clamp_min(1e-3)
         return mean.tolist(), std.tolist()
 
     def limited(self, train: int | None, test: int | None) -> "Dataset":
@@ -189,6 +192,22 @@ def synthetic_dataset(train_size: int = 5000, test_size: int = 1000, seed: int =
     test_x, test_y = generate(test_size, seed * 2 + 2)
     return Dataset(train_x, train_y, test_x, test_y,
                    [f"pattern {i}" for i in range(10)], SYNTHETIC_LABEL, synthetic=True)
+
+
+def synthetic_nd_dataset(shape: tuple[int, ...], classes: int, train_size: int,
+                         test_size: int, seed: int = 0) -> Dataset:
+    """Synthetic 1-D signals (shape C x L) or 3-D clips (C x D x H x W)."""
+    from designer.nn import data_synthetic_nd as nd
+    shape = tuple(int(v) for v in shape)
+    train_x, train_y = nd.generate(shape, train_size, classes, seed * 2 + 1)
+    test_x, test_y = nd.generate(shape, test_size, classes, seed * 2 + 2)
+    return Dataset(train_x, train_y, test_x, test_y, nd.class_names(shape, classes),
+                   synthetic_nd_label(shape, classes), synthetic=True)
+
+
+def synthetic_nd_label(shape: tuple[int, ...], classes: int) -> str:
+    what = "1-D signals" if len(shape) == 2 else "3-D clips of moving shapes"
+    return f"Synthetic {what} ({classes} classes; not real data)"
 
 
 def download_cifar10(data_dir: str | os.PathLike[str] | None = None,

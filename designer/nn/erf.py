@@ -13,11 +13,15 @@ CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 
 
-def image_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 (N×)C×H×W images -> normalised float N×C×H×W."""
+def image_tensor(images: np.ndarray, rank: int = 2) -> torch.Tensor:
+    """uint8 (N×)C×H×W images -> normalised float N×C×H×W; rank 1 or 3: 1-D
+    signals (N×)C×L or volumes (N×)C×D×H×W, scaled to about [-2, 2]."""
     x = torch.as_tensor(np.ascontiguousarray(images)).float() / 255.0
-    if x.dim() == 3:
+    if x.dim() == rank + 1:
         x = x.unsqueeze(0)
+    if rank != 2:
+        view = (1, x.shape[1]) + (1,) * (x.dim() - 2)
+        return (x - 0.5) / 0.25 * torch.ones(view)
     c = x.shape[1]
     if c == 3:
         mean = torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1)
@@ -84,9 +88,11 @@ def share_inside(heat: np.ndarray, box: tuple[int, int, int, int]) -> float:
     return inside / total
 
 
-def activations(module: nn.Module, layer_name: str, image: torch.Tensor) -> np.ndarray:
-    """The layer's output for one image: C×H×W (spatial) or N (flat) float array."""
-    x = image if image.dim() == 4 else image.unsqueeze(0)
+def activations(module: nn.Module, layer_name: str, image: torch.Tensor,
+                rank: int = 2) -> np.ndarray:
+    """The layer's output for one image: C×H×W (spatial; C×L, C×D×H×W for
+    rank 1, 3 inputs) or N (flat) float array."""
+    x = image.unsqueeze(0) if image.dim() == rank + 1 else image
     with torch.no_grad():
         out = module.forward_all(x[:1])[layer_name]  # type: ignore[operator]
     return out[0].detach().cpu().float().numpy()
@@ -98,6 +104,9 @@ def filters(module: nn.Module, layer_name: str, rgb: bool) -> np.ndarray | None:
     layers without conv weights."""
     layer: Any = getattr(module, layer_name, None)
     weight = getattr(layer, "weight", None)
+    if isinstance(layer, (nn.Conv1d, nn.Conv3d)) and weight is not None:
+        # out×k (1-D) or out×kd×kh×kw (3-D): the mean over the input channels
+        return weight.detach().cpu().float().mean(dim=1).numpy()
     if not isinstance(layer, nn.Conv2d) or weight is None:
         return None
     w = weight.detach().cpu().float()

@@ -3,6 +3,7 @@ not fit the device, before it starts thrashing: the estimate and the batch
 size that would fit, in words."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,8 +58,12 @@ def free_memory(device: torch.device) -> int | None:
     return None
 
 
-def dataset_bytes(config: TrainConfig) -> int:
+def dataset_bytes(config: TrainConfig, input_shape: tuple[int, ...] | None = None) -> int:
     """The trainer holds the whole dataset on the device (uint8 images, int64 labels)."""
+    if not setup.is_image_shape(input_shape):
+        assert input_shape is not None
+        train, test = setup.synthetic_nd_sizes(config, input_shape)
+        return (train + test) * (math.prod(input_shape) + 8)
     if (config.dataset or "").lower() == "synthetic":
         n = (config.train_limit or setup.SYNTHETIC_TRAIN) + (config.test_limit or setup.SYNTHETIC_TEST)
     else:
@@ -77,10 +82,11 @@ def check(design: Design, config: TrainConfig, free: int | None = None) -> Memor
         precision = setup.resolve_precision(config.precision, device, [], analysis.total_macs)
         has_conv = any(i.type.startswith("Conv") for i in analysis.layers.values())
         cl = (config.channels_last or "auto").lower()
-        channels_last = cl in ("on", "true", "yes") or (
-            cl == "auto" and has_conv and device.type in ("cuda", "cpu"))
+        channels_last = setup.is_image_shape(analysis.input_shape) and (
+            cl in ("on", "true", "yes") or (
+                cl == "auto" and has_conv and device.type in ("cuda", "cpu")))
         # the trainer moves the dataset to a GPU; on the CPU it is loaded either way
-        data = dataset_bytes(config) if device.type == "cuda" else 0
+        data = dataset_bytes(config, analysis.input_shape) if device.type == "cuda" else 0
         settings = settings_for(config, device.type, precision, channels_last, data)
         p = plan(design, settings, analysis)
     except (setup.SetupError, PlanError, ValueError):

@@ -52,11 +52,12 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, class
              prepare: Callable[[torch.Tensor], torch.Tensor],
              autocast: Callable[[], object],
              should_stop: Callable[[], bool] | None = None,
+             batch: int = EVAL_BATCH,
              predict: Callable[..., torch.Tensor] | None = None) -> Evaluation:
     """`predict` (same arguments as predict_logits) replaces it, e.g. for TTA."""
     if len(images) == 0:
         return Evaluation(float("nan"), 0.0, [[0] * classes for _ in range(classes)])
-    logits = (predict or predict_logits)(model, images, prepare, autocast,
+    logits = (predict or predict_logits)(model, images, prepare, autocast, batch=batch,
                                          should_stop=should_stop)
     loss = F.cross_entropy(logits, labels, reduction="sum").item() / len(labels)
     pred = logits.argmax(dim=1)

@@ -10,11 +10,14 @@ import torch
 from torch import nn
 
 from designer.core.training_config import TrainConfig
-from designer.nn.data import Dataset, DatasetError, find_cifar10, load_cifar10, synthetic_dataset
+from designer.nn.data import (Dataset, DatasetError, find_cifar10, load_cifar10, synthetic_dataset,
+                              synthetic_nd_dataset)
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle", "triangular")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SYNTHETIC_TRAIN, SYNTHETIC_TEST = 10000, 2000
+SYNTHETIC_ND_BYTES = 256 * 2**20     # default size of a 1-D / 3-D synthetic training set
+SYNTHETIC_ND_CLASSES = 10, 2, 24     # default, least, most
 
 
 class SetupError(ValueError):
@@ -87,10 +90,15 @@ def resolve_precision(name: str, device: torch.device, notes: list[str], macs: i
     return name
 
 
-def resolve_channels_last(setting: str, device: torch.device, model: nn.Module) -> bool:
+def resolve_channels_last(setting: str, device: torch.device, model: nn.Module,
+                          input_rank: int = 3) -> bool:
     """auto: on for convolutional nets on CUDA and on the CPU (measured 1.0-1.4x
-    faster on the CPU for every sample), off on MPS and for nets without convolutions."""
+    faster on the CPU for every sample), off on MPS and for nets without convolutions.
+    Never for 1-D or 3-D inputs (input_rank = dimensions without the batch): the
+    format is defined for 4-D tensors."""
     setting = (setting or "auto").lower()
+    if input_rank != 3:
+        return False
     if setting in ("on", "true", "yes"):
         return True
     if setting in ("off", "false", "no"):
@@ -106,8 +114,52 @@ def autocast(device: torch.device, precision: str) -> ContextManager[Any]:
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def load_dataset(config: TrainConfig, should_stop: Any = None) -> Dataset:
+def is_image_shape(input_shape: tuple[int, ...] | None) -> bool:
+    """True for a 2-D input (C x H x W) or an unknown one: the image datasets fit."""
+    return input_shape is None or len(tuple(input_shape)) == 3
+
+
+def synthetic_nd_sizes(config: TrainConfig, input_shape: tuple[int, ...]) -> tuple[int, int]:
+    """(train, test) sample counts of a 1-D / 3-D synthetic set: the limits when
+    set, else as many as fit SYNTHETIC_ND_BYTES (at most the 2-D set's counts)."""
+    per = max(1, math.prod(int(v) for v in input_shape))
+    train = min(SYNTHETIC_TRAIN, max(200, SYNTHETIC_ND_BYTES // per))
+    test = min(SYNTHETIC_TEST, max(50, train // 5))
+    return config.train_limit or train, config.test_limit or test
+
+
+def synthetic_nd_classes(output_shape: tuple[int, ...] | None) -> int:
+    """The design's class count when it ends in 2..24 scores, else 10."""
+    default, least, most = SYNTHETIC_ND_CLASSES
+    if output_shape is not None and len(tuple(output_shape)) == 1 \
+            and least <= int(output_shape[0]) <= most:
+        return int(output_shape[0])
+    return default
+
+
+def rank_name(input_shape: tuple[int, ...]) -> str:
+    return f"{len(tuple(input_shape)) - 1}-D"
+
+
+def load_dataset(config: TrainConfig, should_stop: Any = None,
+                 input_shape: tuple[int, ...] | None = None,
+                 output_shape: tuple[int, ...] | None = None,
+                 notes: list[str] | None = None) -> Dataset:
+    """The dataset a run trains on. A 1-D or 3-D design (input_shape of rank
+    other than 2) trains on synthetic data of its shape whatever the setting:
+    CIFAR-10 is 2-D; a note says so when the setting asked for CIFAR-10."""
     name = (config.dataset or "cifar10").lower()
+    if not is_image_shape(input_shape):
+        assert input_shape is not None
+        if name not in ("cifar10", "cifar-10", "synthetic"):
+            raise DatasetError(f"unknown dataset '{config.dataset}': use cifar10 or synthetic")
+        classes = synthetic_nd_classes(output_shape)
+        train, test = synthetic_nd_sizes(config, input_shape)
+        data = synthetic_nd_dataset(tuple(input_shape), classes, train, test, seed=config.seed)
+        if notes is not None and name != "synthetic":
+            notes.append(f"CIFAR-10 is 2-D: this {rank_name(input_shape)} design trains on "
+                         f"{data.label[0].lower()}{data.label[1:]}")
+        return data
     if name == "synthetic":
         data = synthetic_dataset(config.train_limit or SYNTHETIC_TRAIN,
                                  config.test_limit or SYNTHETIC_TEST, seed=config.seed)

@@ -40,7 +40,8 @@ from designer.nn.checkpoint import (CheckpointError, check_fits, load_checkpoint
                                     save_checkpoint)
 from designer.nn.data import Dataset, DatasetError
 from designer.nn.events import Event, EpochEnd, Failed, Finished, Paused, Started, Step
-from designer.nn.train_eval import Evaluation, EvaluationSkipped, evaluate, predict_logits
+from designer.nn.train_eval import (EVAL_BATCH, Evaluation, EvaluationSkipped, evaluate,
+                                   predict_logits)
 from designer.nn.train_files import BEST, LAST, write_metrics
 
 
@@ -141,7 +142,8 @@ class Trainer:
             raise RuntimeError("no trained model")
         images = images.to(self.device)
         logits = predict_logits(self.model, images, self._normalise,
-                                lambda: setup.autocast(self.device, self.precision))
+                                lambda: setup.autocast(self.device, self.precision),
+                                batch=eval_batch(images))
         return logits.cpu()
 
     # --- the run ----------------------------------------------------------------
@@ -200,7 +202,12 @@ class Trainer:
             torch.backends.cudnn.benchmark = True  # fixed batch shapes: pick the fastest kernels
         self.report_lag = self.report_lag or self.device.type != "cpu"
         torch.manual_seed(cfg.seed)
-        data = setup.load_dataset(cfg, self._stop.is_set)
+        data = setup.load_dataset(cfg, self._stop.is_set, analysis.input_shape,
+                                  analysis.output_shape, notes)
+        if not setup.is_image_shape(analysis.input_shape) and (
+                cfg.augment_crop or cfg.augment_flip or cfg.cutout > 0):
+            notes.append("crop, flip and cutout augment 2-D images only: off for this "
+                         f"{setup.rank_name(analysis.input_shape)} design")
         self._check_stop()
         train, val = _split(data, cfg.val_split, cfg.seed)
         if len(train[0]) == 0:
@@ -211,7 +218,8 @@ class Trainer:
         model = build(self.design, analysis)
         resume = self._load_resume(model)
         model.to(self.device)
-        channels_last = setup.resolve_channels_last(cfg.channels_last, self.device, model)
+        channels_last = setup.resolve_channels_last(cfg.channels_last, self.device, model,
+                                                    len(analysis.input_shape))
         if channels_last:
             model.to(memory_format=torch.channels_last)
         self.model = model
@@ -364,14 +372,17 @@ class Trainer:
         cfg = self.config
         model, opt = self.model, self._optimizer
         assert model is not None and opt is not None and self._normalise is not None
-        mirror = None
-        if self._flip_bits is not None and idx is not None:
-            mirror = recipe.alternate_flips(self._flip_bits, idx, self.epoch)
-        x = self._normalise(augment_batch(images, cfg.augment_crop, cfg.augment_flip,
-                                          self._generator, cfg.crop_pad, cfg.crop_fill,
-                                          mirror))
-        if cfg.cutout > 0:
-            x = cutout(x, cfg.cutout, self._generator)
+        if images.dim() == 4:
+            mirror = None
+            if self._flip_bits is not None and idx is not None:
+                mirror = recipe.alternate_flips(self._flip_bits, idx, self.epoch)
+            x = self._normalise(augment_batch(images, cfg.augment_crop, cfg.augment_flip,
+                                              self._generator, cfg.crop_pad, cfg.crop_fill,
+                                              mirror))
+            if cfg.cutout > 0:
+                x = cutout(x, cfg.cutout, self._generator)
+        else:  # 1-D signals, 3-D clips: a flip would change a clip's motion (its class)
+            x = self._normalise(images)
         with setup.autocast(self.device, self.precision):
             out = model(x)
         loss = F.cross_entropy(out.float() * cfg.logit_scale, y,
@@ -426,14 +437,15 @@ class Trainer:
 
     def _evaluate(self, x: torch.Tensor, y: torch.Tensor, tta: str = "off") -> Evaluation:
         assert self.model is not None and self.data is not None and self._normalise is not None
-        scale, views = self.config.logit_scale, tta
+        scale = self.config.logit_scale
+        views = tta if x.dim() == 4 else "off"  # mirror views are for 2-D images only
 
         def predict(*args: Any, **kwargs: Any) -> torch.Tensor:  # the loss as in training
             return recipe.tta_logits(*args, mode=views, **kwargs) * scale
         with self._averaged():
             return evaluate(self.model, x, y, self.data.num_classes, self._normalise,
                             lambda: setup.autocast(self.device, self.precision),
-                            self._now.is_set, predict)
+                            self._now.is_set, eval_batch(x), predict)
 
     def _end_epoch(self, train_loss: float, train_acc: float, val: Evaluation | None,
                    test: Evaluation, seconds: float) -> None:
@@ -539,6 +551,13 @@ class _Throughput:
         dt, self.last = max(now - self.last, 1e-9), now
         self.step_s = dt if self.step_s is None else 0.9 * self.step_s + 0.1 * dt
         return self.batch / self.step_s, self.step_s
+
+
+def eval_batch(x: torch.Tensor) -> int:
+    """EVAL_BATCH CIFAR-sized images, fewer of larger samples (a 3-D clip is
+    hundreds of images' worth)."""
+    per = max(1, x[0].numel()) if len(x) else 1
+    return max(1, min(EVAL_BATCH, EVAL_BATCH * 3072 // per))
 
 
 def lr_now(opt: torch.optim.Optimizer) -> float:

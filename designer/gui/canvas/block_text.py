@@ -10,7 +10,7 @@ from html import escape
 from typing import Any
 
 from designer.core.analysis import Analysis, LayerInfo
-from designer.core.catalogue import RF, fmt_shape, get_type, is_known
+from designer.core.catalogue import RF, fmt_shape, get_type, is_known, shape_layout, shape_text
 from designer.core.model import INPUT_ID, Layer
 
 
@@ -28,6 +28,7 @@ class BlockText:
     is_output: bool = False
     inputs: int = 1            # input ports drawn (merges fan their inputs out)
     ports: tuple[str, ...] = ("out",)  # output port names (schema v2), port 0 first
+    axes: str = ""             # the shape's axes for 1-D / 3-D maps: "C×D×H×W"
 
     @property
     def tooltip(self) -> str:
@@ -35,6 +36,7 @@ class BlockText:
         if self.detail:
             lines.append(escape(self.detail))
         lines.append(f"output: {escape(self.shape)}"
+                     + (f" ({escape(self.axes)})" if self.axes else "")
                      + (" (the design's output)" if self.is_output else ""))
         if self.params:
             lines.append(escape(self.params))
@@ -180,13 +182,29 @@ def detail_text(type_name: str, p: dict[str, Any], n_inputs: int = 1) -> str:
     return ""
 
 
+def block_shape(shape: tuple[int, ...] | None) -> str:
+    """2-D maps and flat vectors as today ("6×28×28", "120"); 1-D and 3-D maps
+    with their axes named ("16×8×56×56 (C×D×H×W)", "32×500 (C×L)")."""
+    if shape is None or len(shape) in (1, 3):
+        return fmt_shape(shape)
+    return shape_text(shape)
+
+
+def shape_axes(shape: tuple[int, ...] | None) -> str:
+    """"C×L" / "C×D×H×W" for 1-D / 3-D maps (a block's tooltip), else ""."""
+    return "" if shape is None or len(shape) in (1, 3) else shape_layout(shape)
+
+
 def rf_text(rf: RF | None) -> str:
     if rf is None:
         return ""
     if rf.whole:
         return "RF all"
-    h, w = (_num(float(round(x, 2))) for x in rf.size)
-    return f"RF {h}" if h == w else f"RF {h}×{w}"
+    sizes = [_num(float(round(x, 2))) for x in rf.size]
+    if len(sizes) == 2:
+        h, w = sizes
+        return f"RF {h}" if h == w else f"RF {h}×{w}"
+    return "RF " + "×".join(sizes)   # 1-D: length; 3-D: depth×height×width
 
 
 def _issue_text(issue: Any) -> str:
@@ -207,7 +225,7 @@ def layer_text(layer: Layer, info: LayerInfo | None, analysis: Analysis) -> Bloc
     return BlockText(
         title=layer.id, type_name=layer.type, category=category,
         detail=detail_text(layer.type, params, len(layer.inputs)),
-        shape=fmt_shape(info.output_shape),
+        shape=fmt_shape(info.output_shape), axes=shape_axes(info.output_shape),
         params=params_text(info.params, info.frozen_params) if info.known else "? params",
         rf=rf_text(info.rf) if info.known else "",
         errors=tuple(_issue_text(e) for e in info.errors),
@@ -231,6 +249,6 @@ def input_text(analysis: Analysis) -> BlockText:
     valid = all(isinstance(d, int) and d >= 1 for d in analysis.input_shape)
     input_errors = tuple(e.message for e in analysis.errors if "input" in e.message) \
         if not valid else ()
-    return BlockText(INPUT_ID, "Input", "Input", "C×H×W",
+    return BlockText(INPUT_ID, "Input", "Input", shape_layout(analysis.input_shape),
                      fmt_shape(analysis.input_shape) if valid else "?", "", "",
                      errors=input_errors)

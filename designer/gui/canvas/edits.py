@@ -121,7 +121,8 @@ def append_layer(scene: DesignScene, type_name: str, anchor: str | None = None) 
 
 def _insert_on_edge(scene: DesignScene, type_name: str, src: str, dst: str) -> str:
     design = scene.context.design
-    s, d = scene.blocks[src], scene.blocks[dst]
+    # src may name an output port ("split:1"); its block is the layer's
+    s, d = scene.blocks[design.source_of(src)], scene.blocks[design.source_of(dst)]
     moves: Moves = {}
     step = _step(scene)
     room: Position = _at(scene, scene.along(s) + step, _across(scene, d))

@@ -95,10 +95,11 @@ class TorchWorker(QObject):
         if job.layer_id is None or job.images is None:
             return result
         name = module.names[job.layer_id]
-        x = erf.image_tensor(job.images)
-        result.activations = erf.activations(module, name, x)
+        rank = job.images.ndim - 2          # the images arrive batched
+        x = erf.image_tensor(job.images, rank)
+        result.activations = erf.activations(module, name, x, rank)
         result.filters = erf.filters(module, name, job.rgb_filters)
-        if job.unit is not None and result.activations.ndim == 3:
+        if job.unit is not None and result.activations.ndim == 3 and rank == 2:
             result.heat = erf.effective_rf(module, name, job.unit, x)
             if job.box is not None:
                 box = tuple(int(round(v)) for v in job.box)

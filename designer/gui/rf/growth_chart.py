@@ -53,7 +53,7 @@ class GrowthChart(QWidget):
 
     def set_analysis(self, design: Design, analysis: Analysis) -> None:
         self.rows = growth_rows(analysis)
-        _, h, w = analysis.input_shape
+        side = max(analysis.input_shape[1:])   # the input's largest spatial size
         local = [(n, r) for n, r in enumerate(self.rows) if not r.whole]
         whole = [(n, r) for n, r in enumerate(self.rows) if r.whole]
         # a line joins neighbours only where one feeds the other (branches stay apart)
@@ -62,13 +62,15 @@ class GrowthChart(QWidget):
         xs = [n for n, _ in local]
         self.size_curve.setData(xs, [max(r.size) for _, r in local], connect=joined)
         self.jump_curve.setData(xs, [max(r.jump) for _, r in local], connect=joined)
-        self.whole_points.setData([n for n, _ in whole], [float(max(h, w))] * len(whole))
-        self.input_line.setValue(float(max(h, w)))
+        self.whole_points.setData([n for n, _ in whole], [float(side)] * len(whole))
+        self.input_line.setValue(float(side))
         self._update_ticks()
         self.plot.setXRange(-0.5, max(len(self.rows) - 0.5, 0.5), padding=0.02)
-        tallest = max([max(r.size) for r in self.rows if not r.whole] + [float(max(h, w))])
+        tallest = max([max(r.size) for r in self.rows if not r.whole] + [float(side)])
         self.plot.setYRange(0, tallest * 1.3, padding=0)   # room for the legend
-        msgs = [w.message for w in rf_warnings(design, analysis)]
+        # the field warnings are worded for images (core/rf_report.py)
+        msgs = [w.message for w in rf_warnings(design, analysis)] \
+            if len(analysis.input_shape) == 3 else []
         self.warnings.setText("\n".join("⚠ " + m for m in msgs))
         self.warnings.setVisible(bool(msgs))
 

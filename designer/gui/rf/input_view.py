@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from designer.gui.rf.colormap import chw_to_rgb, heat_overlay, rgb_image, rgba_image
@@ -19,6 +19,8 @@ class InputImageWidget(QWidget):
     """Draws the image at an integer-free scale with nearest sampling; the
     world rectangle grows to include the parts of the field in padding."""
 
+    pixel_clicked = Signal(float, float)   # (row, column) in input pixels
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(200, 200)
@@ -28,6 +30,7 @@ class InputImageWidget(QWidget):
         self._heat: QImage | None = None
         self.overlay: Overlay | None = None
         self.show_heat = True
+        self.outside = False     # a volume's slice outside the field's depth range: grey
 
     def sizeHint(self) -> QSize:
         return QSize(280, 280)
@@ -64,6 +67,19 @@ class InputImageWidget(QWidget):
         oy = (self.height() - world.height() * s) / 2
         return QPointF(ox + (x - world.left()) * s, oy + (y - world.top()) * s)
 
+    def to_pixel(self, point: QPointF) -> tuple[float, float]:
+        """Screen point -> (row, column) in input-pixel coordinates."""
+        world, s = self.world(), self.scale()
+        ox = (self.width() - world.width() * s) / 2
+        oy = (self.height() - world.height() * s) / 2
+        return ((point.y() - oy) / s + world.top() - 0.5,
+                (point.x() - ox) / s + world.left() - 0.5)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.LeftButton:
+            self.pixel_clicked.emit(*self.to_pixel(event.position()))
+        super().mousePressEvent(event)
+
     def _screen_rect(self, r: QRectF) -> QRectF:
         return QRectF(self.to_screen(r.left(), r.top()), self.to_screen(r.right(), r.bottom()))
 
@@ -93,10 +109,11 @@ class InputImageWidget(QWidget):
             p.fillRect(r, QColor(154, 165, 177, 70))
             p.fillRect(r, QBrush(PADDING, Qt.BDiagPattern))
         p.setBrush(Qt.NoBrush)
-        p.setPen(QPen(FIELD, 1.5, Qt.DashLine))
+        colour = PADDING if self.outside else FIELD
+        p.setPen(QPen(colour, 1.5, Qt.DashLine))
         p.drawRect(self._screen_rect(_rect(ov.box)))
         if ov.clipped is not None:
-            p.setPen(QPen(FIELD, 2.5))
+            p.setPen(QPen(colour, 2.5, Qt.DashLine if self.outside else Qt.SolidLine))
             p.drawRect(self._screen_rect(_rect(ov.clipped)))
         p.setPen(Qt.NoPen)
         p.setBrush(NEIGHBOUR)

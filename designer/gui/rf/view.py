@@ -16,14 +16,16 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QSpinBox, QTabWid
                                QToolButton, QVBoxLayout, QWidget)
 
 from designer.core.analysis import Analysis
+from designer.core.catalogue import fmt_shape
 from designer.core.model import INPUT_ID, Design
 from designer.gui.context import DesignContext
-from designer.gui.rf import overlay_model
+from designer.gui.rf import overlay_model, overlay_nd
 from designer.gui.rf.erf_worker import Job, Result, TorchRunner
 from designer.gui.rf.feature_maps import (MosaicView, activation_tiles, filter_tiles,
                                           vector_tile)
 from designer.gui.rf.growth_chart import GrowthChart
 from designer.gui.rf.image_source import ImageSet, synthetic_set
+from designer.gui.rf.nd_view import NdFieldView, SliceBrowser
 from designer.gui.rf.input_view import InputImageWidget
 from designer.gui.rf.overlay_model import Overlay, fmt_num, rf_label
 from designer.gui.rf.unit_grid import FeatureGridWidget
@@ -90,18 +92,27 @@ class ReceptiveFieldView(QWidget):
         right.addWidget(self.grid_caption)
         pictures.addLayout(left, 3)
         pictures.addWidget(self.map_panel, 2)
+        self.pictures_panel = QWidget()   # 2-D inputs; nd_view for 1-D and 3-D ones
+        self.pictures_panel.setLayout(pictures)
+        pictures.setContentsMargins(0, 0, 0, 0)
+        self.nd_view = NdFieldView()
+        self.nd_view.setVisible(False)
+        self.nd_view.unit_changed.connect(self._submit)
         self.chart = GrowthChart()
         self.chart.layer_clicked.connect(self.context.select)
         self.maps = MosaicView("Select a layer to see its activations.")
         self.filters = MosaicView("Filters are shown for convolutions.")
         self.tabs = QTabWidget()
         self.tabs.addTab(self.chart, "Growth")
-        self.tabs.addTab(self.maps, "Feature maps")
-        self.tabs.addTab(self.filters, "Filters")
+        self.maps_slices = SliceBrowser(self.maps, "Depth slice of the feature maps")
+        self.filters_slices = SliceBrowser(self.filters, "Depth slice of the 3-D filters")
+        self.tabs.addTab(self.maps_slices, "Feature maps")
+        self.tabs.addTab(self.filters_slices, "Filters")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.header)
-        lay.addLayout(pictures, 3)
+        lay.addWidget(self.pictures_panel, 3)
+        lay.addWidget(self.nd_view, 3)
         lay.addWidget(self.unit_label)
         lay.addWidget(self.erf_label)
         lay.addWidget(self.tabs, 2)
@@ -142,10 +153,15 @@ class ReceptiveFieldView(QWidget):
     def analysis(self) -> Analysis:
         return self.context.analysis
 
+    def is_nd(self) -> bool:
+        """A 1-D or 3-D input: nd_view draws the field."""
+        return len(self.analysis.input_shape) != 3
+
     def _default_layer(self) -> str | None:
         """The deepest layer whose field is still local, else the last one."""
-        local = [lid for lid in self.analysis.order
-                 if self._map_size(lid) is not None]
+        size = (lambda lid: overlay_nd.map_size(self.analysis, lid)) if self.is_nd() \
+            else self._map_size
+        local = [lid for lid in self.analysis.order if size(lid) is not None]
         return local[-1] if local else (self.analysis.order[-1] if self.analysis.order else None)
 
     def _map_size(self, layer_id: str | None) -> tuple[int, int] | None:
@@ -158,11 +174,16 @@ class ReceptiveFieldView(QWidget):
         return overlay_model.feature_map_size(self.analysis, layer_id)
 
     def current_image(self) -> np.ndarray:
+        if self.is_nd():
+            return self.nd_view.sample if self.nd_view.sample is not None else \
+                np.zeros(self.analysis.input_shape, np.uint8)
         c, h, w = self.analysis.input_shape
         return self.images.fit(max(c, 1), max(h, 1), max(w, 1), self.index_spin.value())
 
     def set_layer(self, layer_id: str | None) -> None:
         self.layer_id = layer_id if layer_id in self.analysis.layers else None
+        if self._show_nd():
+            return
         size = self._map_size(self.layer_id)
         self.grid.set_map_size(size)
         self.map_panel.setVisible(size is not None)
@@ -236,8 +257,13 @@ class ReceptiveFieldView(QWidget):
             return
         self._stale = False
         self._refresh_chart()
-        self._show_image()
         keep = self.layer_id if self.layer_id in analysis.layers else self._default_layer()
+        if self.is_nd():
+            self.layer_id = keep
+            self._show_nd()
+            return
+        self._show_nd()      # back from a 1-D / 3-D input: the 2-D panels again
+        self._show_image()
         old_unit = self.grid.unit
         size = self._map_size(keep)
         self.layer_id = keep
@@ -280,7 +306,30 @@ class ReceptiveFieldView(QWidget):
         self.chart.set_analysis(self.context.design, self.analysis)
         self.chart.mark(self.layer_id)
 
+    def _show_nd(self) -> bool:
+        """For a 1-D or 3-D input: show the field in nd_view (True); else
+        show the 2-D panels (False)."""
+        nd = self.is_nd()
+        self.pictures_panel.setVisible(not nd)
+        self.nd_view.setVisible(nd)
+        self.unit_label.setVisible(not nd)
+        if not nd:
+            return False
+        self.header.setText("")
+        self.header.setVisible(False)
+        self.overlay = None
+        self.chart.mark(self.layer_id)
+        self.nd_view.show_layer(self.analysis, self.layer_id)
+        if self.layer_id is None:
+            self.maps.clear()
+            self.filters.clear()
+        self._submit()
+        return True
+
     def _show_image(self) -> None:
+        if self.is_nd():
+            return
+        self.header.setVisible(True)
         self.index_spin.setMaximum(max(len(self.images) - 1, 0))
         n = self.index_spin.value()
         self.input_view.set_image(self.current_image())
@@ -374,12 +423,20 @@ class ReceptiveFieldView(QWidget):
                 f"{r.inside:.0%} of the gradient lies inside the theoretical field. "
             self.erf_label.setText(f"Effective field (red): {share}With {r.weights_label}; "
                                    f"{r.seconds * 1000:.0f} ms.")
+        elif self.is_nd():
+            self.erf_label.setText(f"Feature maps and filters with {r.weights_label} (the "
+                                   "effective field is drawn for 2-D inputs only).")
         elif self.overlay is not None and self.overlay.whole:
             self.erf_label.setText(f"Activations with {r.weights_label}.")
         elif not self.heat_box.isChecked():
             self.erf_label.setText("")
         act = r.activations
-        if act is not None and act.ndim == 3:
+        self.maps_slices.set_array(None)
+        self.filters_slices.set_array(None)
+        if act is not None and self.is_nd() and act.ndim == len(self.analysis.input_shape):
+            self.maps_slices.set_array(act, f"{r.layer_id}: {min(act.shape[0], 64)} of "
+                                       f"{act.shape[0]} channels, {fmt_shape(act.shape[1:])}")
+        elif act is not None and act.ndim == 3:
             self.grid.set_activation(act)
             self.maps.show_tiles(activation_tiles(act), f"{r.layer_id}: {min(act.shape[0], 64)} "
                                  f"of {act.shape[0]} channels, {act.shape[1]}×{act.shape[2]}, "
@@ -387,7 +444,11 @@ class ReceptiveFieldView(QWidget):
         elif act is not None and act.size:
             self.maps.show_tiles([vector_tile(act)], f"{r.layer_id}: {act.size} values, "
                                  "row by row (grey: no value)")
-        if r.filters is not None:
+        if r.filters is not None and r.filters.ndim in (2, 4):   # Conv1d, Conv3d
+            self.filters_slices.set_array(r.filters, f"{r.layer_id}: {min(len(r.filters), 64)} "
+                                          f"of {len(r.filters)} filters (mean over input "
+                                          f"channels), {r.weights_label}")
+        elif r.filters is not None:
             kind = "RGB" if r.filters.ndim == 4 else "mean over input channels"
             self.filters.show_tiles(filter_tiles(r.filters), f"{r.layer_id}: "
                                     f"{min(len(r.filters), 64)} of {len(r.filters)} filters "

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
+from designer.gui.training.data_label import nd_dataset_text
 from designer.gui.lifetimes import keep_until_finished
 from designer.gui.training.background import call_in_background
 
@@ -64,6 +65,7 @@ class DatasetBox(QWidget):
         self._deferred = True    # the first check waits for activate(): torch is slow to import
         self._dl_thread: QThread | None = None
         self._dl_worker: DownloadWorker | None = None
+        self.nd_text: str | None = None    # set for 1-D / 3-D designs (set_design_shape)
 
         self.combo = QComboBox()
         for key, label in DATASETS:
@@ -142,7 +144,22 @@ class DatasetBox(QWidget):
             self._deferred = False
             self.refresh_status()
 
+    def set_design_shape(self, input_shape: tuple[int, ...],
+                         output_shape: tuple[int, ...] | None) -> None:
+        """A 1-D or 3-D design trains on synthetic data of its shape: say so,
+        and grey out the CIFAR-10 controls (the setting is kept for 2-D)."""
+        text = nd_dataset_text(input_shape, output_shape)
+        if text == self.nd_text:
+            return
+        self.nd_text = text
+        self.combo.setEnabled(text is None)
+        self._on_dataset_changed()
+
     def refresh_status(self) -> None:
+        if self.nd_text is not None:
+            self._found = None
+            self._set_status(self.nd_text, "#1f4e79")
+            return
         if self.dataset == "synthetic":
             self._found = None
             self._set_status("Synthetic images with learnable patterns: not real data. "
@@ -158,7 +175,8 @@ class DatasetBox(QWidget):
                            lambda res, err: self._on_checked(serial, res, err), self)
 
     def _on_checked(self, serial: int, res: Any, err: BaseException | None) -> None:
-        if serial != self._check_serial or self.dataset == "synthetic":
+        if serial != self._check_serial or self.dataset == "synthetic" \
+                or self.nd_text is not None:
             return
         if err is not None:
             self._found = False
@@ -185,7 +203,7 @@ class DatasetBox(QWidget):
 
     # --- user actions ---------------------------------------------------------
     def _on_dataset_changed(self) -> None:
-        real = self.dataset == "cifar10"
+        real = self.dataset == "cifar10" and self.nd_text is None
         for w in (self.folder, self.locate_button, self.download_button):
             w.setEnabled(real)
         self.refresh_status()

@@ -143,6 +143,7 @@ class TrainingPanel(QWidget):
         context.model_event.connect(self._on_model_event)
         context.analysis_changed.connect(self._on_analysis_changed)
         self._load_settings_from_design()
+        self._show_design_data(context.analysis)
         self._update_buttons()
 
     def _build_layout(self) -> None:
@@ -232,8 +233,13 @@ class TrainingPanel(QWidget):
         if getattr(event, "kind", None) == "reset":
             self._load_settings_from_design()
 
+    def _show_design_data(self, analysis: Any) -> None:
+        """1-D and 3-D designs: the dataset box says they train on synthetic data."""
+        self.form.dataset.set_design_shape(tuple(analysis.input_shape), analysis.output_shape)
+
     @Slot(object)
     def _on_analysis_changed(self, _analysis: Any) -> None:
+        self._show_design_data(self.context.analysis)
         run = self.current
         changed = run is not None and run.active and not _same_network(self.context.design,
                                                                           run.design)
@@ -360,6 +366,11 @@ class TrainingPanel(QWidget):
         elif isinstance(event, Started):
             run.started = event
             run.state = "running"
+            label = event.dataset_label
+            if "1-D" in label or "3-D" in label:   # not what the dataset setting says
+                self.notice.setText(f"Run {run.number} trains on {label[0].lower()}"
+                                    f"{label[1:]}: CIFAR-10 is 2-D.")
+                self.notice.show()
             self.plots.set_eval_name("val" if run.config.val_split else "test")
             self._update_item(run)
             self._update_buttons()   # Pause works from the first step

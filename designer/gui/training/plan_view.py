@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QShowEvent
@@ -20,6 +21,7 @@ from designer.core.plan_time import TimeEstimate, estimate, format_seconds
 from designer.core.planner import Plan, PlanError, plan
 from designer.core.training_config import TrainConfig
 from designer.gui.training.background import call_in_background
+from designer.gui.training.data_label import nd_counts
 
 WARN_STYLE = ("QLabel { background: #fff4d6; color: #5c4400; border: 1px solid #e8cf80;"
               " border-radius: 3px; padding: 4px; }")
@@ -170,6 +172,10 @@ class PlanView(QWidget):
         self._show()
 
     def _dataset_bytes(self, config: TrainConfig) -> int:
+        shape = tuple(self.context.analysis.input_shape)
+        nd = nd_counts(config.train_limit, config.test_limit, shape)
+        if nd is not None:   # 1-D / 3-D designs train on synthetic data of their shape
+            return sum(nd) * int(np.prod(shape))
         synthetic = (config.dataset or "").lower() == "synthetic"
         train = config.train_limit or (10000 if synthetic else CIFAR_TRAIN)
         test = config.test_limit or (2000 if synthetic else CIFAR_TEST)
@@ -189,6 +195,10 @@ class PlanView(QWidget):
         synthetic = (config.dataset or "").lower() == "synthetic"
         train = (config.train_limit or (10000 if synthetic else CIFAR_TRAIN)) - config.val_split
         test = (config.test_limit or (2000 if synthetic else CIFAR_TEST)) + config.val_split
+        nd = nd_counts(config.train_limit, config.test_limit,
+                       tuple(self.context.analysis.input_shape))
+        if nd is not None:
+            train, test = nd[0] - config.val_split, nd[1] + config.val_split
         return estimate(self.context.design, self.context.analysis, cal,
                         self.plan.batch_size, max(0, train), test, precision,
                         self.plan.settings.optimizer, self.plan.gradients,

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QBoxLayout, QGridLayout, QHBox
                                QHeaderView, QLabel,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from designer.gui.training.data_label import thumbnail
 from designer.gui.training.runs import Run, Samples
 
 THUMB = 48   # pixels per test image (CIFAR's 32 scaled up)
@@ -206,8 +207,11 @@ class ResultsView(QWidget):
 
 
 def _pixmap(img: np.ndarray) -> QPixmap:
-    """uint8 C x H x W (1 or 3 channels) -> a scaled pixmap."""
-    a = np.asarray(img)
+    """uint8 C x H x W (1 or 3 channels) -> a scaled pixmap; 1-D signals and
+    3-D clips as their thumbnail (data_label.thumbnail)."""
+    a = thumbnail(np.asarray(img))
+    if a.ndim == 3 and a.shape[0] not in (1, 3):
+        a = a[:1]
     if a.ndim == 3 and a.shape[0] in (1, 3):
         a = np.transpose(a, (1, 2, 0))
     if a.ndim == 3 and a.shape[2] == 1:
