@@ -145,19 +145,37 @@ def test_windows_and_values_equal_pytorch(case, data) -> None:
     type_name, params, shape = case
     got = _resolve(type_name, params, shape)
     assume(got is not None)
-    resolved, outcome = got
+    _check_against_torch(type_name, shape, *got, lambda n: data.draw(st.integers(0, n - 1)))
+
+
+@pytest.mark.parametrize("params, shape", [
+    # found by the property test: the only window covers padding alone; torch's
+    # index is its first column at or past 0 (1, outside the 1×1 input), not None
+    ({"kernel_size": [1, 2], "stride": None, "padding": [0, 1], "dilation": [1, 2],
+      "ceil_mode": False}, (1, 1, 1)),
+    ({"kernel_size": [1, 2], "stride": None, "padding": [0, 1], "dilation": [1, 2],
+      "ceil_mode": True}, (1, 1, 1)),
+    ({"kernel_size": [2, 2], "stride": None, "padding": [1, 1], "dilation": [2, 2],
+      "ceil_mode": False}, (2, 1, 1)),                    # row and column both padding
+])
+def test_max_pool_window_of_padding_only_matches_pytorch(params, shape) -> None:
+    got = _resolve("MaxPool2d", params, shape)
+    assert got is not None
+    _check_against_torch("MaxPool2d", shape, *got, lambda n: n - 1)
+
+
+def _check_against_torch(type_name, shape, resolved, outcome, pick) -> None:
+    """pick(n) chooses a number in range(n): the seeds, channel and cell checked."""
     spec = explorer_spec(type_name, resolved, shape)
     # output size as the built module gives it
-    x = np.random.default_rng(data.draw(st.integers(0, 2**16))).standard_normal(shape)
-    module, y = _module_and_output(type_name, resolved, outcome, x, seed=data.draw(
-        st.integers(0, 1000)))
+    x = np.random.default_rng(pick(2**16 + 1)).standard_normal(shape)
+    module, y = _module_and_output(type_name, resolved, outcome, x, seed=pick(1001))
     assert y.shape[1:] == spec.out_size == tuple(outcome.shape[1:])
     # every window position equals PyTorch's
     assert torch.equal(_explorer_windows(spec), _torch_windows(spec))
     # a random output cell's arithmetic equals the module's output there
-    oc = data.draw(st.integers(0, y.shape[0] - 1))
-    cell = (data.draw(st.integers(0, spec.rows.out - 1)),
-            data.draw(st.integers(0, spec.cols.out - 1)))
+    oc = pick(y.shape[0])
+    cell = (pick(spec.rows.out), pick(spec.cols.out))
     weight = getattr(module, "weight", None)
     bias = getattr(module, "bias", None)
     math_ = compute_cell(spec, x, None if weight is None else weight.detach().numpy(),

@@ -127,8 +127,22 @@ def _max(spec: ExplorerSpec, x: np.ndarray, ch: int, cell: tuple[int, int]) -> C
     for (row, col), value in out.window:   # row-major scan; the first maximum wins, as in torch
         if value is not None and (best is None or value > best or math.isnan(value)):
             best, out.index = value, row * spec.cols.size + col
+    if best is None:
+        out.index = _empty_window_index(spec, cell)
     out.total = float("-inf") if best is None else best
     return out
+
+
+def _empty_window_index(spec: ExplorerSpec, cell: tuple[int, int]) -> int:
+    """The index torch's max_pool2d returns for a window that covers only
+    padding: its kernel starts from the window's first row and column at or past
+    0 (stepping by the dilation, even beyond the window's taps) and keeps that
+    position when no value beats −∞. It may lie outside the input."""
+    def first(start: int, dilation: int) -> int:
+        return start if start >= 0 else start + (-start + dilation - 1) // dilation * dilation
+    row = first(spec.rows.start(cell[0]), spec.rows.dilation)
+    col = first(spec.cols.start(cell[1]), spec.cols.dilation)
+    return row * spec.cols.size + col
 
 
 def _avg(spec: ExplorerSpec, x: np.ndarray, ch: int, cell: tuple[int, int]) -> CellMath:

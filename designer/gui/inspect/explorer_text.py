@@ -86,7 +86,11 @@ def _in_padding(spec: ExplorerSpec, pos: tuple[int, int]) -> bool:
 
 def _max_html(spec: ExplorerSpec, m: CellMath) -> str:
     lines = [f" = max of the window {_window_rows(spec, m)} = <b>{fmt(m.total)}</b>"]
-    if m.index is not None:
+    if m.index is not None and all(v is None for _, v in m.window):
+        lines.append(f"the window covers no input: return_indices still gives "
+                     f"<b>{m.index}</b> (its first row and column at or past 0), "
+                     f"which need not be a cell of the input")
+    elif m.index is not None:
         w = spec.cols.size
         r, c = divmod(m.index, w)
         lines.append(f"the maximum is at input ({r}, {c}): return_indices gives "
