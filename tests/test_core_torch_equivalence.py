@@ -446,3 +446,31 @@ def test_builder_sanity(entry: dict[str, Any], shape: tuple[int, ...],
     entry = {"id": "a", **entry}
     y = torch_layer(entry, [torch.rand(1, *shape)])(torch.rand(1, *shape))
     assert tuple(y.shape[1:]) == expected
+
+
+@pytest.mark.parametrize("shape, pool, unpool, expect_rejected", [
+    # found by the property test: dilation 2 steps the 2×2 window over the 1×1
+    # input; torch gives -inf and index 1·1 + 1 = 2, and MaxUnpool2d rejects it
+    ((1, 1, 1), {"kernel_size": 2, "padding": 1, "dilation": 2}, {"kernel_size": 2,
+                                                                  "padding": 1}, True),
+    # only the columns are padding; row 0's index 0·1 + 1 = 1 is still outside
+    ((1, 1, 1), {"kernel_size": [1, 2], "padding": [0, 1], "dilation": [1, 2]},
+     {"kernel_size": [1, 2], "padding": [0, 1]}, True),
+    # one row per window on a 3×1 input: index 0·1 + 1 = 1 is a cell, torch accepts it
+    ((1, 3, 1), {"kernel_size": 2, "padding": [0, 1], "dilation": [1, 2]},
+     {"kernel_size": 2, "padding": [0, 1]}, False),
+    # three rows: the last one's index 2·1 + 1 = 3 is past the 3×1 output
+    ((1, 3, 1), {"kernel_size": [1, 2], "padding": [0, 1], "dilation": [1, 2]},
+     {"kernel_size": [1, 2], "padding": [0, 1]}, True),
+])
+def test_unpool_of_padding_only_windows(shape: tuple[int, int, int], pool: dict[str, Any],
+                                        unpool: dict[str, Any], expect_rejected: bool) -> None:
+    d = Design("unpool", InputSpec(*shape))
+    p = d.add_layer("MaxPool2d", {**pool, "return_indices": True}).id
+    u = d.add_layer("MaxUnpool2d", unpool, inputs=[p, f"{p}:indices"]).id
+    check_both_ways(d)
+    a = analyse(d)
+    rejected = TorchRun(d).run(count_flops=False).failed is not None
+    assert rejected == (not a.ok) == expect_rejected
+    if rejected:
+        assert "only padding" in " ".join(i.message for lid, i in a.all_errors if lid == u)

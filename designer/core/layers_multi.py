@@ -116,6 +116,37 @@ def _indices_source(ctx: Ctx) -> Source:
     return src
 
 
+def _first_at_or_past_zero(start: int, dilation: int) -> int:
+    return start if start >= 0 else start + (-start + dilation - 1) // dilation * dilation
+
+
+def _check_padding_only_windows(src: Source, pooled: tuple[int, int],
+                                size: tuple[int, int]) -> None:
+    """A MaxPool2d window that covers only padding (dilation can step over a
+    small input) gives −∞ and the index of its first row and column at or past 0,
+    which may lie outside the input: MaxUnpool2d then stops with "invalid max
+    index". Rows (columns) with such windows pair with every column (row)."""
+    k, s, pad = _unpool_settings(src.params)
+    dil = pair(src.params.get("dilation") or 1)
+    firsts, empty = [], []
+    for n_out, n, ki, si, pi, di in zip(pooled, size, k, s, pad, dil):
+        starts = [o * si - pi for o in range(n_out)]
+        firsts.append([_first_at_or_past_zero(st, di) for st in starts])
+        empty.append([not any(0 <= st + t * di < n for t in range(ki)) for st in starts])
+    (rows, cols), (empty_rows, empty_cols) = firsts, empty
+    h, w = size
+    candidates = ([(r, max(cols)) for r, e in zip(rows, empty_rows) if e]
+                  + [(max(rows), c) for c, e in zip(cols, empty_cols) if e])
+    bad = [(r, c) for r, c in candidates if r * w + c >= h * w]
+    if bad:
+        r, c = max(bad)
+        raise LayerError(f"a window of '{src.id}' covers only padding (dilation {dil[0]}×"
+                         f"{dil[1]} steps over the {h}×{w} input): its index {r}·{w} + {c} = "
+                         f"{r * w + c} lies outside the {h}×{w} output, which torch rejects "
+                         f"(\"invalid max index\"); use dilation 1 or less padding on "
+                         f"'{src.id}'")
+
+
 def _max_unpool(ctx: Ctx) -> Outcome:
     c, h, w = ctx.image()
     src = _indices_source(ctx)
@@ -143,6 +174,7 @@ def _max_unpool(ctx: Ctx) -> Outcome:
                              f"of '{src.id}' from {h}×{w} (torch allows sizes between "
                              f"{default[ax] - s[ax] + 1} and {default[ax] + s[ax] - 1}): "
                              f"use dilation 1 on '{src.id}'")
+    _check_padding_only_windows(src, (h, w), target)
     call = {} if target == default else {"output_size": target}
     formulas = [f"H_out = {target[0]}, W_out = {target[1]} (the input of '{src.id}')",
                 f"default ({h}−1)·{s[0]} + {k[0]} − 2·{pad[0]} = {default[0]}, "
