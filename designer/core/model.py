@@ -177,8 +177,11 @@ class Design:
         return [self.source_of(s) for s in self.layer(layer_id).inputs]
 
     def consumers(self, layer_id: str) -> list[Layer]:
+        # a reference without ':' is its own source: split_ref only for the others
+        # (this walks every layer: 10,000 of them in one gesture)
         return [lay for lay in self.layers
-                if any(self.source_of(s) == layer_id for s in lay.inputs)]
+                if any(s == layer_id or (PORT_SEP in s and self.source_of(s) == layer_id)
+                       for s in lay.inputs)]
 
     def edges(self) -> list[tuple[str, str]]:
         return [(src, lay.id) for lay in self.layers for src in lay.inputs]
@@ -297,13 +300,15 @@ class Design:
         layer = self.layer(layer_id)
         if len(set(inputs)) != len(inputs):
             raise DesignError(f"'{layer_id}' lists the same input twice")
+        old = list(layer.inputs)
         for ref in inputs:
             src = self.source_of(ref)
             if src != INPUT_ID and src not in self._index:
                 raise DesignError(f"unknown layer '{src}'")
-            if src == layer_id or (src != INPUT_ID and layer_id in self.upstream_ids(src)):
+            # only a new input can close a cycle (the walk upstream is long)
+            if ref not in old and (src == layer_id or (
+                    src != INPUT_ID and layer_id in self.upstream_ids(src))):
                 raise DesignError(f"connecting '{src}' to '{layer_id}' would make a cycle")
-        old = list(layer.inputs)
         layer.inputs = list(inputs)
         for src in old:
             if src not in inputs:

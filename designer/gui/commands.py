@@ -313,9 +313,13 @@ def _bridges(design: Design, ids: list[str],
             ref = inputs[0]
         return None if design.source_of(ref) in gone else ref
 
+    def reads_gone(lay: Layer) -> bool:   # split_ref only for references with a port
+        return any(s in gone or (":" in s and design.source_of(s) in gone)
+                   for s in lay.inputs)
+
     wanted: dict[str, list[str]] = {}
     for lay in design.layers:
-        if lay.id in gone or not gone.intersection(design.sources(lay.id)):
+        if lay.id in gone or not reads_gone(lay):
             continue
         new: list[str] = []
         for s in lay.inputs:
@@ -348,8 +352,9 @@ def _readers_ok(design: Design, wanted: dict[str, list[str]], gone: set[str],
     if current is None or len(current.layers) != len(design.layers):
         return None
     sources = {design.source_of(ref) for inputs in wanted.values() for ref in inputs}
-    if any(s not in current.layers and s != INPUT_ID for s in sources) or \
-            any(gone & design.upstream_ids(s) for s in sources if s != INPUT_ID):
+    if any(s not in current.layers and s != INPUT_ID for s in sources):
+        return None
+    if any(_reaches(design, s, gone, current.order) for s in sources if s != INPUT_ID):
         return None
     shape = design.input.shape
     valid = all(isinstance(d, int) and d >= 1 for d in shape)
@@ -362,6 +367,29 @@ def _readers_ok(design: Design, wanted: dict[str, list[str]], gone: set[str],
         if not info.errors:
             ok[lid] = inputs
     return ok
+
+
+def _reaches(design: Design, start: str, gone: set[str], order: list[str]) -> bool:
+    """Whether a layer of `gone` lies upstream of `start`. Layers before every
+    one of them in `order` (topological) cannot have one upstream: the walk
+    stops there instead of running up to the input (5,000 layers mid-chain)."""
+    rank = {lid: i for i, lid in enumerate(order)}
+    ranks = [rank.get(g) for g in gone]
+    first = min(ranks) if ranks and None not in ranks else -1
+    seen: set[str] = set()
+    stack = [start]
+    while stack:
+        cur = stack.pop()
+        if cur == INPUT_ID or cur not in design:
+            continue
+        for ref in design.layer(cur).inputs:
+            src = design.source_of(ref)
+            if src in gone:
+                return True
+            if src not in seen and rank.get(src, first) >= first:
+                seen.add(src)
+                stack.append(src)
+    return False
 
 
 def push_remove_layers(stack: Any, design: Design, ids: list[str],

@@ -37,6 +37,10 @@ def _analyse_and_compare(design: Design, previous: Analysis,
     from a design edited meanwhile is thrown away (version), and so is any
     error such an edit causes here."""
     analysis = analyse(design)
+    # the totals every view reads, summed here rather than on the GUI thread
+    for total in ("total_params", "trainable_params", "frozen_params", "total_macs",
+                  "total_memory", "error_count", "warning_count"):
+        getattr(analysis, total)
     old = previous.layers
     changed = {lid for lid, info in analysis.layers.items() if old.get(lid) != info}
     return version, analysis, changed

@@ -350,7 +350,7 @@ class PropertyEditor(QScrollArea):
         """The design page lists every error, each named by its layer, fixable here."""
         self._issue_layers: dict[str, str] = {}
         shown = list(analysis.errors)
-        for lid, issue in analysis.all_errors:
+        for lid, issue in analysis.all_errors if analysis.error_count else ():
             if lid is None:
                 continue
             named = Issue(issue.severity, f"{lid}: {issue.message}", issue.fix)

@@ -15,10 +15,11 @@ from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsScene, QGraphicsScene
 
 from designer.core.analysis import Analysis
 from designer.core.catalogue import get_type, is_known
-from designer.core.model import INPUT_ID, DesignError, Event, make_ref
+from designer.core.model import INPUT_ID, DesignError, Event, Layer, make_ref
 from designer.gui.canvas.block_item import PORT_R, BlockItem
 from designer.gui.canvas.block_text import BlockText, input_text, layer_text
 from designer.gui.canvas.edge_item import EdgeItem, flow_curve
+from designer.gui.canvas.late_moves import LateMoves
 from designer.gui.canvas.layout import (BLOCK_H, BLOCK_W, COL, GAP_X, ROW, Position,
                                         design_layout, overlaps)
 from designer.gui.canvas.routing import EdgeRouter
@@ -63,6 +64,7 @@ class DesignScene(QGraphicsScene):
         self._reroute_timer.setSingleShot(True)
         self._reroute_timer.setInterval(0)
         self._reroute_timer.timeout.connect(self.flush)
+        self.late = LateMoves(self, self._move_block, self._geometry)
         self.setBackgroundBrush(QColor("#f6f7f9"))
         self._hint = QGraphicsSimpleTextItem(HINT)
         self._hint.setBrush(QColor("#8a909c"))
@@ -85,6 +87,7 @@ class DesignScene(QGraphicsScene):
         self._syncing_selection = False
         self.blocks.clear()
         self.edges.clear()
+        self.late.clear()
         self.router.clear()   # flush() routes every edge
         design, analysis = self.context.design, self.context.analysis
         missing = [lay.id for lay in design.layers if lay.position is None]
@@ -177,6 +180,7 @@ class DesignScene(QGraphicsScene):
 
     def free_spot_below(self, inputs: list[str]) -> Position:
         """A free place for a new block: under its first input, else right of all."""
+        self.settle_moves()
         sources = [self.blocks[s] for s in inputs if s in self.blocks]
         if sources and self.horizontal:
             x, y = max(s.x() for s in sources) + COL, sources[0].y()
@@ -189,6 +193,25 @@ class DesignScene(QGraphicsScene):
         while any(overlaps((x, y), t, 10.0) for t in taken):
             x += BLOCK_W + GAP_X
         return (x, y)
+
+    def occupied(self, pos: Position, margin: float = 0.0) -> bool:
+        """Whether a block centred at pos would overlap one (layout.overlaps),
+        by the scene's index rather than a walk over every block."""
+        x, y = pos
+        w, h = BLOCK_W + margin, BLOCK_H + margin
+        return any(isinstance(item, BlockItem) and overlaps(pos, (item.x(), item.y()), margin)
+                   for item in self.items(QRectF(x - w, y - h, 2 * w, 2 * h),
+                                          Qt.ItemSelectionMode.IntersectsItemBoundingRect))
+
+    def consumers(self, lid: str) -> list[Layer]:
+        """design.consumers(lid), in the design's order, from the edges at lid's
+        block rather than a walk over every layer."""
+        design = self.context.design
+        found = {edge.dst for edge in (self.edges[key] for key in self.router.keys_at(lid))
+                 if edge.source == lid and edge.dst in design}
+        if len(found) > 1:
+            return [lay for lay in design.layers if lay.id in found]
+        return [design.layer(dst) for dst in found]
 
     def content_rect(self) -> QRectF:
         """What an export shows: blocks, edges and the empty-design hint."""
@@ -211,6 +234,11 @@ class DesignScene(QGraphicsScene):
     # --- model events --------------------------------------------------
     def _on_model_event(self, event: Event) -> None:
         kind, lid, other = event.kind, event.layer_id, event.other
+        if kind == "layer_moved":   # first: a large edit sends thousands
+            if lid is not None and lid in self.blocks:
+                self.late.moved(lid)   # at once, or in slices for thousands (late_moves.py)
+            self._reroute_timer.start()
+            return
         if kind == "reset":
             self.rebuild()
         elif kind == "layer_added" and lid is not None:
@@ -222,6 +250,7 @@ class DesignScene(QGraphicsScene):
             for key in self.router.keys_at(lid):
                 self._remove_edge(key)
             item = self.blocks.pop(lid, None)
+            self.late.discard(lid)
             if item is not None:
                 self.router.mark(None, item.scene_rect())
                 self.removeItem(item)
@@ -229,22 +258,29 @@ class DesignScene(QGraphicsScene):
             self._add_edge(other, lid)
         elif kind == "edge_removed" and lid is not None and other is not None:
             self._remove_edge((other, lid))
-        elif kind == "layer_moved" and lid is not None and lid in self.blocks:
-            pos = self.context.design.layer(lid).position
-            item = self.blocks[lid]
-            if pos is not None and (item.x(), item.y()) != tuple(pos):
-                before = item.pos()
-                item.setPos(*pos)
-                self.router.mark_move(item, before)
         elif kind == "layer_renamed" and lid is not None and other is not None:
             self._rename(other, lid)
-        if kind in STRUCTURAL or kind == "layer_moved":
+        if kind in STRUCTURAL:
             self._reroute_timer.start()
+
+    def _move_block(self, lid: str) -> None:
+        """Put lid's block where the model says (its edges follow at the flush)."""
+        pos = self.context.design.layer(lid).position
+        item = self.blocks[lid]
+        if pos is not None and (item.x(), item.y()) != tuple(pos):
+            before = item.pos()
+            item.setPos(*pos)
+            self.router.mark_move(item, before)
+
+    def settle_moves(self) -> None:
+        """Show every block move still waiting (an edit reads block places next)."""
+        self.late.settle()
 
     def _rename(self, old: str, new: str) -> None:
         item = self.blocks.pop(old, None)
         if item is None:
             return
+        self.late.renamed(old, new)
         item.layer_id = new
         self.blocks[new] = item
         for (src, dst) in self.router.keys_at(old):
@@ -285,13 +321,15 @@ class DesignScene(QGraphicsScene):
             edge.port = self._port_index(edge.src)
 
     def complete(self) -> None:
-        """Finish now what large designs do in slices (block texts, edge routes)."""
+        """Finish now what large designs do in slices (block moves, block texts,
+        edge routes)."""
+        self.settle_moves()
         self.texts.finish()
         self.router.finish()
 
     def pending(self) -> int:
         """Block texts and edge routes still to do (0 once the canvas is complete)."""
-        return self.texts.pending() + self.router.pending()
+        return self.texts.pending() + self.router.pending() + self.late.pending()
 
     def schedule_flush(self) -> None:
         self._reroute_timer.start()
@@ -301,6 +339,10 @@ class DesignScene(QGraphicsScene):
         """Re-place the input block, route the edges that may have changed (see
         routing.py) and grow the scene rect."""
         self._reroute_timer.stop()
+        self.late.flush()
+        self._geometry()
+
+    def _geometry(self) -> None:
         self._place_input()
         self._place_hint()
         if self.router.dirty is None or len(self.blocks) < 2000:

@@ -119,6 +119,7 @@ class DesignCanvas(QGraphicsView):
             if lay.id in placed:
                 self.context.design.move_layer(lay.id, placed[lay.id])
         self._scene.flush()
+        self._scene.settle_moves()
 
     def fit_zoom(self, horizontal: bool) -> float:
         """The zoom at which the whole design, laid out in that direction, fits."""
@@ -184,6 +185,7 @@ class DesignCanvas(QGraphicsView):
 
     def zoom_fit(self) -> None:
         self._scene.flush()
+        self._scene.settle_moves()
         rect = self._scene.blocks_rect().adjusted(-30, -30, 30, 30)
         if rect.isEmpty():
             return
@@ -194,6 +196,7 @@ class DesignCanvas(QGraphicsView):
             self._zoom_centred(MIN_ZOOM / self.zoom_level())
 
     def centre_on_design(self) -> None:
+        self._scene.settle_moves()
         rect = self._scene.blocks_rect()
         if not rect.isEmpty():
             self.centerOn(rect.center().x(), rect.top() + self.viewport().height() / 2 - 20)
