@@ -177,11 +177,16 @@ class Design:
         return [self.source_of(s) for s in self.layer(layer_id).inputs]
 
     def consumers(self, layer_id: str) -> list[Layer]:
-        # a reference without ':' is its own source: split_ref only for the others
-        # (this walks every layer: 10,000 of them in one gesture)
-        return [lay for lay in self.layers
-                if any(s == layer_id or (PORT_SEP in s and self.source_of(s) == layer_id)
-                       for s in lay.inputs)]
+        # plain loops, split_ref only for a reference to one of its ports: this
+        # walks every layer (10,000 of them in one gesture)
+        prefix = layer_id + PORT_SEP
+        out = []
+        for lay in self.layers:
+            for s in lay.inputs:
+                if s == layer_id or (s.startswith(prefix) and self.source_of(s) == layer_id):
+                    out.append(lay)
+                    break
+        return out
 
     def edges(self) -> list[tuple[str, str]]:
         return [(src, lay.id) for lay in self.layers for src in lay.inputs]
@@ -216,12 +221,15 @@ class Design:
     def upstream_ids(self, layer_id: str) -> set[str]:
         seen: set[str] = set()
         stack = [layer_id]
+        index = self._index
         while stack:
             cur = stack.pop()
-            if cur == INPUT_ID or cur not in self._index:
+            if cur == INPUT_ID or cur not in index:
                 continue
-            for ref in self._index[cur].inputs:
-                src = self.source_of(ref)
+            for ref in index[cur].inputs:
+                # a known id is its own source (split_ref's first case, inlined:
+                # this walk covers half of a 10,000-layer chain)
+                src = ref if ref in index else self.source_of(ref)
                 if src not in seen:
                     seen.add(src)
                     stack.append(src)

@@ -314,8 +314,10 @@ def _bridges(design: Design, ids: list[str],
         return None if design.source_of(ref) in gone else ref
 
     def reads_gone(lay: Layer) -> bool:   # split_ref only for references with a port
-        return any(s in gone or (":" in s and design.source_of(s) in gone)
-                   for s in lay.inputs)
+        for s in lay.inputs:
+            if s in gone or (":" in s and design.source_of(s) in gone):
+                return True
+        return False
 
     wanted: dict[str, list[str]] = {}
     for lay in design.layers:

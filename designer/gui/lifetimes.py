@@ -78,7 +78,7 @@ def running_count() -> int:
 
 # --- garbage collection only in the GUI thread ---------------------------------
 
-GC_INTERVAL_MS = 500
+GC_INTERVAL_MS = 50
 _gc_timer: QTimer | None = None
 
 

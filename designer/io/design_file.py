@@ -76,14 +76,15 @@ def parse_text(text: str) -> dict[str, Any]:
 
 def _depth(value: Any) -> int:
     """Nesting depth of JSON containers, without recursion."""
+    if not isinstance(value, (dict, list)):
+        return 0
     deepest, stack = 0, [(value, 1)]
-    while stack:
+    while stack:   # only containers are pushed: a 10,000-layer file holds 100,000 values
         v, d = stack.pop()
-        if isinstance(v, dict):
-            v = list(v.values())
-        if isinstance(v, list):
-            deepest = max(deepest, d)
-            stack.extend((x, d + 1) for x in v)
+        deepest = max(deepest, d)
+        for x in (v.values() if isinstance(v, dict) else v):
+            if isinstance(x, (dict, list)):
+                stack.append((x, d + 1))
     return deepest
 
 

@@ -195,9 +195,11 @@ def structural(app: QApplication, window, prof: cProfile.Profile | None = None,
         app.processEvents()
         window.canvas.viewport().repaint()
         step = clock.lap()
-        if prof is not None:
+        if prof is not None and not os.environ.get("BENCH_AFTER"):
             prof.disable()
         wait_complete(app, window)
+        if prof is not None:   # BENCH_AFTER=1: what follows the step, until complete
+            prof.disable()
         applied = clock.lap()[0]
         stall, stall_cpu = gaps.stop()
         out[name] = (step[0] * 1000, step[1] * 1000, applied * 1000, stall * 1000,

@@ -65,6 +65,7 @@ class DesignScene(QGraphicsScene):
         self._reroute_timer.setInterval(0)
         self._reroute_timer.timeout.connect(self.flush)
         self.late = LateMoves(self, self._move_block, self._geometry)
+        self._placing = False
         self.setBackgroundBrush(QColor("#f6f7f9"))
         self._hint = QGraphicsSimpleTextItem(HINT)
         self._hint.setBrush(QColor("#8a909c"))
@@ -235,9 +236,12 @@ class DesignScene(QGraphicsScene):
     def _on_model_event(self, event: Event) -> None:
         kind, lid, other = event.kind, event.layer_id, event.other
         if kind == "layer_moved":   # first: a large edit sends thousands
+            if self._placing:
+                return
             if lid is not None and lid in self.blocks:
                 self.late.moved(lid)   # at once, or in slices for thousands (late_moves.py)
-            self._reroute_timer.start()
+            if not self._reroute_timer.isActive():   # (not re-armed 5,000 times)
+                self._reroute_timer.start()
             return
         if kind == "reset":
             self.rebuild()
@@ -298,10 +302,14 @@ class DesignScene(QGraphicsScene):
         saved design keeps the layout the user sees (via the model method)."""
         pending, self._pending_place = self._pending_place, []
         design = self.context.design
-        for lid in pending:
-            if lid in design and lid in self.blocks and design.layer(lid).position is None:
-                item = self.blocks[lid]
-                design.move_layer(lid, (item.x(), item.y()))
+        self._placing = True   # the blocks are there already: their events change nothing
+        try:
+            for lid in pending:
+                if lid in design and lid in self.blocks and design.layer(lid).position is None:
+                    item = self.blocks[lid]
+                    design.move_layer(lid, (item.x(), item.y()))
+        finally:
+            self._placing = False
 
     def _on_analysis(self, analysis: Analysis) -> None:
         """Only blocks that may look different are brought up to date (texts.py):
