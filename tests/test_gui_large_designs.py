@@ -173,3 +173,65 @@ def test_a_stale_worker_result_is_not_applied(qtbot, monkeypatch):
     assert count == 32 and "relu_b" in applied.layers
     assert infos_equal(applied, analyse(design))
     QApplication.processEvents()
+
+
+def _shown_at_model_places(scene, design, ids) -> list[str]:
+    """The ids among `ids` whose block is not where the model has it."""
+    return [lid for lid in ids if (scene.blocks[lid].x(), scene.blocks[lid].y())
+            != tuple(design.layer(lid).position)]
+
+
+def test_blocks_making_room_move_on_screen_first_then_in_slices(qtbot, monkeypatch):
+    """Inserting mid-chain moves every block below: the model at once (one undo
+    step), the blocks on screen at the next flush, the rest in slices; an edit
+    made meanwhile first settles them; at the end blocks and routes are exactly
+    what a full, immediate update gives."""
+    from designer.gui.canvas import late_moves
+    from tests.test_gui_canvas import make_canvas
+    monkeypatch.setattr(late_moves, "LATE_ABOVE", 20)
+    monkeypatch.setattr(late_moves, "SLICE_MS", 0.0)   # 50 blocks a slice
+    design = conv_stack(400)
+    canvas = make_canvas(qtbot, design)
+    context, scene = canvas.context, canvas.design_scene()
+    context.background_above = 10_000   # analysed in place: this test is about places
+    scene.flush()
+    canvas.centerOn(scene.blocks["conv200"])
+    QApplication.processEvents()
+    below = [f"conv{i}" for i in range(201, 401)]
+    before = {lid: design.layer(lid).position for lid in below}
+
+    context.select("conv200")
+    new = canvas.append_layer("ReLU")
+    for lid in below:   # the model moved them all, one row down
+        assert design.layer(lid).position[1] > before[lid][1]
+    stale = _shown_at_model_places(scene, design, below)
+    assert len(stale) == 200 - 20 and scene.pending() >= len(stale)
+    scene.flush()   # what the timer does next: the blocks on screen first
+    view = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    on_screen = [lid for lid in below if view.contains(*design.layer(lid).position)]
+    assert on_screen and not _shown_at_model_places(scene, design, on_screen)
+    assert _shown_at_model_places(scene, design, below)   # the rest still on its way
+
+    # an edit that reads block places settles the waiting moves first
+    context.select("conv380")
+    second = canvas.append_layer("ReLU")
+    assert scene.blocks[second].y() == scene.blocks["conv380"].y() + \
+        (design.layer(second).position[1] - design.layer("conv380").position[1])
+    qtbot.waitUntil(lambda: scene.pending() == 0, timeout=30_000)
+    ids = [lay.id for lay in design.layers]
+    assert not _shown_at_model_places(scene, design, ids)
+    ys = [design.layer(lid).position[1] for lid in ids]   # a chain: one row each, no overlap
+    assert ys == sorted(ys) and len(set(ys)) == len(ys)
+    routed = {key: edge.path() for key, edge in scene.edges.items()}
+    scene.router.mark_all()
+    scene.flush()
+    for key, edge in scene.edges.items():
+        assert edge.path() == routed[key], key
+
+    # undo moves them back the same way
+    scene.undo_stack.undo()
+    scene.undo_stack.undo()
+    assert new not in design and second not in design
+    qtbot.waitUntil(lambda: scene.pending() == 0, timeout=30_000)
+    assert not _shown_at_model_places(scene, design, [lay.id for lay in design.layers])
+    assert all(design.layer(lid).position == before[lid] for lid in below)

@@ -16,7 +16,7 @@ stall after it while the rest arrives in slices). Growth ratios (largest /
 smallest size) near the size ratio mean linear work; well below it, work that
 does not grow with the design.
 
-    python tests/benchmarks/large_designs.py [--sizes 1000 4000 10000] [--edits 9]
+    python tests/benchmarks/large_designs.py [--sizes 1000 4000 10000] [--edits 9] [--rounds 3]
         [--kinds stack branchy] [--profile open|edit|insert|delete|undo --size N]
 """
 from __future__ import annotations
@@ -174,10 +174,22 @@ def time_edits(app: QApplication, window, edits: int) -> list[float]:
 
 
 def structural(app: QApplication, window, prof: cProfile.Profile | None = None,
-               profiled: str = "") -> dict[str, tuple[float, ...]]:
+               profiled: str = "", rounds: int = 1) -> dict[str, tuple[float, ...]]:
     """gesture -> (step wall ms, step cpu ms, until applied ms, longest stall ms,
-    longest stall's CPU ms);
-    with `prof`, the GUI-thread step of the gesture `profiled` is profiled."""
+    longest stall's CPU ms): medians over `rounds` of insert, delete, undo (each
+    round inserts below the middle layer), except the stalls: the longest.
+    With `prof`, the GUI-thread step of the gesture `profiled` is profiled."""
+    runs: dict[str, list[tuple[float, ...]]] = {}
+    for _ in range(rounds):
+        for name, figures in _structural_round(app, window, prof, profiled).items():
+            runs.setdefault(name, []).append(figures)
+        prof = None
+    return {name: tuple(statistics.median(f[i] for f in got) for i in range(3)) +
+            tuple(max(f[i] for f in got) for i in (3, 4)) for name, got in runs.items()}
+
+
+def _structural_round(app: QApplication, window, prof: cProfile.Profile | None,
+                      profiled: str) -> dict[str, tuple[float, ...]]:
     design, scene = window.context.design, window.canvas.design_scene()
     target = design.layers[len(design.layers) // 2].id
     window.context.select(target)
@@ -236,6 +248,8 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000, 10000])
     parser.add_argument("--kinds", nargs="+", choices=list(KINDS), default=list(KINDS))
     parser.add_argument("--edits", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of insert, delete, undo (medians; stalls: the longest)")
     parser.add_argument("--profile", choices=["open", "edit", "insert", "delete", "undo"])
     parser.add_argument("--size", type=int, default=10000, help="with --profile")
     args = parser.parse_args()
@@ -268,7 +282,7 @@ def main() -> int:
             window, usable, done = open_window(app, str(path))
             layers = len(window.context.design.layers)
             times, cpus = time_edits(app, window, args.edits)
-            edits = structural(app, window)
+            edits = structural(app, window, rounds=args.rounds)
             row = {"open": usable[1] * 1000, "param edit": statistics.median(cpus)}
             print(f"{kind:>7} {layers:>6} layers: usable window {usable[0]:5.2f} s "
                   f"({usable[1]:4.2f}), complete {done[0]:5.2f} s ({done[1]:4.2f}); "

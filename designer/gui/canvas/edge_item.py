@@ -101,8 +101,16 @@ class EdgeItem(QGraphicsPathItem):
         self.setVisible(False)   # until routed: never painted or hit-tested unrouted
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
-        self.setZValue(0.0)
-        self.setToolTip(f"{src} → {dst}")
+        self._tip_of: tuple[str, str] | None = None   # made when first wanted (12,500 edges)
+
+    def toolTip(self) -> str:  # type: ignore[override]
+        self._update_tooltip()
+        return super().toolTip()
+
+    def _update_tooltip(self) -> None:
+        if self._tip_of != (self.src, self.dst):
+            self._tip_of = (self.src, self.dst)
+            self.setToolTip(f"{self.src} → {self.dst}")
 
     def path(self) -> QPainterPath:  # type: ignore[override]
         return self._route
@@ -135,7 +143,6 @@ class EdgeItem(QGraphicsPathItem):
     def rename(self, src: str, dst: str, source: str | None = None) -> None:
         self.src, self.dst = src, dst
         self.source = source or src
-        self.setToolTip(f"{src} → {dst}")
 
     def set_drop_target(self, on: bool) -> None:
         if on != self.drop_target:
@@ -148,6 +155,7 @@ class EdgeItem(QGraphicsPathItem):
         return stroker.createStroke(self._route)
 
     def hoverEnterEvent(self, event: object) -> None:  # noqa: D401 - Qt override
+        self._update_tooltip()   # before the view asks for it
         self._hover = True
         self.update()
 

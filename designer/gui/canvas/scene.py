@@ -336,8 +336,10 @@ class DesignScene(QGraphicsScene):
         self.router.finish()
 
     def pending(self) -> int:
-        """Block texts and edge routes still to do (0 once the canvas is complete)."""
-        return self.texts.pending() + self.router.pending() + self.late.pending()
+        """Block moves, texts and edge routes still to do (0 once the canvas is
+        complete)."""
+        return self.texts.pending() + self.router.pending() + self.late.pending() + \
+            int(self._reroute_timer.isActive())   # a flush still to come
 
     def schedule_flush(self) -> None:
         self._reroute_timer.start()
