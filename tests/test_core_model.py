@@ -132,3 +132,17 @@ def test_remove_and_restore_events() -> None:
                     ("layer_added", "conv1", None), ("edge_added", "relu1", "conv1"),
                     ("edge_added", "add1", "conv1")]
     assert d.layer("add1").inputs == ["conv1", "relu1"]
+
+
+def test_move_layers_moves_all_in_one_event_and_checks_every_id_first() -> None:
+    design = Design("moves")
+    a = design.add_layer("ReLU", layer_id="a", position=(0.0, 0.0))
+    b = design.add_layer("ReLU", layer_id="b", position=(0.0, 120.0))
+    events = []
+    design.subscribe(events.append)
+    design.move_layers({"a": (10.0, 5.0), "b": None})
+    assert a.position == (10.0, 5.0) and b.position is None
+    assert [(e.kind, e.ids) for e in events] == [("layers_moved", ("a", "b"))]
+    with pytest.raises(DesignError):
+        design.move_layers({"a": (1.0, 1.0), "nope": (2.0, 2.0)})
+    assert a.position == (10.0, 5.0) and len(events) == 1   # nothing moved

@@ -120,12 +120,10 @@ class MoveLayersCommand(QUndoCommand):
         self.design, self.moves = design, dict(moves)
 
     def redo(self) -> None:
-        for lid, (_, new) in self.moves.items():
-            self.design.move_layer(lid, new)
+        self.design.move_layers({lid: new for lid, (_, new) in self.moves.items()})
 
     def undo(self) -> None:
-        for lid, (old, _) in self.moves.items():
-            self.design.move_layer(lid, old)
+        self.design.move_layers({lid: old for lid, (old, _) in self.moves.items()})
 
 
 class SetParamCommand(QUndoCommand):

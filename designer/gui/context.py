@@ -66,7 +66,7 @@ class DesignContext(QObject):
         # blocks whose drawing may differ after the last analysis_changed; None: all
         self.redraw_ids: set[str] | None = None
         self.selected_id: str | None = None
-        self.move_listeners: list[Callable[[Event], None]] = []   # layer_moved events
+        self.move_listeners: list[Callable[[Event], None]] = []   # layer(s)_moved events
         self.weights: dict[str, Any] | None = None   # from the last training run
         self.weights_design: Design | None = None    # the design snapshot they belong to
         if len(design.layers) > background_above:
@@ -78,7 +78,7 @@ class DesignContext(QObject):
         design.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
-        if event.kind == "layer_moved":
+        if event.kind in ("layer_moved", "layers_moved"):
             # only the canvas cares, and moving half of a 10,000-layer design is
             # 5,000 events: plain calls, not a Qt signal to every view
             for listener in self.move_listeners:

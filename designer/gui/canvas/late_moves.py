@@ -69,14 +69,15 @@ class LateMoves:
         self._now = 0
 
     def flush(self) -> None:
-        """At the scene's flush: the blocks on screen now, then a slice."""
+        """At the scene's flush: the blocks on screen now, the rest in slices."""
         self._now = 0
         if not self._late:
             return
         for lid in self._on_screen():
             self._late.discard(lid)
             self._move(lid)
-        self._apply(SLICE_MS)
+        if self._late:   # the rest in slices, each its own turn of the event loop
+            self._timer.start()
 
     def settle(self) -> None:
         """Show every waiting move now."""

@@ -243,6 +243,14 @@ class DesignScene(QGraphicsScene):
             if not self._reroute_timer.isActive():   # (not re-armed 5,000 times)
                 self._reroute_timer.start()
             return
+        if kind == "layers_moved":   # one event for many (MoveLayersCommand)
+            moved, blocks = self.late.moved, self.blocks
+            for lid in event.ids:
+                if lid in blocks:
+                    moved(lid)
+            if event.ids:
+                self._reroute_timer.start()
+            return
         if kind == "reset":
             self.rebuild()
         elif kind == "layer_added" and lid is not None:
