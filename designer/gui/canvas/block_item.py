@@ -18,6 +18,11 @@ from designer.core.catalogue import CATEGORY_COLOURS
 from designer.gui.canvas.block_text import BlockText
 from designer.gui.canvas.layout import BLOCK_H, BLOCK_W
 
+# Qt enums read once: an enum member lookup is a Python call, 10,000 blocks
+_SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+_MOVABLE = QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+_NO_PEN = Qt.PenStyle.NoPen
+_DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 HEADER_H = 22.0
 PAD = 8.0
 PORT_R = 5.0
@@ -101,13 +106,10 @@ class BlockItem(QGraphicsRectItem):
         self._shape: QPainterPath | None = None
         self.painted_as = ""            # "full" or "overview": the last paint's detail
         self.horizontal = False         # ports left and right (see set_horizontal)
-        flags = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-        if not is_input:
-            flags |= QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-        self.setFlags(flags)
-        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self.setFlags(_SELECTABLE if is_input else _SELECTABLE | _MOVABLE)
+        self.setPen(QPen(_NO_PEN))
         self.setAcceptHoverEvents(True)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setCacheMode(_DEVICE_CACHE)
         self.setZValue(1.0)
         self._set_bounds()
 

@@ -21,6 +21,8 @@ DROP_TARGET = QColor("#0f9d58")
 ARROW = 8.0
 LANE_MARGIN = 22.0
 SAMPLES = 24
+_SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable   # read once (12,500 edges)
+_NO_PEN = Qt.PenStyle.NoPen
 
 
 def curve(start: QPointF, end: QPointF) -> QPainterPath:
@@ -97,9 +99,9 @@ class EdgeItem(QGraphicsPathItem):
         self._hover = False
         self._arrow = QPolygonF()
         self._route = QPainterPath()
-        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self.setPen(QPen(_NO_PEN))
         self.setVisible(False)   # until routed: never painted or hit-tested unrouted
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlag(_SELECTABLE)
         self.setAcceptHoverEvents(True)
         self._tip_of: tuple[str, str] | None = None   # made when first wanted (12,500 edges)
 

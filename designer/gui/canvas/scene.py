@@ -158,6 +158,8 @@ class DesignScene(QGraphicsScene):
     def _port_index(self, ref: str) -> int:
         """The output port a reference leaves from (0 when not known yet)."""
         design = self.context.design
+        if ref in design or ref == INPUT_ID:   # a bare id: port 0 (split_ref's first case)
+            return 0
         source, port = design.source_of(ref), design.port_of(ref)
         if port is None:
             return 0
