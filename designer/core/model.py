@@ -163,7 +163,13 @@ class Design:
             raise DesignError(f"no layer with id '{layer_id}'") from None
 
     def index_of(self, layer_id: str) -> int:
-        return self.layers.index(self.layer(layer_id))
+        # by identity: list.index would call Layer.__eq__ (a dataclass's, in
+        # Python) on every layer before it
+        target = self.layer(layer_id)
+        for i, lay in enumerate(self.layers):
+            if lay is target:
+                return i
+        raise DesignError(f"no layer with id '{layer_id}'")
 
     def source_of(self, ref: str) -> str:
         """The layer id an input reference points at ('pool1:indices' -> 'pool1')."""

@@ -50,6 +50,17 @@ class LateMoves:
             self._now += 1
             self._move(lid)
 
+    def moved_many(self, ids: list[str]) -> None:
+        """moved() for each of ids (one model event for thousands)."""
+        room = 0 if self._late else max(LATE_ABOVE - self._now, 0)
+        now, later = ids[:room], ids[room:]
+        self._now += len(now)
+        for lid in now:
+            self._move(lid)
+        if later:
+            self._late.update(later)
+            self._order.extend(later)   # (one already waiting is skipped when met again)
+
     def pending(self) -> int:
         return len(self._late)
 
@@ -126,8 +137,9 @@ class LateMoves:
                 if lid in late and lid in design:
                     found[lid] = None
             left, right, top, bottom = area.left(), area.right(), area.top(), area.bottom()
-            for lid in late:
-                pos = design.layer(lid).position if lid in design else None
-                if pos is not None and left <= pos[0] <= right and top <= pos[1] <= bottom:
-                    found[lid] = None
+            for lay in design.layers:   # where they go: a plain walk, no call per layer
+                pos = lay.position
+                if pos is not None and left <= pos[0] <= right and top <= pos[1] <= bottom \
+                        and lay.id in late:
+                    found[lay.id] = None
         return [lid for lid in found if lid in scene.blocks]

@@ -246,10 +246,8 @@ class DesignScene(QGraphicsScene):
                 self._reroute_timer.start()
             return
         if kind == "layers_moved":   # one event for many (MoveLayersCommand)
-            moved, blocks = self.late.moved, self.blocks
-            for lid in event.ids:
-                if lid in blocks:
-                    moved(lid)
+            blocks = self.blocks
+            self.late.moved_many([lid for lid in event.ids if lid in blocks])
             if event.ids:
                 self._reroute_timer.start()
             return
