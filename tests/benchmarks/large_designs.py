@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -243,6 +245,29 @@ def close(app: QApplication, window) -> None:
     app.processEvents()
 
 
+def measure(app: QApplication, path: str, kind: str, edits: int, rounds: int) -> dict:
+    window, usable, done = open_window(app, path)
+    layers = len(window.context.design.layers)
+    times, cpus = time_edits(app, window, edits)
+    structural_edits = structural(app, window, rounds=rounds)
+    close(app, window)
+    return {"kind": kind, "layers": layers, "usable": usable, "complete": done,
+            "param wall": statistics.median(times), "param cpu": statistics.median(cpus),
+            "param max": max(times), "edits": structural_edits}
+
+
+def report(kind: str, got: dict) -> None:
+    usable, done = got["usable"], got["complete"]
+    print(f"{kind:>7} {got['layers']:>6} layers: usable window {usable[0]:5.2f} s "
+          f"({usable[1]:4.2f}), complete {done[0]:5.2f} s ({done[1]:4.2f}); "
+          f"param edit median {got['param wall']:6.1f} ms ({got['param cpu']:5.1f}), "
+          f"max {got['param max']:6.1f} ms", flush=True)
+    for name, (wall, cpu, applied, stall, stall_cpu) in got["edits"].items():
+        print(f"{'':>15} {name:>6}: GUI step {wall:6.1f} ms ({cpu:6.1f}), "
+              f"analysis applied after {applied:7.1f} ms, longest stall "
+              f"{stall:6.1f} ms ({stall_cpu:6.1f})", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000, 10000])
@@ -252,6 +277,8 @@ def main() -> int:
                         help="rounds of insert, delete, undo (medians; stalls: the longest)")
     parser.add_argument("--profile", choices=["open", "edit", "insert", "delete", "undo"])
     parser.add_argument("--size", type=int, default=10000, help="with --profile")
+    parser.add_argument("--one", nargs=2, metavar=("KIND", "SIZE"),
+                        help="measure one design here and print its figures as JSON")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     folder = Path(tempfile.mkdtemp(prefix="cnn-large-"))
@@ -271,33 +298,37 @@ def main() -> int:
         pstats.Stats(prof).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(40)
         close(app, window)
         return 0
+    if args.one:
+        kind, n = args.one[0], int(args.one[1])
+        path = folder / f"{kind}{n}.json"
+        save(KINDS[kind](n), str(path))
+        print("RESULT " + json.dumps(measure(app, str(path), kind, args.edits, args.rounds)),
+              flush=True)
+        return 0
     print(f"wall s/ms (GUI-thread CPU in brackets); loaded machines inflate wall time; "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"load average {os.getloadavg()[0]:.2f}; each design opened in a fresh process")
     ok = True
     for kind in args.kinds:
         rows: list[tuple[int, dict[str, float]]] = []
         for n in args.sizes:
-            path = folder / f"{kind}{n}.json"
-            save(KINDS[kind](n), str(path))
-            window, usable, done = open_window(app, str(path))
-            layers = len(window.context.design.layers)
-            times, cpus = time_edits(app, window, args.edits)
-            edits = structural(app, window, rounds=args.rounds)
-            row = {"open": usable[1] * 1000, "param edit": statistics.median(cpus)}
-            print(f"{kind:>7} {layers:>6} layers: usable window {usable[0]:5.2f} s "
-                  f"({usable[1]:4.2f}), complete {done[0]:5.2f} s ({done[1]:4.2f}); "
-                  f"param edit median {statistics.median(times):6.1f} ms "
-                  f"({statistics.median(cpus):5.1f}), max {max(times):6.1f} ms", flush=True)
-            for name, (wall, cpu, applied, stall, stall_cpu) in edits.items():
-                print(f"{'':>15} {name:>6}: GUI step {wall:6.1f} ms ({cpu:6.1f}), "
-                      f"analysis applied after {applied:7.1f} ms, longest stall "
-                      f"{stall:6.1f} ms ({stall_cpu:6.1f})", flush=True)
+            # a fresh process per design, as when the app opens it: windows closed
+            # before leave objects behind that slow the next open (and frozen ones)
+            done = subprocess.run([sys.executable, __file__, "--one", kind, str(n),
+                                   "--edits", str(args.edits), "--rounds", str(args.rounds)],
+                                  capture_output=True, text=True, timeout=1800)
+            lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+            if not lines:
+                print(done.stdout + done.stderr[-3000:])
+                return 1
+            got = json.loads(lines[-1][len("RESULT "):])
+            report(kind, got)
+            row = {"open": got["usable"][1] * 1000, "param edit": got["param cpu"]}
+            for name, (_, cpu, _, _, stall_cpu) in got["edits"].items():
                 row[name] = cpu
                 row[name + " stall"] = stall_cpu
                 ok = ok and (n < 10000 or max(cpu, stall_cpu) < 100.0)
-            ok = ok and (n < 10000 or (usable[1] < 3.0 and statistics.median(cpus) < 100.0))
-            rows.append((layers, row))
-            close(app, window)
+            ok = ok and (n < 10000 or (got["usable"][1] < 3.0 and got["param cpu"] < 100.0))
+            rows.append((got["layers"], row))
         (n0, first), (n1, last) = rows[0], rows[-1]
         growth = ", ".join(f"{name} x{last[name] / max(first[name], 1e-3):.1f}"
                            for name in first)
