@@ -153,6 +153,8 @@ def test_a_stale_worker_result_is_not_applied(qtbot, monkeypatch):
         return real(design, previous, version)
 
     monkeypatch.setattr(context_module, "_analyse_and_compare", held)
+    from designer.gui import lifetimes
+    held_before = lifetimes._young_only["count"]
     design = conv_stack(30)
     context = DesignContext(design, background_above=10)   # every edit goes to a worker
     qtbot.waitUntil(lambda: context.current, timeout=30_000)   # the first analysis
@@ -173,6 +175,8 @@ def test_a_stale_worker_result_is_not_applied(qtbot, monkeypatch):
     assert count == 32 and "relu_b" in applied.layers
     assert infos_equal(applied, analyse(design))
     QApplication.processEvents()
+    # every worker released its hold (others' may be left by earlier tests)
+    assert lifetimes._young_only["count"] <= held_before
 
 
 def _shown_at_model_places(scene, design, ids) -> list[str]:

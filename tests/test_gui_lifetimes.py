@@ -158,3 +158,28 @@ def test_garbage_is_collected_only_in_the_gui_thread(qtbot):
         assert threads and set(threads) == {threading.main_thread().name}
     finally:
         gc.callbacks.pop()
+
+
+def test_young_only_holds_older_collections_until_released_or_expired(monkeypatch):
+    """While a large analysis is built in a worker only generation 0 is
+    collected (older ones would walk its objects again on the GUI thread); a
+    hold expires, so a holder that never releases cannot stop collections."""
+    from designer.gui import lifetimes
+    calls: list[int] = []
+    monkeypatch.setattr(lifetimes.gc, "collect", lambda gen=2: calls.append(gen) or 0)
+    monkeypatch.setattr(lifetimes.gc, "get_count", lambda: (800, 11, 0))
+    monkeypatch.setattr(lifetimes.gc, "get_threshold", lambda: (700, 10, 10))
+    lifetimes.young_only(True)
+    try:
+        lifetimes._collect()
+        assert calls == [0]
+        calls.clear()
+        monkeypatch.setattr(lifetimes, "YOUNG_ONLY_MAX_S", 0.0)   # held too long
+        lifetimes._collect()
+        assert calls == [0, 1]
+    finally:
+        lifetimes.young_only(False)
+    calls.clear()
+    monkeypatch.setattr(lifetimes, "YOUNG_ONLY_MAX_S", 30.0)
+    lifetimes._collect()
+    assert calls == [0, 1]

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from designer.core.analysis import Analysis, analyse
 from designer.core.incremental import STRUCTURE_SAFE, reanalyse
 from designer.core.model import Design, Event
-from designer.gui.lifetimes import keep_out_of_collections
+from designer.gui.lifetimes import keep_out_of_collections, young_only
 
 BACKGROUND_LAYERS = 300    # ~30 ms of analysis: larger designs analyse in a worker
 
@@ -116,6 +116,7 @@ class DesignContext(QObject):
             return
         from designer.gui.training.background import call_in_background
         self._running = True
+        young_only(True)   # released in _on_worker_done, after the freeze
         design, previous, version = self.design, self.analysis, self.version
         call_in_background(lambda: _analyse_and_compare(design, previous, version),
                            lambda result, error: self._on_worker_done(version, result, error),
@@ -123,6 +124,14 @@ class DesignContext(QObject):
 
     def _on_worker_done(self, version: int, result: Any, error: BaseException | None) -> None:
         self._running = False
+        try:
+            self._apply_worker_result(version, result, error)
+        finally:
+            keep_out_of_collections()   # what the worker made lives on: see lifetimes
+            young_only(False)
+
+    def _apply_worker_result(self, version: int, result: Any,
+                             error: BaseException | None) -> None:
         if self.current:   # a small design now, analysed in place meanwhile
             return
         if version != self.version:   # edited while it ran: the result is stale
@@ -139,9 +148,9 @@ class DesignContext(QObject):
         self.current, self._touched = True, set()
         self.analysis_changed.emit(analysis)
         # a large design's analysis (200,000 objects for 10,000 layers) lives until
-        # the next one: out of the cyclic collector's way, or a later collection
-        # walks it on the GUI thread (100-300 ms); it is still freed when dropped
-        keep_out_of_collections()
+        # the next one: it is frozen out of the cyclic collector's way (in
+        # _on_worker_done), or a later collection walks it on the GUI thread
+        # (100-300 ms); it is still freed by reference counting when dropped
 
     def wait_for_analysis(self, timeout_s: float = 60.0) -> bool:
         """Process events until the analysis matches the design (tests, benchmarks)."""
