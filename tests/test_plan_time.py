@@ -192,6 +192,13 @@ def test_channels_are_padded_to_whole_vectors() -> None:
     # the first layer's image channels are broadcast, not padded: only its 6 outputs
     assert layer_seconds(L["c6"], 4, 4, avx2, first=True) == pytest.approx(
         layer_seconds(L["c6"], 4, 4, plain, first=True) * 8 / 6)
+    # unaligned input channels (6, 12) take the slower kernel; the images do not
+    slow = Calibration(**{**avx2.to_dict(), "unaligned_factor": 1.6})
+    for lid in ("c12", "c16"):
+        assert layer_seconds(L[lid], 4, 4, slow) == pytest.approx(
+            1.6 * layer_seconds(L[lid], 4, 4, avx2))
+    assert layer_seconds(L["c6"], 4, 4, slow, first=True) == pytest.approx(
+        layer_seconds(L["c6"], 4, 4, avx2, first=True))
 
 
 def test_a_step_adds_the_optimizer_the_data_path_and_its_fixed_cost() -> None:
@@ -236,6 +243,25 @@ def test_the_epoch_includes_evaluating_the_test_images_in_the_trainers_batches()
         layer_seconds(a.layers[lid], 100, 4, FULL, lid == "c1", train=False) for lid in a.order))
     # evaluating is cheaper per image than training
     assert t.eval_s / (3 * EVAL_BATCH) < t.step_s / 32
+
+
+def test_channels_last_pooling_runs_leftover_channels_scalar() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("scalar", InputSpec(6, 8, 8))
+    d.add_layer("MaxPool2d", {"kernel_size": 2}, ["input"], layer_id="p6")
+    d.add_layer("Conv2d", {"out_channels": 16, "kernel_size": 1}, ["p6"], layer_id="c")
+    d.add_layer("MaxPool2d", {"kernel_size": 2}, ["c"], layer_id="p16")
+    d.add_layer("ReLU", {}, ["p16"], layer_id="r")
+    a = analyse(d)
+    L = a.layers
+    plain = Calibration(**{**FULL.to_dict(), "layer_overhead_s": 0.0, "lanes": 8})
+    slow = Calibration(**{**plain.to_dict(), "scalar_factor": 1.5})
+    assert layer_seconds(L["p6"], 4, 4, slow) == pytest.approx(
+        1.5 * layer_seconds(L["p6"], 4, 4, plain))     # 6 channels: all scalar on AVX2
+    for lid in ("p16", "r"):                             # whole vectors; not a vector kernel
+        assert layer_seconds(L[lid], 4, 4, slow) == pytest.approx(
+            layer_seconds(L[lid], 4, 4, plain))
 
 
 def test_the_evaluation_batch_is_the_trainers() -> None:

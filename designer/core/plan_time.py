@@ -138,6 +138,12 @@ class Calibration:
     # a CPU's vector width in elements: its convolution kernels work on
     # channels in blocks of this, so 6 channels cost what 8 do on AVX2 (0: none)
     lanes: int = 0
+    # channels_last pooling and normalisation kernels run the channels short
+    # of a whole vector in scalar code: this many times slower (0: no penalty)
+    scalar_factor: float = 0.0
+    # a convolution whose input channels are not whole vectors takes a slower
+    # kernel, besides the padding: this many times slower (0: not measured)
+    unaligned_factor: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -250,7 +256,7 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
                 seconds = work / cal.depthwise_macs_per_s
             else:
                 seconds = work * cal.conv_seconds_per_mac(reduction) * _padding(
-                    info, cal.lanes, first)
+                    info, cal, first)
             seconds *= cal.dilated_factor if dilated else 1.0
         # a large weight at a small batch (VGG's classifier) is bound by
         # reading it (forward, input gradient) and writing its gradient
@@ -263,17 +269,19 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
     elements = (t_in * numel_in + t_out * numel_out) if train else (
         e_in * numel_in + e_out * numel_out)
     per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize)
-    seconds = elements * batch * itemsize * per_byte + overhead
+    seconds = elements * batch * itemsize * per_byte * _scalar_channels(info, cal) + overhead
     if train and info.type == "Dropout":   # a random draw per element
         seconds += numel_in * batch * cal.random_seconds_per_element
     return seconds
 
 
-def _padding(info: Any, lanes: int, first: bool = False) -> float:
-    """How much more a 2-D convolution computes than its MACs when its input
-    and output channels (per group) are padded to whole vectors of lanes. A
-    first layer's few image channels are not: oneDNN broadcasts them."""
+def _padding(info: Any, cal: Calibration, first: bool = False) -> float:
+    """How much more a 2-D channels_last convolution computes than its MACs
+    when its input and output channels (per group) are padded to whole
+    vectors of lanes, and unaligned input channels take a slower kernel. A
+    first layer's few image channels are neither: oneDNN broadcasts them."""
     shape = info.input_shapes[0] if info.input_shapes else None
+    lanes = cal.lanes
     if lanes <= 1 or not shape or len(shape) != 3 or not info.output_shape:
         return 1.0
     groups = int(info.resolved.get("groups", 1) or 1)
@@ -281,7 +289,26 @@ def _padding(info: Any, lanes: int, first: bool = False) -> float:
     for channels in ((0 if first else shape[0] // groups), info.output_shape[0] // groups):
         if channels > 0:
             factor *= math.ceil(channels / lanes) * lanes / channels
+    if not first and (shape[0] // groups) % lanes:
+        factor *= max(1.0, cal.unaligned_factor)
     return factor
+
+
+# 2-D layers whose channels_last kernels work on vectors of channels
+VECTOR_CHANNELS = ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+                   "BatchNorm2d", "Upsample")
+
+
+def _scalar_channels(info: Any, cal: Calibration) -> float:
+    """How much slower a channels_last pooling or norm layer runs for the
+    channels left over from whole vectors (6 of 6 on AVX2), which run scalar."""
+    shape = info.input_shapes[0] if info.input_shapes else None
+    if cal.scalar_factor <= 1 or cal.lanes <= 1 or info.type not in VECTOR_CHANNELS \
+            or not shape or len(shape) != 3:
+        return 1.0
+    channels = shape[0]
+    rest = channels % cal.lanes
+    return (channels - rest + rest * cal.scalar_factor) / channels
 
 
 def _matmul_overhead(info: Any, cal: Calibration) -> float:

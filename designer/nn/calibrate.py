@@ -190,6 +190,20 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                                       precision, reps, should_stop))
     augment = _data_seconds_per_element(device, channels_last, reps, True)
     normalise = _data_seconds_per_element(device, False, reps, False)
+    # channels_last kernels work on vectors of channels: pooling on half a
+    # vector (scalar code) against a whole one, and a convolution from
+    # lanes - 2 channels (a slower kernel besides the padding) against lanes
+    scalar = unaligned = 0.0
+    lanes = vector_lanes(device) if channels_last else 0
+    if lanes > 1:
+        unaligned = max(1.0, seconds(nn.Conv2d(lanes - 2, 16, 3, padding=1),
+                                     torch.randn(b, lanes - 2, side, side))
+                        / seconds(nn.Conv2d(lanes, 16, 3, padding=1),
+                                  torch.randn(b, lanes, side, side)))
+        pool = nn.MaxPool2d(2)
+        half = seconds(pool, torch.randn(8 * b, lanes // 2, side, side))
+        whole = seconds(pool, torch.randn(4 * b, lanes, side, side))
+        scalar = max(1.0, half / whole)
     r = torch.empty(2 ** 20, device=device)
     random = min(_best(lambda: r.bernoulli_(0.5), device, reps)) / r.numel()
     del r
@@ -205,7 +219,7 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                        map_bytes, min(bytes_rate, large_rate), 2 * large * itemsize,
                        max(bytes_rate, cached_rate), 2 * small_elems * itemsize,
                        max(0.0, adam - step), stream_rate, fresh_per_byte, pointwise, linear,
-                       augment, normalise, random, vector_lanes(device))
+                       augment, normalise, random, lanes, scalar, unaligned)
 
 
 def vector_lanes(device: torch.device) -> int:
