@@ -144,6 +144,10 @@ class Calibration:
     # a convolution whose input channels are not whole vectors takes a slower
     # kernel, besides the padding: this many times slower (0: not measured)
     unaligned_factor: float = 0.0
+    # a 3-D convolution in the contiguous format reorders its maps to the
+    # blocked layout and back, forward + backward: per input and output
+    # element (0: none)
+    reorder_seconds_per_element: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -258,6 +262,9 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
                 seconds = work * cal.conv_seconds_per_mac(reduction) * _padding(
                     info, cal, first)
             seconds *= cal.dilated_factor if dilated else 1.0
+        if info.type.endswith("3d") and cal.reorder_seconds_per_element > 0:
+            maps = (sum(_numel(s) for s in info.input_shapes) + _numel(info.output_shape)) * batch
+            seconds += maps * cal.reorder_seconds_per_element / (1 if train else 3)
         # a large weight at a small batch (VGG's classifier) is bound by
         # reading it (forward, input gradient) and writing its gradient
         weight = (info.trainable_params + info.frozen_params) * 4

@@ -204,6 +204,17 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
         half = seconds(pool, torch.randn(8 * b, lanes // 2, side, side))
         whole = seconds(pool, torch.randn(4 * b, lanes, side, side))
         scalar = max(1.0, half / whole)
+    # a 3-D convolution in the contiguous format (the trainer's for 3-D
+    # inputs) reorders its maps to oneDNN's blocked layout and back: its time
+    # beyond the same convolution in channels_last_3d, per map element
+    reorder = 0.0
+    if device.type == "cpu" and not channels_last:
+        conv3d = nn.Conv3d(16, 16, 3, padding=1, bias=False)
+        x3 = torch.randn(max(1, b // 4), 16, 8, 16, 16)
+        plain3 = seconds(conv3d, x3)
+        blocked = seconds(conv3d.to(memory_format=torch.channels_last_3d),
+                          x3.contiguous(memory_format=torch.channels_last_3d))
+        reorder = max(0.0, plain3 - blocked) / (2 * x3.numel())
     r = torch.empty(2 ** 20, device=device)
     random = min(_best(lambda: r.bernoulli_(0.5), device, reps)) / r.numel()
     del r
@@ -219,7 +230,7 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                        map_bytes, min(bytes_rate, large_rate), 2 * large * itemsize,
                        max(bytes_rate, cached_rate), 2 * small_elems * itemsize,
                        max(0.0, adam - step), stream_rate, fresh_per_byte, pointwise, linear,
-                       augment, normalise, random, lanes, scalar, unaligned)
+                       augment, normalise, random, lanes, scalar, unaligned, reorder)
 
 
 def vector_lanes(device: torch.device) -> int:
