@@ -264,6 +264,31 @@ def test_channels_last_pooling_runs_leftover_channels_scalar() -> None:
             layer_seconds(L[lid], 4, 4, plain))
 
 
+def test_contiguous_3d_convolutions_pay_their_layout_reorders() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("volume", InputSpec(1, 4, 8, 8))
+    d.add_layer("Conv3d", {"out_channels": 8, "kernel_size": 3, "padding": 1}, ["input"],
+                layer_id="first")
+    d.add_layer("Conv3d", {"out_channels": 16, "kernel_size": 3, "padding": 1}, ["first"],
+                layer_id="second")
+    a = analyse(d)
+    L = a.layers
+    cal = Calibration(**{**FULL.to_dict(), "reorder_seconds_per_element": 2e-8})
+    maps = (8 + 16) * 4 * 8 * 8 * 2
+    assert layer_seconds(L["second"], 2, 4, cal) == pytest.approx(
+        layer_seconds(L["second"], 2, 4, FULL) + maps * 2e-8)
+    assert layer_seconds(L["second"], 2, 4, cal, train=False) == pytest.approx(
+        layer_seconds(L["second"], 2, 4, FULL, train=False) + maps * 2e-8 / 3)
+    # the first layer reads the image channels as they are
+    assert layer_seconds(L["first"], 2, 4, cal, first=True) == pytest.approx(
+        layer_seconds(L["first"], 2, 4, FULL, first=True))
+    # 2-D convolutions do not reorder (channels_last, or torch's own NCHW path)
+    two = analyse(_chain())
+    assert layer_seconds(two.layers["c2"], 2, 4, cal) == pytest.approx(
+        layer_seconds(two.layers["c2"], 2, 4, FULL))
+
+
 def test_the_evaluation_batch_is_the_trainers() -> None:
     torch = pytest.importorskip("torch")
     from designer.core.plan_time import EVAL_BATCH, eval_batch_size, layer_seconds

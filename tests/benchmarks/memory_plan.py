@@ -2,11 +2,14 @@
 
 For every sample and for ResNet-18/50, VGG-11 and MobileNetV2 at 224x224
 (built here as designs, no torchvision), at two batch sizes, each optimizer
-and precision: run real steps in the trainer's order (designer/nn/trainer.py)
-and measure the peak of live tensor storage (CPU: designer.nn.memory_probe.
-LiveStorage tracks every storage an op creates until it is freed; CUDA:
-torch.cuda.max_memory_allocated) and the step time; print plan vs measured
-and their ratio.
+and precision: run real steps with the trainer's own code (the learning-rate
+update, Trainer._train_step, Trainer._report) and measure the peak of live
+tensor storage (CPU: designer.nn.memory_probe.LiveStorage tracks every
+storage an op creates until it is freed; CUDA: torch.cuda.max_memory_allocated)
+and the step time, then the trainer's evaluation (one batch of its size,
+designer/nn/trainer.py eval_batch); print plan vs measured and their ratio.
+3-D volumes and clips run at the 224x224 networks' batch sizes; 1-D and 3-D
+inputs without channels_last or augmentation, as the trainer runs them.
 
     python tests/benchmarks/memory_plan.py                 # the default matrix
     python tests/benchmarks/memory_plan.py --quick         # samples only, fewer cases
@@ -343,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
                                                   precision, eval_batch)
                         real_epoch = (est.steps_per_epoch * m["step_s"]
                                       + args.eval_images / eval_batch * eval_s)
+                        row.update(calibration=cal.to_dict(), eval_planned=est.eval_s,
+                                   eval_measured=args.eval_images / eval_batch * eval_s)
                         row.update(step_planned=est.step_s, step_measured=m["step_s"],
                                    epoch_planned=est.epoch_s, epoch_measured=real_epoch,
                                    epoch_ratio=est.epoch_s / real_epoch)
