@@ -71,15 +71,21 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+WARMUP = 2
+
+
 def _best(run: Callable[[], object], device: torch.device, reps: int) -> list[float]:
-    """Seconds of run() per repetition, after one warm-up."""
+    """Seconds of run() per repetition, after WARMUP runs: the first runs of a
+    size fault in fresh pages until the allocator keeps blocks of that size
+    (glibc raises its mmap threshold as they are freed), which a training
+    loop's steady state does not pay."""
     times = []
-    for i in range(reps + 1):
+    for i in range(reps + WARMUP):
         _sync(device)
         start = clock()
         run()
         _sync(device)
-        if i:
+        if i >= WARMUP:
             times.append(clock() - start)
     return times
 
