@@ -1,11 +1,14 @@
 """A short calibration of the training device for the time estimate
 (designer/core/plan_time.py): throughput of dense (long and short reduction,
 dilated or not) and depthwise convolutions, a matrix product and memory-bound
-layers, forward plus backward, and the fixed costs of a layer and of the
-trainer's step, with the precision and memory format the trainer would use.
-Measured once per device (CPU or GPU model), thread count, precision and
-memory format (a few seconds on a CPU) and cached as JSON; the key carries
-CALIBRATION_VERSION so a changed calibration is measured afresh."""
+layers, forward plus backward; the fixed costs of a layer, of 3x3 and 1x1
+convolutions and of a matrix product, and of the trainer's step; its data
+path per element; Dropout's random draws; channels_last kernels on channels
+short of a vector; 3-D layout reorders; with the precision and memory format
+the trainer would use. Measured once per device (CPU or GPU model), thread
+count, precision and memory format (10-30 s on a 2-core CPU) and cached as
+JSON; the key carries CALIBRATION_VERSION so a changed calibration is
+measured afresh."""
 from __future__ import annotations
 
 import json
