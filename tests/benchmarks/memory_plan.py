@@ -35,7 +35,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 from designer.core.analysis import analyse  # noqa: E402
 from designer.core.catalogue import is_known  # noqa: E402
@@ -45,7 +44,7 @@ from designer.core.planner import PlanSettings, plan  # noqa: E402
 from designer.core.training_config import TrainConfig  # noqa: E402
 from designer.io import load  # noqa: E402
 from designer.nn import train_setup as setup  # noqa: E402
-from designer.nn.augment import Normaliser, augment_batch  # noqa: E402
+from designer.nn.augment import Normaliser  # noqa: E402
 from designer.nn.build import build  # noqa: E402
 from designer.nn import calibrate as calibration  # noqa: E402
 from designer.nn.calibrate import cached, measure as calibrate  # noqa: E402
