@@ -20,6 +20,7 @@ from typing import Callable
 
 import pytest
 from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QApplication
 
 from designer.core.catalogue import all_types
 from designer.core.model import INPUT_ID
@@ -27,6 +28,7 @@ from designer.core.templates import TEMPLATES
 from designer.gui.canvas.block_item import BlockItem
 from designer.gui.canvas.edge_item import EdgeItem
 from designer.gui.commands import disconnect_command
+from designer.gui.deferred import flush_scheduled
 from designer.gui.param_widgets import (BoolEditor, ChoiceEditor, FloatEditor, IntEditor,
                                         PaddingEditor, TextEditor)
 from designer.io import dumps
@@ -35,6 +37,7 @@ pytest.importorskip("pyqtgraph")
 
 ACTIONS = int(os.environ.get("MONKEY_ACTIONS", "400"))
 SEEDS = [int(s) for s in os.environ.get("MONKEY_SEEDS", "1,2,3").split(",")]
+PAINT_EVERY = 50       # actions between two turns of the event loop (a repaint: ~20-60 ms)
 MAX_LAYERS = 30        # past this, adding gives way to deleting (keeps each step fast)
 TEXTS = ["3", "2, 1", "1", "0", "abc", "", "-4", "1,2,3", "7", "[2, 2]", "same", "1e3", "5"]
 INTS = [0, 1, 2, 3, 4, 7, 16, 64, 1000, -1, 10 ** 6]
@@ -240,6 +243,11 @@ def test_random_user_actions_keep_the_window_consistent(app_window, qtbot, monke
     for n in range(ACTIONS):
         with qtbot.capture_exceptions() as caught:
             history.append(monkey.step())
+            # the panels' refreshes that the event loop runs before it paints; a
+            # turn of the loop itself (timers, painting) after every few actions
+            flush_scheduled()
+            if n % PAINT_EVERY == PAINT_EVERY - 1:
+                QApplication.processEvents()
         where = f"seed {seed}, action {n + 1}; the last actions: {history[-6:]}"
         assert not caught, f"{where}: {caught[0][1]!r}"
         try:

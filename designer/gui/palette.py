@@ -149,7 +149,8 @@ class Palette(QWidget):
     def set_fitting(self, shape: tuple[int, ...] | None) -> None:
         """List first, in each category, the layer types that take `shape` (the
         selected layer's output); the others follow in grey, still usable."""
-        if shape is not None and tuple(shape) == getattr(self, "fitting_shape", None):
+        new = tuple(shape) if shape is not None else None
+        if hasattr(self, "fitting_shape") and new == self.fitting_shape:
             return
         self.fitting_shape = tuple(shape) if shape is not None else None
         for n in range(self.tree.topLevelItemCount()):
