@@ -6,9 +6,13 @@ edge per input reference); nothing may raise (pytest-qt fails the test on an
 exception in any Qt callback); at the end, undoing everything gives back the
 original design exactly and redoing everything gives the final one.
 
-MONKEY_ACTIONS (default 400: three seeds in about a minute of CI; the issue asks
-2,000, which takes ~3x longer than the 2 minutes it allows: ~34 ms of CPU per
-action plus the undo-all / redo-all at the end) and MONKEY_SEEDS (default
+After each action the panels' refreshes that the event loop would run before
+painting are run (deferred.flush_scheduled); every PAINT_EVERY actions the event
+loop itself turns (timers, a repaint of the window).
+
+MONKEY_ACTIONS (default 1000: three seeds in about 75 s of CPU on the 2-core dev
+machine, ~24 ms per action including the undo-all / redo-all at the end; the
+issue's 2,000 per seed takes about 2.5 minutes there) and MONKEY_SEEDS (default
 "1,2,3") override the sizes, e.g. for a soak: MONKEY_ACTIONS=2000 pytest tests/test_gui_monkey.py
 """
 from __future__ import annotations
@@ -35,7 +39,7 @@ from designer.io import dumps
 
 pytest.importorskip("pyqtgraph")
 
-ACTIONS = int(os.environ.get("MONKEY_ACTIONS", "400"))
+ACTIONS = int(os.environ.get("MONKEY_ACTIONS", "1000"))
 SEEDS = [int(s) for s in os.environ.get("MONKEY_SEEDS", "1,2,3").split(",")]
 PAINT_EVERY = 50       # actions between two turns of the event loop (a repaint: ~20-60 ms)
 MAX_LAYERS = 30        # past this, adding gives way to deleting (keeps each step fast)
