@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -169,11 +170,13 @@ def measure(design: Design, device: torch.device, batch: int, optimizer: str,
         model.to(memory_format=torch.channels_last)
     config = TrainConfig(optimizer=name, momentum=momentum)
     opt = setup.make_optimizer(model, config)
-    c, h, w = design.input.shape
+    shape = tuple(design.input.shape)
+    c = shape[0]
+    image = design.input.rank == 2   # the trainer crops and flips images only
     norm = Normaliser([0.5] * c, [0.25] * c, device, channels_last)
     classes = model.output_shape[0]
     generator = torch.Generator().manual_seed(0)
-    pool = torch.randint(0, 256, (4 * batch, c, h, w), dtype=torch.uint8, device=device)
+    pool = torch.randint(0, 256, (4 * batch, *shape), dtype=torch.uint8, device=device)
     labels = torch.randint(0, classes, (4 * batch,), device=device)
     sums = {"loss": torch.zeros((), device=device), "correct": torch.zeros((), device=device)}
 
@@ -184,6 +187,7 @@ def measure(design: Design, device: torch.device, batch: int, optimizer: str,
     def step(images: torch.Tensor, y: torch.Tensor, augment: bool = True) -> None:
         # the memory probe's step leaves out augmentation: the plan counts the
         # batch as the model receives it
+        augment = augment and image
         x = norm(augment_batch(images, config.augment_crop and augment,
                                config.augment_flip and augment, generator))
         with setup.autocast(device, precision):
@@ -227,8 +231,7 @@ def eval_seconds(model: torch.nn.Module, norm: Normaliser, design: Design,
                  device: torch.device, precision: str, images: int) -> float:
     """Seconds the trainer's evaluation takes for this many images (one batch
     of EVAL_BATCH or fewer, best of two)."""
-    c, h, w = design.input.shape
-    x = torch.randint(0, 256, (images, c, h, w), dtype=torch.uint8, device=device)
+    x = torch.randint(0, 256, (images, *design.input.shape), dtype=torch.uint8, device=device)
     best = float("inf")
     for _ in range(2):
         start = clock()
@@ -293,9 +296,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{'ratio':>7}{'epoch':>7}")
     for name, design in designs(names).items():
         analysis = analyse(design)
-        is_big = design.input.height >= 128
+        is_big = math.prod(design.input.spatial) >= 128 * 128   # 224x224, C3D clips
         has_conv = any(i.type.startswith("Conv") for i in analysis.layers.values())
-        cl = args.channels_last == "on" or (args.channels_last == "auto" and has_conv)
+        # channels_last exists for 4-D tensors only (images)
+        cl = design.input.rank == 2 and (
+            args.channels_last == "on" or (args.channels_last == "auto" and has_conv))
         for batch in big if is_big else small:
             for precision in (args.big_precisions if is_big else args.precisions).split(","):
                 cal = None
