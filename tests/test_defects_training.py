@@ -3,37 +3,19 @@ first step, the "design changed" banner, and File > New forgetting trained weigh
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("pyqtgraph")
-from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QUndoStack  # noqa: E402
 
 from designer.gui.commands import SetParamCommand  # noqa: E402
-from designer.gui.context import DesignContext  # noqa: E402
 from designer.gui.training import TrainingPanel  # noqa: E402
-from designer.io import load  # noqa: E402
 from conftest import tiny_config  # noqa: E402
-from tests.test_gui_training import LENET, RUN_TIMEOUT, StepCounter  # noqa: E402
+from tests.test_gui_training import RUN_TIMEOUT, StepCounter  # noqa: E402
+from training_panel_fixtures import lenet_context, training_panel  # noqa: E402,F401
 
 TRAINED = re.compile(r"(?<!un)trained weights")
-
-
-@pytest.fixture
-def context() -> DesignContext:
-    return DesignContext(load(LENET))
-
-
-@pytest.fixture
-def panel(qtbot, context: DesignContext, tmp_path: Path) -> TrainingPanel:
-    p = TrainingPanel(context, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    qtbot.addWidget(p)
-    p.resize(1400, 500)
-    p.show()
-    yield p
-    assert p.shutdown(20_000)
 
 
 def start_long_run(qtbot, panel: TrainingPanel):

@@ -1,23 +1,21 @@
-"""Edit-to-repaint latency of the canvas on a 100-block design.
+"""A parameter edit on a 100-block canvas reaches the screen, redrawing the
+blocks it changed and only those, without re-creating any.
 
-Run alone to see the numbers:
-    python -m pytest tests/test_gui_canvas_perf.py -q -s
+How fast (the issue's "edit -> repaint under 16 ms median on a 100-block
+design") is a benchmark's job, measured against a baseline of the same run:
+    QT_QPA_PLATFORM=offscreen python tests/benchmarks/gui_edit_latency.py
 """
 from __future__ import annotations
-
-import statistics
-import time
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
 from designer.core.model import Design
+from designer.gui.canvas.block_text import params_text
 from designer.gui.canvas.view import DesignCanvas
 from designer.gui.commands import SetParamCommand
 from designer.gui.context import DesignContext
-
-BUDGET_MS = 16.0
 
 
 class PaintCounter(QObject):
@@ -42,38 +40,30 @@ def hundred_blocks() -> Design:
     return design
 
 
-def test_parameter_edit_to_repaint_is_well_under_a_frame(qtbot):
+def test_a_parameter_edit_repaints_the_blocks_it_changed(qtbot):
     design = hundred_blocks()
     canvas = DesignCanvas(DesignContext(design), QUndoStack())
     qtbot.addWidget(canvas)
     canvas.resize(1200, 900)
     canvas.show()
     qtbot.waitExposed(canvas)
-    canvas.zoom_fit()           # most blocks visible (fit stops at 10 %): the worst case
+    canvas.zoom_fit()           # most blocks visible (fit stops at 10 %)
     top = canvas.block_item("conv1").pos()
     canvas.centerOn(top.x(), top.y() + 4000)
     paints = PaintCounter()
     canvas.viewport().installEventFilter(paints)
     QApplication.processEvents()
     items = {lid: canvas.block_item(lid) for lid in canvas.design_scene().blocks}
-    edit_total, canvas_only = [], []
-    widths = [24, 16, 8, 32]
-    for i in range(40):
-        # conv1's width changes its own output and bn1/relu1/conv2 (shape, params)
-        cmd = SetParamCommand(design, "conv1", "out_channels", widths[i % 4])
-        start = time.perf_counter()
-        canvas.undo_stack.push(cmd)
-        pushed = time.perf_counter()
+    texts = {lid: item.text for lid, item in items.items()}
+    # conv1's width changes its own output and bn1/relu1/conv2 (shape, params)
+    for width in (24, 16, 8, 32):
+        canvas.undo_stack.push(SetParamCommand(design, "conv1", "out_channels", width))
         painted = paints.count
         QApplication.processEvents()   # the scene's dirty items, then the viewport paint
-        end = time.perf_counter()
         assert paints.count > painted   # the edit really reached the screen
-        edit_total.append((end - start) * 1000)
-        canvas_only.append((end - pushed) * 1000)
-    assert canvas.block_item("conv2").text.shape == "16×32×32"
+        assert canvas.block_item("conv1").text.shape == f"{width}×32×32"
+        assert canvas.block_item("relu1").text.shape == f"{width}×32×32"
+        assert canvas.block_item("conv2").text.params == params_text((9 * width + 1) * 16)
     assert all(canvas.block_item(lid) is item for lid, item in items.items())  # not re-created
-    median = statistics.median(edit_total)
-    print(f"\n100 blocks, edit -> analysis -> block text -> repaint: median {median:.2f} ms, "
-          f"p90 {statistics.quantiles(edit_total, n=10)[-1]:.2f} ms; scene update + repaint median "
-          f"{statistics.median(canvas_only):.2f} ms")
-    assert median < BUDGET_MS
+    redrawn = {lid for lid, item in items.items() if item.text != texts[lid]}
+    assert redrawn == {"conv1", "bn1", "relu1", "conv2"}

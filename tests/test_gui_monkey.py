@@ -6,9 +6,13 @@ edge per input reference); nothing may raise (pytest-qt fails the test on an
 exception in any Qt callback); at the end, undoing everything gives back the
 original design exactly and redoing everything gives the final one.
 
-MONKEY_ACTIONS (default 400: three seeds in about a minute of CI; the issue asks
-2,000, which takes ~3x longer than the 2 minutes it allows: ~34 ms of CPU per
-action plus the undo-all / redo-all at the end) and MONKEY_SEEDS (default
+After each action the panels' refreshes that the event loop would run before
+painting are run (deferred.flush_scheduled); every PAINT_EVERY actions the event
+loop itself turns (timers, a repaint of the window).
+
+MONKEY_ACTIONS (default 1000: three seeds in about 75 s of CPU on the 2-core dev
+machine, ~24 ms per action including the undo-all / redo-all at the end; the
+issue's 2,000 per seed takes about 2.5 minutes there) and MONKEY_SEEDS (default
 "1,2,3") override the sizes, e.g. for a soak: MONKEY_ACTIONS=2000 pytest tests/test_gui_monkey.py
 """
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Callable
 
 import pytest
 from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QApplication
 
 from designer.core.catalogue import all_types
 from designer.core.model import INPUT_ID
@@ -27,14 +32,16 @@ from designer.core.templates import TEMPLATES
 from designer.gui.canvas.block_item import BlockItem
 from designer.gui.canvas.edge_item import EdgeItem
 from designer.gui.commands import disconnect_command
+from designer.gui.deferred import flush_scheduled
 from designer.gui.param_widgets import (BoolEditor, ChoiceEditor, FloatEditor, IntEditor,
                                         PaddingEditor, TextEditor)
 from designer.io import dumps
 
 pytest.importorskip("pyqtgraph")
 
-ACTIONS = int(os.environ.get("MONKEY_ACTIONS", "400"))
+ACTIONS = int(os.environ.get("MONKEY_ACTIONS", "1000"))
 SEEDS = [int(s) for s in os.environ.get("MONKEY_SEEDS", "1,2,3").split(",")]
+PAINT_EVERY = 50       # actions between two turns of the event loop (a repaint: ~20-60 ms)
 MAX_LAYERS = 30        # past this, adding gives way to deleting (keeps each step fast)
 TEXTS = ["3", "2, 1", "1", "0", "abc", "", "-4", "1,2,3", "7", "[2, 2]", "same", "1e3", "5"]
 INTS = [0, 1, 2, 3, 4, 7, 16, 64, 1000, -1, 10 ** 6]
@@ -240,6 +247,11 @@ def test_random_user_actions_keep_the_window_consistent(app_window, qtbot, monke
     for n in range(ACTIONS):
         with qtbot.capture_exceptions() as caught:
             history.append(monkey.step())
+            # the panels' refreshes that the event loop runs before it paints; a
+            # turn of the loop itself (timers, painting) after every few actions
+            flush_scheduled()
+            if n % PAINT_EVERY == PAINT_EVERY - 1:
+                QApplication.processEvents()
         where = f"seed {seed}, action {n + 1}; the last actions: {history[-6:]}"
         assert not caught, f"{where}: {caught[0][1]!r}"
         try:

@@ -7,6 +7,7 @@ import pytest
 
 from designer.core.model import Design, InputSpec
 from designer.gui.canvas.block_text import block_shape, rf_text
+from designer.gui.deferred import flush_scheduled
 from designer.core.catalogue import RF
 
 
@@ -84,15 +85,18 @@ def test_palette_lists_first_what_fits_the_selected_output(window, qtbot) -> Non
     palette = window.palette
     lenet_conv = _order(palette, "Convolution")
     window.context.select("conv1")            # a 2-D map: today's order
+    flush_scheduled()   # the palette follows at the next turn of the event loop
     assert _order(palette, "Convolution")[:2] == ["Conv2d", "ConvTranspose2d"]
     window.set_design(_volume(), None)
     window.context.select("c3")                # a 3-D map
+    flush_scheduled()   # the palette follows at the next turn of the event loop
     order = _order(palette, "Convolution")
     assert order[:2] == ["Conv3d", "ConvTranspose3d"] and set(order) == set(lenet_conv)
     assert palette.find("Conv2d").foreground(0).color().name() == "#9a9a9a"
     assert "does not take 4×6×14×14 (C×D×H×W)" in palette.find("Conv2d").toolTip(0)
     assert _order(palette, "Pooling")[0].endswith("3d")
     window.context.select("fl")                # a flat vector: Linear first among its group
+    flush_scheduled()   # the palette follows at the next turn of the event loop
     assert palette.find("Linear").foreground(0).color().name() != "#9a9a9a"
     assert palette.find("Conv3d").foreground(0).color().name() == "#9a9a9a"
     # double-clicking still adds the layer after the selection

@@ -1,39 +1,20 @@
 """The training panel with the real engine on the synthetic dataset (tiny sizes)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("pyqtgraph")
-from PySide6.QtCore import QSettings, QThread  # noqa: E402
+from PySide6.QtCore import QThread  # noqa: E402
 
 from designer.core.training_config import TrainConfig  # noqa: E402
-from designer.gui.context import DesignContext  # noqa: E402
 from designer.gui.training import TrainingPanel  # noqa: E402
 from designer.io import load  # noqa: E402
 from designer.nn.events import Step  # noqa: E402
 
-from conftest import ROOT, tiny_config  # noqa: E402
+from conftest import tiny_config  # noqa: E402
+from training_panel_fixtures import LENET, lenet_context, training_panel  # noqa: E402,F401
 
-LENET = ROOT / "samples" / "lenet5.json"
 RUN_TIMEOUT = 60_000
-
-
-
-@pytest.fixture
-def context() -> DesignContext:
-    return DesignContext(load(LENET))
-
-
-@pytest.fixture
-def panel(qtbot, context: DesignContext, tmp_path: Path) -> TrainingPanel:
-    p = TrainingPanel(context, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    qtbot.addWidget(p)
-    p.resize(1400, 500)
-    p.show()
-    yield p
-    assert p.shutdown(20_000)
 
 
 class StepCounter:

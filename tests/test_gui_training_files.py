@@ -9,31 +9,14 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pyqtgraph")
-from PySide6.QtCore import QPointF, QSettings  # noqa: E402
+from PySide6.QtCore import QPointF  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 
-from designer.gui.context import DesignContext  # noqa: E402
-from designer.gui.training import TrainingPanel  # noqa: E402
 from designer.gui.training.runs import Series, export_csv  # noqa: E402
-from designer.io import load  # noqa: E402
 
 from conftest import tiny_config  # noqa: E402
-from test_gui_training import LENET, run_to_end  # noqa: E402
-
-
-@pytest.fixture
-def context() -> DesignContext:
-    return DesignContext(load(LENET))
-
-
-@pytest.fixture
-def panel(qtbot, context: DesignContext, tmp_path: Path) -> TrainingPanel:
-    p = TrainingPanel(context, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    qtbot.addWidget(p)
-    p.resize(1400, 500)
-    p.show()
-    yield p
-    assert p.shutdown(20_000)
+from test_gui_training import run_to_end  # noqa: E402
+from training_panel_fixtures import lenet_context, training_panel  # noqa: E402,F401
 
 
 @pytest.fixture

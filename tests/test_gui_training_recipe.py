@@ -1,41 +1,23 @@
 """The training panel's preset selector and fast-training widgets (real widgets)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("pyqtgraph")
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from designer.core.recipes import recipe  # noqa: E402
 from designer.core.training_config import RANGES, TrainConfig  # noqa: E402
-from designer.gui.context import DesignContext  # noqa: E402
 from designer.gui.training import TrainingPanel  # noqa: E402
 from designer.io import load  # noqa: E402
 from designer.nn.events import Started  # noqa: E402
 
 from conftest import ROOT  # noqa: E402
 from test_gui_training import RUN_TIMEOUT, tiny_config  # noqa: E402
-
-LENET = ROOT / "samples" / "lenet5.json"
-
-
-@pytest.fixture
-def context() -> DesignContext:
-    return DesignContext(load(LENET))
-
-
-@pytest.fixture
-def panel(qtbot, context: DesignContext, tmp_path: Path) -> TrainingPanel:
-    p = TrainingPanel(context, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    qtbot.addWidget(p)
-    p.resize(1400, 500)
-    p.show()
-    yield p
-    assert p.shutdown(20_000)
+from training_panel_fixtures import lenet_context, training_panel  # noqa: E402,F401
 
 
 def choose(panel: TrainingPanel, key: str) -> None:

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 
 from designer.core.model import Design
 from designer.gui.app import create_window
+from designer.gui.deferred import flush_scheduled
 from designer.io import dumps
 
 
@@ -182,6 +183,7 @@ def test_fix_that_inserts_a_flatten(window, qtbot):
     errors = window.context.analysis.layers["fc1"].errors
     assert errors and errors[0].fix is not None
     window.context.select("fc1")
+    flush_scheduled()   # the issue rows follow at the next turn of the event loop
     qtbot.mouseClick(window.properties.issues.fix_buttons()[0], Qt.LeftButton)
     assert window.context.analysis.ok
     inserted = design.layer("fc1").inputs[0]
@@ -216,11 +218,13 @@ def test_rename_frozen_and_design_fields(window, qtbot):
 
 def test_formula_view_shows_plugged_in_numbers(window):
     window.context.select("conv1")
+    flush_scheduled()   # the formulas follow at the next turn of the event loop
     text = window.formulas.toPlainText()
     assert "H_out = ⌊(32 + 2·0 − 1·(5−1) − 1)/1⌋ + 1 = 28" in text
     assert "params = (5·5·3 + 1)·6 = 456" in text
     assert "5×5 input pixels" in text and "jump" in text
     window.context.select("fc1")
+    flush_scheduled()
     assert "whole input" in window.formulas.toPlainText()
 
 
@@ -300,6 +304,7 @@ def test_palette_drag_payload_drops_on_canvas(window):
 
 def test_design_level_errors_show_without_selection(window):
     window.set_design(Design("Empty"), None)
+    flush_scheduled()   # the issue rows follow at the next turn of the event loop
     assert window.properties.layer_id is None
     rows = window.properties.issues.rows
     assert rows and "no layers" in rows[0].message.text()
@@ -313,10 +318,12 @@ def test_design_page_lists_layer_errors_with_fixes(window, qtbot):
     window.context.select("conv2")
     window.properties.editors["groups"].box.setValue(4)
     window.context.select(None)
+    flush_scheduled()   # the issue rows follow at the next turn of the event loop
     rows = window.properties.issues.rows
     assert [r.message.text().split(":")[0] for r in rows] == ["conv2"]
     qtbot.mouseClick(window.properties.issues.fix_buttons()[0], Qt.LeftButton)
     assert window.context.analysis.ok
+    flush_scheduled()
     assert not window.properties.issues.isVisibleTo(window.properties)
 
 

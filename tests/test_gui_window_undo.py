@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from designer.core.report import flow_order
 from designer.gui.commands import MoveLayersCommand, disconnect_command
+from designer.gui.deferred import flush_scheduled
 from designer.io import dumps
 
 
@@ -94,6 +95,7 @@ def _edits(win, qtbot):
         select("conv2")
         props.editors["groups"].box.setValue(5)
         assert win.context.analysis.layers["conv2"].errors
+        flush_scheduled()   # the issue rows follow at the next turn of the event loop
         qtbot.mouseClick(props.issues.fix_buttons()[0], Qt.LeftButton)
 
     def auto_layout():

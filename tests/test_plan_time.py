@@ -65,7 +65,11 @@ def test_a_real_calibration_gives_positive_rates() -> None:
                   cal.bytes_per_s, cal.small_conv_macs_per_s):
         assert value > 1e6
     assert cal.layer_overhead_s > 0 and cal.conv_overhead_s >= cal.layer_overhead_s
+    assert cal.pointwise_overhead_s >= cal.layer_overhead_s
+    assert cal.linear_overhead_s >= cal.layer_overhead_s
     assert cal.dilated_factor >= 1.0 and cal.step_overhead_s >= 0
+    assert cal.augment_seconds_per_element >= 0 and cal.normalise_seconds_per_element >= 0
+    assert cal.random_seconds_per_element > 0 and cal.lanes in (0, 8, 16)
 
 
 # --- the cost model's terms, by hand ------------------------------------------
@@ -100,9 +104,10 @@ def test_each_layer_costs_its_training_work_plus_its_fixed_cost() -> None:
     B = 4
     spm = FULL.conv_seconds_per_mac
     L = a.layers
-    # first convolution: forward + weight gradient (2 of the 3 products), K = 3*3*3
+    # first convolution: forward + weight gradient (2 of the 3 products, 2 of
+    # the 3 kernels' fixed cost), K = 3*3*3
     assert layer_seconds(L["c1"], B, 4, FULL, first=True) == pytest.approx(
-        2 * 3 * 8 * 9 * 256 * B * spm(27) + 1e-4)
+        2 * 3 * 8 * 9 * 256 * B * spm(27) + 1e-4 * 2 / 3)
     # dilated: 3 products at K = 8*3*3, times the measured slowdown
     assert layer_seconds(L["c2"], B, 4, FULL) == pytest.approx(
         3 * 8 * 8 * 9 * 256 * B * spm(72) * 1.5 + 1e-4)
@@ -128,6 +133,74 @@ def test_each_layer_costs_its_training_work_plus_its_fixed_cost() -> None:
     assert layer_seconds(L["flat"], B, 4, FULL) == pytest.approx(1e-5)   # a view
 
 
+def test_fixed_costs_follow_the_kind_of_product_and_dropout_draws_its_mask() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("kinds", InputSpec(16, 8, 8))
+    d.add_layer("Conv2d", {"out_channels": 16, "kernel_size": 3, "padding": 1}, ["input"],
+                layer_id="spatial")
+    d.add_layer("Conv2d", {"out_channels": 16, "kernel_size": 1}, ["spatial"], layer_id="pw")
+    d.add_layer("Conv2d", {"out_channels": 16, "kernel_size": 1, "groups": 4}, ["pw"],
+                layer_id="grouped")
+    d.add_layer("Dropout", {"p": 0.5}, ["grouped"], layer_id="drop")
+    d.add_layer("Flatten", {}, ["drop"], layer_id="flat")
+    d.add_layer("Linear", {"out_features": 10}, ["flat"], layer_id="fc")
+    a = analyse(d)
+    assert a.ok
+    cal = Calibration(**{**FULL.to_dict(), "conv_overhead_s": 4e-4, "pointwise_overhead_s": 1e-4,
+                         "linear_overhead_s": 2e-4, "random_seconds_per_element": 1e-8})
+    zero = Calibration(**{**cal.to_dict(), "conv_overhead_s": 0.0, "pointwise_overhead_s": 0.0,
+                          "linear_overhead_s": 0.0, "layer_overhead_s": 0.0,
+                          "random_seconds_per_element": 0.0})
+    L = a.layers
+
+    def fixed(lid: str) -> float:
+        return layer_seconds(L[lid], 4, 4, cal) - layer_seconds(L[lid], 4, 4, zero)
+    assert fixed("spatial") == pytest.approx(4e-4)
+    assert fixed("pw") == pytest.approx(1e-4)
+    assert fixed("grouped") == pytest.approx(4e-4)     # grouped: oneDNN's spatial path
+    assert fixed("fc") == pytest.approx(2e-4)
+    assert fixed("drop") == pytest.approx(1e-5 + 16 * 64 * 4 * 1e-8)
+    # evaluation draws no mask
+    assert layer_seconds(L["drop"], 4, 4, cal, train=False) == pytest.approx(
+        layer_seconds(L["drop"], 4, 4, zero, train=False) + 1e-5 / 3)
+    # without the newer figures, every product pays conv_overhead_s
+    old = Calibration(**{**cal.to_dict(), "pointwise_overhead_s": 0.0, "linear_overhead_s": 0.0})
+    assert layer_seconds(L["pw"], 4, 4, old) - layer_seconds(L["pw"], 4, 4, zero) == \
+        pytest.approx(4e-4)
+
+
+def test_channels_are_padded_to_whole_vectors() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("lanes", InputSpec(3, 8, 8))
+    d.add_layer("Conv2d", {"out_channels": 6, "kernel_size": 3, "padding": 1}, ["input"],
+                layer_id="c6")
+    d.add_layer("Conv2d", {"out_channels": 12, "kernel_size": 3, "padding": 1}, ["c6"],
+                layer_id="c12")
+    d.add_layer("Conv2d", {"out_channels": 16, "kernel_size": 3, "padding": 1}, ["c12"],
+                layer_id="c16")
+    a = analyse(d)
+    L = a.layers
+    plain = Calibration(**{**FULL.to_dict(), "conv_overhead_s": 0.0, "layer_overhead_s": 0.0})
+    avx2 = Calibration(**{**plain.to_dict(), "lanes": 8})
+    # 12 -> 16 channels: 6 in (8), 12 out (16); 16 <- 12: 16 in, 16 out
+    assert layer_seconds(L["c12"], 4, 4, avx2) == pytest.approx(
+        layer_seconds(L["c12"], 4, 4, plain) * 8 / 6 * 16 / 12)
+    assert layer_seconds(L["c16"], 4, 4, avx2) == pytest.approx(
+        layer_seconds(L["c16"], 4, 4, plain) * 16 / 12)
+    # the first layer's image channels are broadcast, not padded: only its 6 outputs
+    assert layer_seconds(L["c6"], 4, 4, avx2, first=True) == pytest.approx(
+        layer_seconds(L["c6"], 4, 4, plain, first=True) * 8 / 6)
+    # unaligned input channels (6, 12) take the slower kernel; the images do not
+    slow = Calibration(**{**avx2.to_dict(), "unaligned_factor": 1.6})
+    for lid in ("c12", "c16"):
+        assert layer_seconds(L[lid], 4, 4, slow) == pytest.approx(
+            1.6 * layer_seconds(L[lid], 4, 4, avx2))
+    assert layer_seconds(L["c6"], 4, 4, slow, first=True) == pytest.approx(
+        layer_seconds(L["c6"], 4, 4, avx2, first=True))
+
+
 def test_a_step_adds_the_optimizer_the_data_path_and_its_fixed_cost() -> None:
     from designer.core.plan_time import (DATA_BYTES_PER_ELEMENT, OPTIMIZER_PASSES,
                                          layer_seconds)
@@ -135,7 +208,7 @@ def test_a_step_adds_the_optimizer_the_data_path_and_its_fixed_cost() -> None:
     a = analyse(design)
     B, params = 4, 1_000_000
     layers = sum(layer_seconds(a.layers[lid], B, 4, FULL, lid == "c1") for lid in a.order)
-    data = 3 * 256 * B * DATA_BYTES_PER_ELEMENT / 8e9
+    data = 3 * 256 * B * DATA_BYTES_PER_ELEMENT / 8e9   # not calibrated: from the bandwidth
     t = estimate(design, a, FULL, B, 400, 0, "fp32", "sgd", params)
     assert t.step_s == pytest.approx(layers + params * OPTIMIZER_PASSES["sgd-momentum"] / 8e9
                                      + data + 3e-4)
@@ -146,6 +219,13 @@ def test_a_step_adds_the_optimizer_the_data_path_and_its_fixed_cost() -> None:
         (OPTIMIZER_PASSES["adam"] - OPTIMIZER_PASSES["sgd-momentum"]) * params / 8e9 + 5e-4)
     assert t.steps_per_epoch == 100 and t.eval_s == 0
     assert t.epoch_s == pytest.approx(100 * t.step_s)
+    # a calibrated data path: per input element, crop and flip included or not
+    cal = Calibration(**{**FULL.to_dict(), "augment_seconds_per_element": 2e-8,
+                         "normalise_seconds_per_element": 5e-9})
+    measured = estimate(design, a, cal, B, 400, 0, "fp32", "sgd", params)
+    assert measured.step_s - t.step_s == pytest.approx(3 * 256 * B * 2e-8 - data)
+    bare = estimate(design, a, cal, B, 400, 0, "fp32", "sgd", params, augment=False)
+    assert measured.step_s - bare.step_s == pytest.approx(3 * 256 * B * (2e-8 - 5e-9))
 
 
 def test_the_epoch_includes_evaluating_the_test_images_in_the_trainers_batches() -> None:
@@ -163,6 +243,72 @@ def test_the_epoch_includes_evaluating_the_test_images_in_the_trainers_batches()
         layer_seconds(a.layers[lid], 100, 4, FULL, lid == "c1", train=False) for lid in a.order))
     # evaluating is cheaper per image than training
     assert t.eval_s / (3 * EVAL_BATCH) < t.step_s / 32
+
+
+def test_channels_last_pooling_runs_leftover_channels_scalar() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("scalar", InputSpec(6, 8, 8))
+    d.add_layer("MaxPool2d", {"kernel_size": 2}, ["input"], layer_id="p6")
+    d.add_layer("Conv2d", {"out_channels": 16, "kernel_size": 1}, ["p6"], layer_id="c")
+    d.add_layer("MaxPool2d", {"kernel_size": 2}, ["c"], layer_id="p16")
+    d.add_layer("ReLU", {}, ["p16"], layer_id="r")
+    a = analyse(d)
+    L = a.layers
+    plain = Calibration(**{**FULL.to_dict(), "layer_overhead_s": 0.0, "lanes": 8})
+    slow = Calibration(**{**plain.to_dict(), "scalar_factor": 1.5})
+    assert layer_seconds(L["p6"], 4, 4, slow) == pytest.approx(
+        1.5 * layer_seconds(L["p6"], 4, 4, plain))     # 6 channels: all scalar on AVX2
+    for lid in ("p16", "r"):                             # whole vectors; not a vector kernel
+        assert layer_seconds(L[lid], 4, 4, slow) == pytest.approx(
+            layer_seconds(L[lid], 4, 4, plain))
+
+
+def test_contiguous_3d_convolutions_pay_their_layout_reorders() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("volume", InputSpec(1, 4, 8, 8))
+    d.add_layer("Conv3d", {"out_channels": 8, "kernel_size": 3, "padding": 1}, ["input"],
+                layer_id="first")
+    d.add_layer("Conv3d", {"out_channels": 16, "kernel_size": 3, "padding": 1}, ["first"],
+                layer_id="second")
+    a = analyse(d)
+    L = a.layers
+    cal = Calibration(**{**FULL.to_dict(), "reorder_seconds_per_element": 2e-8})
+    maps = (8 + 16) * 4 * 8 * 8 * 2
+    assert layer_seconds(L["second"], 2, 4, cal) == pytest.approx(
+        layer_seconds(L["second"], 2, 4, FULL) + maps * 2e-8)
+    assert layer_seconds(L["second"], 2, 4, cal, train=False) == pytest.approx(
+        layer_seconds(L["second"], 2, 4, FULL, train=False) + maps * 2e-8 / 3)
+    # the first layer reads the image channels as they are
+    assert layer_seconds(L["first"], 2, 4, cal, first=True) == pytest.approx(
+        layer_seconds(L["first"], 2, 4, FULL, first=True))
+    # 2-D convolutions do not reorder (channels_last, or torch's own NCHW path)
+    two = analyse(_chain())
+    assert layer_seconds(two.layers["c2"], 2, 4, cal) == pytest.approx(
+        layer_seconds(two.layers["c2"], 2, 4, FULL))
+
+
+def test_the_evaluation_batch_is_the_trainers() -> None:
+    torch = pytest.importorskip("torch")
+    from designer.core.plan_time import EVAL_BATCH, eval_batch_size, layer_seconds
+    from designer.nn.trainer import eval_batch
+    for shape in ((3, 32, 32), (3, 224, 224), (1, 1024), (3, 16, 112, 112)):
+        images = torch.zeros((2, *shape), dtype=torch.uint8)
+        assert eval_batch(images) == eval_batch_size(images[0].numel())
+    assert eval_batch_size(3 * 32 * 32) == EVAL_BATCH and eval_batch_size(3 * 224 * 224) == 20
+    # the estimate evaluates a 224x224 design in the trainer's batches of 20
+    from designer.core.model import Design, InputSpec
+    d = Design("big", InputSpec(3, 224, 224))
+    d.add_layer("Conv2d", {"out_channels": 8, "kernel_size": 3, "stride": 4}, ["input"],
+                layer_id="c")
+    d.add_layer("Flatten", {}, ["c"], layer_id="f")
+    d.add_layer("Linear", {"out_features": 10}, ["f"], layer_id="fc")
+    a = analyse(d)
+    t = estimate(d, a, FULL, 8, 800, 100)
+    per_batch = sum(layer_seconds(a.layers[lid], 20, 4, FULL, lid == "c", train=False)
+                    for lid in a.order)
+    assert t.eval_s == pytest.approx(per_batch * 100 / 20)
 
 
 def test_every_catalogue_type_has_a_cost() -> None:

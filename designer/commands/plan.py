@@ -82,7 +82,8 @@ def time_estimate(design: Any, analysis: Any, p: Plan, config: TrainConfig,
     train_images = max(0, train - int(config.val_split or 0))
     return estimate(design, analysis, cal, p.batch_size, train_images,
                     test + int(config.val_split or 0), p.settings.precision,
-                    p.settings.optimizer, p.gradients, p.settings.momentum > 0)
+                    p.settings.optimizer, p.gradients, p.settings.momentum > 0,
+                    augment=config.augment_crop or config.augment_flip)
 
 
 def _config(design: Any, args: argparse.Namespace) -> TrainConfig:

@@ -12,14 +12,17 @@ import re
 import signal
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from designer.core.training_config import CHOICES, DEVICES, TrainConfig
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="design file (.json)")
-    parser.add_argument("--dataset", choices=["cifar10", "synthetic"], default=None,
+    parser.add_argument("--dataset", choices=CHOICES["dataset"], default=None,
                         help="cifar10 (real data) or synthetic (generated, not real data)")
     parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py "
                         "(default: $CNN_DESIGNER_DATA or the user data folder)")
@@ -28,15 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float, help="peak learning rate")
-    parser.add_argument("--optimizer", choices=["sgd", "adam", "adamw"])
-    parser.add_argument("--schedule",
-                        choices=["constant", "step", "cosine", "onecycle", "triangular"])
+    parser.add_argument("--optimizer", choices=CHOICES["optimizer"])
+    parser.add_argument("--schedule", choices=CHOICES["schedule"])
     parser.add_argument("--weight-decay", type=float)
     parser.add_argument("--label-smoothing", type=float)
     parser.add_argument("--cutout", type=int, help="cutout square size in pixels (0: off)")
     parser.add_argument("--val-split", type=int, help="training images held out for validation")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
+    parser.add_argument("--device", choices=DEVICES)
+    parser.add_argument("--precision", choices=CHOICES["precision"])
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores; the "
                         "app leaves one core to its window)")
     parser.add_argument("--seed", type=int)
@@ -58,53 +60,46 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--recipe", choices=["default", "fast", "fast-cpu"],
                    help="fast: airbench94's recipe (batch 1024, 10 epochs, for a GPU); "
                    "fast-cpu: the same with batch 256, 4 epochs; default: the app's defaults")
-    flag = argparse.BooleanOptionalAction
-    g.add_argument("--momentum", type=float, help="SGD momentum")
-    g.add_argument("--warmup-epochs", type=float,
-                   help="epochs of warm-up (triangular: where the lr peaks)")
-    g.add_argument("--lr-start-factor", type=float,
-                   help="triangular schedule: lr at the first step, as a fraction of --lr")
-    g.add_argument("--lr-end-factor", type=float,
-                   help="triangular schedule: lr at the last step, as a fraction of --lr")
-    g.add_argument("--crop-pad", type=int, help="translate images by up to N pixels")
-    g.add_argument("--crop-fill", choices=["zero", "reflect"],
-                   help="what a translation shows at the border")
-    g.add_argument("--flip-alternate", action=flag,
-                   help="flip each image on alternate epochs (random on the first)")
-    g.add_argument("--tta", choices=["off", "mirror", "mirror_translate"],
-                   help="test-time augmentation of the final test: mean of the views' logits")
-    g.add_argument("--averaging", choices=["off", "ema", "lookahead"],
-                   help="average the weights (EMA) or pull them to the average (Lookahead)")
-    g.add_argument("--average-decay", type=float, help="weight of the old average per update")
-    g.add_argument("--average-every", type=int, help="steps between averaging updates")
-    g.add_argument("--average-start-epoch", type=float, help="epochs before averaging starts")
-    g.add_argument("--norm-bias-lr-scale", type=float,
-                   help="lr multiplier of normalisation-layer biases (airbench: 64)")
-    g.add_argument("--freeze-norm-weights", action=flag,
-                   help="keep normalisation-layer scales at 1")
-    g.add_argument("--bn-momentum", type=float,
-                   help="BatchNorm running-statistics rate (torch's convention) for every "
-                   "BatchNorm layer")
-    g.add_argument("--decay-all", action=flag,
-                   help="weight decay on biases and normalisation parameters too")
-    g.add_argument("--decoupled-decay", action=flag,
-                   help="weight decay per step independent of the learning rate")
-    g.add_argument("--dirac-init", action=flag,
-                   help="start convolutions as identity maps on their centre")
-    g.add_argument("--whiten-init", action=flag,
-                   help="initialise the first Conv2d by patch whitening of training images "
-                   "(its weights frozen)")
-    g.add_argument("--whiten-bias-epochs", type=float,
-                   help="epochs the whitened conv's bias trains")
-    g.add_argument("--logit-scale", type=float,
-                   help="the loss sees the outputs times this (airbench: 1/9 = 0.111)")
+    kinds = {f.name: f.type for f in fields(TrainConfig)}
+    for name, text in RECIPE_HELP.items():
+        option = "--" + name.replace("_", "-")
+        kind = kinds[name]
+        if name in CHOICES:
+            g.add_argument(option, choices=CHOICES[name], help=text)
+        elif kind in (bool, "bool"):
+            g.add_argument(option, action=argparse.BooleanOptionalAction, help=text)
+        else:
+            g.add_argument(option, type=int if "int" in str(kind) else float, help=text)
 
 
-RECIPE_FIELDS = ("momentum", "warmup_epochs", "lr_start_factor", "lr_end_factor", "crop_pad",
-                 "crop_fill", "flip_alternate", "tta", "averaging", "average_decay",
-                 "average_every", "average_start_epoch", "norm_bias_lr_scale",
-                 "freeze_norm_weights", "bn_momentum", "decay_all", "decoupled_decay",
-                 "dirac_init", "whiten_init", "whiten_bias_epochs", "logit_scale")
+# One flag per technique: the TrainConfig field, its help (type and choices
+# come from TrainConfig and CHOICES).
+RECIPE_HELP = {
+    "momentum": "SGD momentum",
+    "warmup_epochs": "epochs of warm-up (triangular: where the lr peaks)",
+    "lr_start_factor": "triangular schedule: lr at the first step, as a fraction of --lr",
+    "lr_end_factor": "triangular schedule: lr at the last step, as a fraction of --lr",
+    "crop_pad": "translate images by up to N pixels",
+    "crop_fill": "what a translation shows at the border",
+    "flip_alternate": "flip each image on alternate epochs (random on the first)",
+    "tta": "test-time augmentation of the final test: mean of the views' logits",
+    "averaging": "average the weights (EMA) or pull them to the average (Lookahead)",
+    "average_decay": "weight of the old average per update",
+    "average_every": "steps between averaging updates",
+    "average_start_epoch": "epochs before averaging starts",
+    "norm_bias_lr_scale": "lr multiplier of normalisation-layer biases (airbench: 64)",
+    "freeze_norm_weights": "keep normalisation-layer scales at 1",
+    "bn_momentum": "BatchNorm running-statistics rate (torch's convention) for every "
+                   "BatchNorm layer",
+    "decay_all": "weight decay on biases and normalisation parameters too",
+    "decoupled_decay": "weight decay per step independent of the learning rate",
+    "dirac_init": "start convolutions as identity maps on their centre",
+    "whiten_init": "initialise the first Conv2d by patch whitening of training images "
+                   "(its weights frozen)",
+    "whiten_bias_epochs": "epochs the whitened conv's bias trains",
+    "logit_scale": "the loss sees the outputs times this (airbench: 1/9 = 0.111)",
+}
+RECIPE_FIELDS = tuple(RECIPE_HELP)
 OPTION_FIELDS = {"dataset": "dataset", "data_dir": "data_dir", "epochs": "epochs",
                  "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
                  "schedule": "schedule", "weight_decay": "weight_decay",
@@ -115,7 +110,6 @@ OPTION_FIELDS = {"dataset": "dataset", "data_dir": "data_dir", "epochs": "epochs
 
 def make_config(args: argparse.Namespace, design_training: Any) -> Any:
     """Settings: the design file's "training" object, overridden by options."""
-    from designer.core.training_config import TrainConfig
     config = TrainConfig.from_dict(design_training)
     if getattr(args, "recipe", None):
         from designer.core.recipes import recipe

@@ -32,6 +32,13 @@ from designer.core.model import INPUT_ID, Design
 RELATIVE_UNCERTAINTY = 0.3
 BIG_K, SMALL_K = 576, 72       # reductions of the two calibration convolutions
 EVAL_BATCH = 1024              # designer/nn/train_eval.py evaluates in batches of this
+EVAL_BATCH_ELEMENTS = EVAL_BATCH * 3072   # ... of CIFAR images; fewer of larger inputs
+
+
+def eval_batch_size(image_elements: int) -> int:
+    """The batch the trainer evaluates in (designer/nn/trainer.py eval_batch):
+    EVAL_BATCH CIFAR-sized images, fewer of larger ones (20 at 3x224x224)."""
+    return max(1, min(EVAL_BATCH, EVAL_BATCH_ELEMENTS // max(1, image_elements)))
 # Elements read + written per input element (I) and output element (O) of a
 # memory-bound layer, forward + backward (train) and forward alone (eval),
 # from the kernels' passes; checked against single layers timed on a CPU.
@@ -81,8 +88,9 @@ OPTIMIZER_PASSES = {"sgd": 6, "sgd-momentum": 9, "adam": 16, "adamw": 18}
 # do the optimizer's temporaries of that size (FRESH_COPIES per gradient)
 MMAP_THRESHOLD = 32 * 2 ** 20
 FRESH_COPIES = {"sgd": 2, "sgd-momentum": 3, "adam": 4, "adamw": 4}
-# The trainer's data path per input element: gather the uint8 batch, pad, crop
-# and flip with an int64 index, convert, normalise, reorder to channels_last
+# The trainer's data path per input element when the calibration has not
+# measured it: gather the uint8 batch, pad, crop and flip with an int64 index,
+# convert, normalise, reorder to channels_last
 DATA_BYTES_PER_ELEMENT = 24
 
 
@@ -114,6 +122,32 @@ class Calibration:
     # allocating and first touching memory the allocator gets fresh from the
     # system (tensors above MMAP_THRESHOLD), per byte (0: unknown)
     fresh_seconds_per_byte: float = 0.0
+    # fixed costs measured on problems too small to compute anything:
+    # conv_overhead_s is a spatial or grouped convolution's (oneDNN sets up
+    # three kernels: ~5x a 1x1 convolution's), pointwise_overhead_s a dense 1x1
+    # convolution's, linear_overhead_s a matrix product's (0: conv_overhead_s)
+    pointwise_overhead_s: float = 0.0
+    linear_overhead_s: float = 0.0
+    # the trainer's data path per input element: gather, crop and flip,
+    # normalise, reorder (images), or gather and normalise (other inputs)
+    # (0: DATA_BYTES_PER_ELEMENT at bytes_per_s)
+    augment_seconds_per_element: float = 0.0
+    normalise_seconds_per_element: float = 0.0
+    # drawing one random number (Dropout's mask is drawn element by element)
+    random_seconds_per_element: float = 0.0
+    # a CPU's vector width in elements: its convolution kernels work on
+    # channels in blocks of this, so 6 channels cost what 8 do on AVX2 (0: none)
+    lanes: int = 0
+    # channels_last pooling and normalisation kernels run the channels short
+    # of a whole vector in scalar code: this many times slower (0: no penalty)
+    scalar_factor: float = 0.0
+    # a convolution whose input channels are not whole vectors takes a slower
+    # kernel, besides the padding: this many times slower (0: not measured)
+    unaligned_factor: float = 0.0
+    # a 3-D convolution in the contiguous format reorders its maps to the
+    # blocked layout and back, forward + backward: per input and output
+    # element (0: none; measured ~16 ns at 16-64 channels, one thread)
+    reorder_seconds_per_element: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -213,8 +247,10 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
     forward pass of evaluation. A first layer computes no input gradient."""
     macs = info.macs * batch
     overhead = cal.layer_overhead_s if train else cal.layer_overhead_s / 3
-    matmul_overhead = max(overhead, cal.conv_overhead_s if train else cal.conv_overhead_s / 3)
     if info.type.startswith("Conv") or info.type == "Linear":
+        # a first layer sets up two of the three kernels (no input gradient)
+        fixed = _matmul_overhead(info, cal) * (2 / 3 if first and train else 1)
+        matmul_overhead = max(overhead, fixed if train else fixed / 3)
         work = macs * ((2 if first else 3) if train else 1)
         if info.type == "Linear":
             seconds = work / cal.gemm_macs_per_s
@@ -223,8 +259,13 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
             if depthwise:
                 seconds = work / cal.depthwise_macs_per_s
             else:
-                seconds = work * cal.conv_seconds_per_mac(reduction)
+                seconds = work * cal.conv_seconds_per_mac(reduction) * _padding(
+                    info, cal, first)
             seconds *= cal.dilated_factor if dilated else 1.0
+        # (a first layer reads the few image channels as they are: no reorder)
+        if info.type.endswith("3d") and cal.reorder_seconds_per_element > 0 and not first:
+            maps = (sum(_numel(s) for s in info.input_shapes) + _numel(info.output_shape)) * batch
+            seconds += maps * cal.reorder_seconds_per_element / (1 if train else 3)
         # a large weight at a small batch (VGG's classifier) is bound by
         # reading it (forward, input gradient) and writing its gradient
         weight = (info.trainable_params + info.frozen_params) * 4
@@ -236,7 +277,58 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
     elements = (t_in * numel_in + t_out * numel_out) if train else (
         e_in * numel_in + e_out * numel_out)
     per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize)
-    return elements * batch * itemsize * per_byte + overhead
+    seconds = elements * batch * itemsize * per_byte * _scalar_channels(info, cal) + overhead
+    if train and info.type == "Dropout":   # a random draw per element
+        seconds += numel_in * batch * cal.random_seconds_per_element
+    return seconds
+
+
+def _padding(info: Any, cal: Calibration, first: bool = False) -> float:
+    """How much more a 2-D channels_last convolution computes than its MACs
+    when its input and output channels (per group) are padded to whole
+    vectors of lanes, and unaligned input channels take a slower kernel. A
+    first layer's few image channels are neither: oneDNN broadcasts them."""
+    shape = info.input_shapes[0] if info.input_shapes else None
+    lanes = cal.lanes
+    if lanes <= 1 or not shape or len(shape) != 3 or not info.output_shape:
+        return 1.0
+    groups = int(info.resolved.get("groups", 1) or 1)
+    factor = 1.0
+    for channels in ((0 if first else shape[0] // groups), info.output_shape[0] // groups):
+        if channels > 0:
+            factor *= math.ceil(channels / lanes) * lanes / channels
+    if not first and (shape[0] // groups) % lanes:
+        factor *= max(1.0, cal.unaligned_factor)
+    return factor
+
+
+# 2-D layers whose channels_last kernels work on vectors of channels
+VECTOR_CHANNELS = ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+                   "BatchNorm2d", "Upsample")
+
+
+def _scalar_channels(info: Any, cal: Calibration) -> float:
+    """How much slower a channels_last pooling or norm layer runs for the
+    channels left over from whole vectors (6 of 6 on AVX2), which run scalar."""
+    shape = info.input_shapes[0] if info.input_shapes else None
+    if cal.scalar_factor <= 1 or cal.lanes <= 1 or info.type not in VECTOR_CHANNELS \
+            or not shape or len(shape) != 3:
+        return 1.0
+    channels = shape[0]
+    rest = channels % cal.lanes
+    return (channels - rest + rest * cal.scalar_factor) / channels
+
+
+def _matmul_overhead(info: Any, cal: Calibration) -> float:
+    """The fixed cost of a convolution or Linear's forward + backward."""
+    if info.type == "Linear":
+        return cal.linear_overhead_s or cal.conv_overhead_s
+    k = info.resolved.get("kernel_size", 1)
+    pointwise = all(x == 1 for x in k) if isinstance(k, (list, tuple)) else k == 1
+    if pointwise and int(info.resolved.get("groups", 1) or 1) == 1 \
+            and not info.type.startswith("ConvTranspose"):
+        return cal.pointwise_overhead_s or cal.conv_overhead_s
+    return cal.conv_overhead_s
 
 
 def optimizer_passes(optimizer: str, momentum: bool = True) -> int:
@@ -248,12 +340,17 @@ def optimizer_passes(optimizer: str, momentum: bool = True) -> int:
 def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, train_images: int,
              eval_images: int, precision: str = "fp32", optimizer: str = "sgd",
              param_bytes: int = 0, momentum: bool = True,
-             eval_batch: int = EVAL_BATCH) -> TimeEstimate:
+             eval_batch: int | None = None, augment: bool = True) -> TimeEstimate:
     """Time of one training step and of one epoch (training, then evaluating
-    eval_images in batches of EVAL_BATCH, as the trainer does after each epoch),
-    with its relative uncertainty. param_bytes: the trainable parameters' bytes."""
+    eval_images in batches of eval_batch, by default the trainer's
+    eval_batch_size, as the trainer does after each epoch),
+    with its relative uncertainty. param_bytes: the trainable parameters' bytes;
+    augment: the trainer crops or flips the images (2-D inputs only)."""
     itemsize = 2 if precision in ("bf16", "fp16") else 4
     first_layers = {lay.id for lay in design.layers if INPUT_ID in lay.inputs}
+    image_elements = _numel(analysis.input_shape) if analysis.input_shape else 0
+    if eval_batch is None:
+        eval_batch = eval_batch_size(image_elements)
     eval_batch = max(1, min(eval_batch, eval_images))
     step = forward = 0.0
     for lid in analysis.order:
@@ -261,8 +358,9 @@ def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, t
         first = lid in first_layers
         step += layer_seconds(info, batch, itemsize, cal, first)
         forward += layer_seconds(info, eval_batch, itemsize, cal, first, train=False)
-    image_elements = _numel(analysis.input_shape) if analysis.input_shape else 0
-    data = image_elements * batch * DATA_BYTES_PER_ELEMENT / cal.bytes_per_s
+    image = augment and analysis.input_shape is not None and len(analysis.input_shape) == 3
+    per_element = cal.augment_seconds_per_element if image else cal.normalise_seconds_per_element
+    data = image_elements * batch * (per_element or DATA_BYTES_PER_ELEMENT / cal.bytes_per_s)
     # the optimizer streams the parameters, their gradients and its state:
     # main memory's bandwidth once those outgrow the caches
     per_byte = cal.streaming_seconds_per_byte(3 * param_bytes)

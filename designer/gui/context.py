@@ -46,6 +46,17 @@ def _analyse_and_compare(design: Design, previous: Analysis,
     return version, analysis, changed
 
 
+def _redraw_after(previous: Analysis, analysis: Analysis, event: Event) -> set[str] | None:
+    """Blocks whose drawing may differ after `event` re-analysed the design."""
+    if event.kind in ("reset", "input_changed", "layer_renamed"):
+        return None
+    old = previous.layers
+    ids = {lid for lid, info in analysis.layers.items() if old.get(lid) != info}
+    ids.update(i for i in (event.layer_id, event.other, previous.output_id,
+                           analysis.output_id) if i is not None)
+    return ids
+
+
 class DesignContext(QObject):
     analysis_changed = Signal(object)    # Analysis
     selection_changed = Signal(object)   # layer id or None
@@ -98,7 +109,12 @@ class DesignContext(QObject):
                 self.analysis = pending_analysis(self.design)
             self._start_worker()
         else:
-            self.analysis, self.changed_ids, self.redraw_ids = analyse(self.design), None, None
+            previous = self.analysis
+            self.analysis, self.changed_ids = analyse(self.design), None
+            # the blocks to draw again: those whose LayerInfo changed (as after a
+            # worker's analysis), not all of them after every edit
+            self.redraw_ids = None if not self.current else _redraw_after(
+                previous, self.analysis, event)
             self.current, self._touched = True, set()
         if self.selected_id is not None and self.selected_id not in self.design:
             new = event.layer_id if event.kind == "layer_renamed" and \

@@ -13,6 +13,7 @@ from designer.core.catalogue import RF, axis_names
 from designer.core.report import human
 from designer.gui.canvas.block_text import block_shape
 from designer.gui.context import DesignContext
+from designer.gui.deferred import Deferred
 from designer.gui.style import MONO_FONT
 
 
@@ -124,13 +125,14 @@ class FormulaView(QTextBrowser):
         self.setObjectName("formulas")
         self.setOpenLinks(False)
         self._html = ""
+        self.deferred = Deferred(self, self.refresh)   # once per action, when seen
         context.selection_changed.connect(self._on_change)
         context.analysis_changed.connect(self._on_change)
         self.refresh()
 
     @Slot(object)
     def _on_change(self, _value: object) -> None:
-        self.refresh()
+        self.deferred.request()
 
     def refresh(self) -> None:
         analysis = self.context.analysis

@@ -54,14 +54,20 @@ class IssueRow(QFrame):
             self.icon.setPixmap(severity_icon(issue.severity).pixmap(16, 16))
             self.style().unpolish(self)   # the style sheet picks rows by name
             self.style().polish(self)
-        self.message.setText(issue.message)
-        fixable = issue.fix is not None and on_fix is not None
+        if self.message.text() != issue.message:
+            self.message.setText(issue.message)
+        fixable = self.fixable(issue, on_fix)
         if fixable:
             assert issue.fix is not None
             self.button.set_full_text(f"Fix: {issue.fix.label}")
             self.button.setToolTip(f"{issue.fix.label}: apply this change (undoable)")
-        self.button.setVisible(fixable)
+        if self.button.isHidden() == fixable:   # showing one lays out the whole window
+            self.button.setVisible(fixable)
         self.fix_button = self.button if fixable else None
+
+    @staticmethod
+    def fixable(issue: Issue, on_fix: FixHandler | None) -> bool:
+        return issue.fix is not None and on_fix is not None
 
     def _fix(self) -> None:
         if self._on_fix is not None and self.issue.fix is not None:
@@ -139,23 +145,37 @@ class IssuesView(QWidget):
         shown: list[IssueRow] = []
         for issue, row in zip(issues, rows):
             if row is None:
-                row = spare.pop() if spare else IssueRow(issue, on_fix)
+                row = self._take(spare, IssueRow.fixable(issue, on_fix)) if spare \
+                    else IssueRow(issue, on_fix)
+                if row.button.isHidden() == row.fixable(issue, on_fix) or row.isHidden():
+                    # showing a widget in a visible window lays out every parent up
+                    # to the window at once; within a hidden view it is only a
+                    # flag: one layout for all the rows
+                    self.hide()
                 row.set_issue(issue, on_fix)
             shown.append(row)
-        for row in spare:
-            row.hide()
-        self._spare = spare
         if any(row.isHidden() for row in shown):
-            # showing a widget in a visible window lays out every parent up to the
-            # window at once; within a hidden view it is only a flag: one layout
             self.hide()
+        for row in spare:
+            if not row.isHidden():
+                row.hide()
+        self._spare = spare
         for index, row in enumerate(shown):
             if self.layout_.indexOf(row) != index:
                 self.layout_.insertWidget(index, row)
             if row.isHidden():
                 row.show()
         self.rows = shown
-        self.setVisible(bool(self.rows))
+        if self.isHidden() == bool(self.rows):
+            self.setVisible(bool(self.rows))
+
+    @staticmethod
+    def _take(spare: list[IssueRow], fixable: bool) -> IssueRow:
+        """A spare row, best one on screen whose Fix button already shows or not
+        as needed: changing what shows costs a layout of the window."""
+        best = max(range(len(spare)), key=lambda i: (not spare[i].isHidden(),
+                                                     spare[i].button.isHidden() != fixable))
+        return spare.pop(best)
 
     def fix_buttons(self) -> list[QPushButton]:
         return [r.fix_button for r in self.rows if r.fix_button is not None]

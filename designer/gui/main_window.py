@@ -24,6 +24,7 @@ from designer.gui.autosave import (Autosaver, Recovery, discard_recovery_file,
 from designer.gui.canvas.view import DesignCanvas
 from designer.gui.canvas_actions import CanvasActions
 from designer.gui.context import DesignContext
+from designer.gui.deferred import Deferred
 from designer.gui.edit_actions import Clipboard, ClipboardError
 from designer.gui.export_dialog import ExportCodeDialog
 from designer.gui.file_actions import JSON_FILTER, FileActions, default_sample, make_settings
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.canvas_actions = CanvasActions(self)   # flow direction (View menu)
 
         self.palette.activated.connect(self.append_entry)
+        self.palette_fit = Deferred(self.palette, self._apply_palette_fit)
         self.context.selection_changed.connect(self._update_palette_fit)
         self.context.analysis_changed.connect(self._update_palette_fit)
         self.canvas.layer_activated.connect(self._focus_properties)
@@ -288,7 +290,9 @@ class MainWindow(QMainWindow):
         else:
             self.issues_button.setText("✓ no errors")
             colour = "#2e7d32"
-        self.issues_button.setStyleSheet(f"color: {colour}; font-weight: bold;")
+        sheet = f"color: {colour}; font-weight: bold;"
+        if self.issues_button.styleSheet() != sheet:   # a new sheet re-polishes the bar
+            self.issues_button.setStyleSheet(sheet)
         self.totals_label.setText(
             f"{len(self.context.design.layers)} layers · {analysis.total_params:,} params · "
             f"{human(analysis.total_macs)} MACs · output "
@@ -310,7 +314,11 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _update_palette_fit(self, _changed: object = None) -> None:
-        """The palette lists first what fits after the selected layer."""
+        """The palette lists first what fits after the selected layer (once per
+        action, and only while the palette is seen)."""
+        self.palette_fit.request()
+
+    def _apply_palette_fit(self) -> None:
         self.palette.set_fitting(next_input_shape(self.context.analysis,
                                                   self.context.selected_id))
 

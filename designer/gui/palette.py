@@ -25,6 +25,7 @@ KIND_ROLE = Qt.UserRole          # "layer" or "template"
 NAME_ROLE = Qt.UserRole + 1      # type or template name
 SEARCH_ROLE = Qt.UserRole + 2    # lower-case text the filter matches: name, category, help
 TIP_ROLE = Qt.UserRole + 3       # the entry's own tooltip (a fit note is added to it)
+NOTE_ROLE = Qt.UserRole + 4      # the shape it was greyed for (None: shown as fitting)
 UNFIT = QColor("#9a9a9a")
 
 
@@ -149,24 +150,34 @@ class Palette(QWidget):
     def set_fitting(self, shape: tuple[int, ...] | None) -> None:
         """List first, in each category, the layer types that take `shape` (the
         selected layer's output); the others follow in grey, still usable."""
-        if shape is not None and tuple(shape) == getattr(self, "fitting_shape", None):
+        new = tuple(shape) if shape is not None else None
+        if hasattr(self, "fitting_shape") and new == self.fitting_shape:
             return
         self.fitting_shape = tuple(shape) if shape is not None else None
+        moved = False
         for n in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(n)
-            items = group.takeChildren()
-            if shape is not None:
-                items.sort(key=lambda i: not self._fits(i, shape))
-            group.addChildren(items)
-            for item in items:
-                fits = shape is None or self._fits(item, shape)
+            items = [group.child(m) for m in range(group.childCount())]
+            fits = {id(i): shape is None or self._fits(i, shape) for i in items}
+            order = sorted(items, key=lambda i: not fits[id(i)]) if shape is not None \
+                else items
+            if any(a is not b for a, b in zip(order, items)):   # out and back: a relayout
+                group.takeChildren()
+                group.addChildren(order)
+                moved = True
+            for item in order:
+                if item.data(0, KIND_ROLE) != "layer":
+                    continue
+                note = None if fits[id(item)] else shape_text(tuple(shape))   # type: ignore
+                if item.data(0, NOTE_ROLE) == note:
+                    continue   # already shown so
                 tip = item.data(0, TIP_ROLE) or item.toolTip(0)
-                if item.data(0, KIND_ROLE) == "layer":
-                    item.setForeground(0, QBrush() if fits else QBrush(UNFIT))
-                    item.setToolTip(0, tip if fits else
-                                    f"{tip}<br>does not take {shape_text(tuple(shape))} "
-                                    f"(the selected layer's output)")
-        self.tree.expandAll()
+                item.setData(0, NOTE_ROLE, note)
+                item.setForeground(0, QBrush() if note is None else QBrush(UNFIT))
+                item.setToolTip(0, tip if note is None else
+                                f"{tip}<br>does not take {note} (the selected layer's output)")
+        if moved:
+            self.tree.expandAll()
 
     @staticmethod
     def _fits(item: QTreeWidgetItem, shape: tuple[int, ...]) -> bool:

@@ -20,6 +20,7 @@ from designer.core.model import (INPUT_ID, MAX_ID_LENGTH, SPATIAL_KEYS, DesignEr
 from designer.core.report import human
 from designer.gui.commands import RenameLayerCommand, SetParamCommand, apply_fix_command
 from designer.gui.context import DesignContext
+from designer.gui.deferred import Deferred
 from designer.gui.explanation_view import details_label, summary_label
 from designer.gui.issues_view import IssuesView
 from designer.gui.param_widgets import ParamEditor, guard_wheel, make_editor
@@ -123,6 +124,8 @@ class PropertyEditor(QScrollArea):
         context.selection_changed.connect(self._on_selection)
         context.model_event.connect(self._on_model_event)
         context.analysis_changed.connect(self._on_analysis)
+        # the issue rows cost most of an edit: once per action, only when seen
+        self.issues_refresh = Deferred(self, self._show_issues)
         self.rebuild()
 
     # --- building ---------------------------------------------------------
@@ -330,8 +333,8 @@ class PropertyEditor(QScrollArea):
 
     @Slot(object)
     def _on_analysis(self, analysis: Analysis) -> None:
+        self.issues_refresh.request()
         if self.layer_id is None or self.layer_id not in analysis.layers:
-            self._show_design_issues(analysis)
             self.info_label.setText(
                 f"{len(self.context.design.layers)} layers · "
                 f"{analysis.total_params:,} parameters · {human(analysis.total_macs)} MACs · "
@@ -344,7 +347,14 @@ class PropertyEditor(QScrollArea):
                   if layer.inputs else "no input")
         self.info_label.setText(f"{source} → {fmt_shape(info.output_shape)} · "
                                 f"{info.params:,} params")
-        self.issues.show_issues(info.errors + info.warnings, self._apply_fix)
+
+    def _show_issues(self) -> None:
+        analysis = self.context.analysis
+        if self.layer_id is None or self.layer_id not in analysis.layers:
+            self._show_design_issues(analysis)
+        else:
+            info = analysis.layers[self.layer_id]
+            self.issues.show_issues(info.errors + info.warnings, self._apply_fix)
 
     def _show_design_issues(self, analysis: Analysis) -> None:
         """The design page lists every error, each named by its layer, fixable here."""
@@ -365,7 +375,7 @@ class PropertyEditor(QScrollArea):
 
     # --- view -> commands -------------------------------------------------
     def _commit_param(self, name: str, value: Any) -> None:
-        if self.layer_id is None:
+        if self.layer_id is None or self.layer_id not in self.context.design:
             return
         if self.context.design.layer(self.layer_id).params.get(name) == value:
             return

@@ -72,7 +72,8 @@ class SummaryModel(QAbstractTableModel):
                       "": None}
         self.refresh(context.analysis)
 
-    def refresh(self, analysis: Analysis) -> None:
+    def refresh(self, analysis: Analysis) -> bool:
+        """Show `analysis`; True when the rows were rebuilt (not only redrawn)."""
         changed = self.context.changed_ids if analysis is self.context.analysis else None
         self.analysis = analysis
         if changed is not None and len(self.ids) == len(analysis.layers) + 1 and \
@@ -84,7 +85,7 @@ class SummaryModel(QAbstractTableModel):
             last = self.columnCount() - 1
             for row in rows:
                 self.dataChanged.emit(self.index(row, 0), self.index(row, last))
-            return
+            return False
         self.beginResetModel()
         self.ids = [lay.id for lay in flow_order(self.context.design, analysis)
                     if lay.id in analysis.layers]
@@ -92,6 +93,7 @@ class SummaryModel(QAbstractTableModel):
         self.positions = {lid: n for n, lid in enumerate(self.ids)}
         self.rows.cache.clear()
         self.endResetModel()
+        return True
 
     def _make_row(self, row: int) -> tuple[tuple[str, ...], str, str]:
         analysis, lid = self.analysis, self.ids[row]
@@ -170,8 +172,12 @@ class SummaryTable(QTableView):
 
     @Slot(object)
     def _on_analysis(self, analysis: Analysis) -> None:
-        self.summary.refresh(analysis)
-        self._show_selection(self.context.selected_id)
+        before = self.summary.row_of(self.context.selected_id), len(self.summary.ids)
+        reset = self.summary.refresh(analysis)
+        # a parameter edit keeps the rows: the selected one stays selected and in view
+        if reset or before != (self.summary.row_of(self.context.selected_id),
+                               len(self.summary.ids)):
+            self._show_selection(self.context.selected_id)
 
     def _on_clicked(self, index: QModelIndex) -> None:
         layer_id = self.summary.ids[index.row()]

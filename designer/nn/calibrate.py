@@ -1,11 +1,14 @@
 """A short calibration of the training device for the time estimate
 (designer/core/plan_time.py): throughput of dense (long and short reduction,
 dilated or not) and depthwise convolutions, a matrix product and memory-bound
-layers, forward plus backward, and the fixed costs of a layer and of the
-trainer's step, with the precision and memory format the trainer would use.
-Measured once per device (CPU or GPU model), thread count, precision and
-memory format (a few seconds on a CPU) and cached as JSON; the key carries
-CALIBRATION_VERSION so a changed calibration is measured afresh."""
+layers, forward plus backward; the fixed costs of a layer, of 3x3 and 1x1
+convolutions and of a matrix product, and of the trainer's step; its data
+path per element; Dropout's random draws; channels_last kernels on channels
+short of a vector; 3-D layout reorders; with the precision and memory format
+the trainer would use. Measured once per device (CPU or GPU model), thread
+count, precision and memory format (10-30 s on a 2-core CPU) and cached as
+JSON; the key carries CALIBRATION_VERSION so a changed calibration is
+measured afresh."""
 from __future__ import annotations
 
 import json
@@ -41,7 +44,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 4
+CALIBRATION_VERSION = 5
 
 
 def cpu_model() -> str:
@@ -71,15 +74,21 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+WARMUP = 2
+
+
 def _best(run: Callable[[], object], device: torch.device, reps: int) -> list[float]:
-    """Seconds of run() per repetition, after one warm-up."""
+    """Seconds of run() per repetition, after WARMUP runs: the first runs of a
+    size fault in fresh pages until the allocator keeps blocks of that size
+    (glibc raises its mmap threshold as they are freed), which a training
+    loop's steady state does not pay."""
     times = []
-    for i in range(reps + 1):
+    for i in range(reps + WARMUP):
         _sync(device)
         start = clock()
         run()
         _sync(device)
-        if i:
+        if i >= WARMUP:
             times.append(clock() - start)
     return times
 
@@ -173,32 +182,104 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     fresh_per_byte = max(0.0, fresh - 3 * large * 4 / stream_rate) / (large * 4) \
         if device.type == "cpu" else 0.0
     del x, y
-    # fixed costs: a memory-bound layer (a chain of tiny activations), a
-    # convolution or matrix product (a chain of small convolutions on the path
-    # real ones take, less their compute) and a whole step (data path, loss,
-    # zero_grad, optimizer) beyond its layers
-    tiny = torch.randn(16, 8, 8, 8)
-    if should_stop is not None and should_stop():
-        raise Interrupted()
-    relus = nn.Sequential(*[nn.ReLU() for _ in range(20)])
-    overhead = min(_time_train(relus, tiny.contiguous(memory_format=fmt), device, precision,
-                               2 * reps)) / 20
-    convs = nn.Sequential(*[m for _ in range(10)
-                            for m in (nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())]).to(
-        memory_format=fmt)
-    chain = min(_time_train(convs, tiny.contiguous(memory_format=fmt), device, precision,
-                            2 * reps))
-    compute = 10 * 3 * 16 * 8 * 8 * 9 * 64 / small_rate
-    conv_overhead = max(overhead, (chain - compute) / 10 - overhead)
-    step = _step_overhead(device, precision, channels_last, 2 * reps, "sgd") - 2 * conv_overhead
+    # fixed costs: a memory-bound layer (a chain of tiny activations), and
+    # chains of convolutions (3x3, 1x1) and matrix products on problems too
+    # small to compute anything (oneDNN's set-up of a spatial convolution's
+    # three kernels costs ~5x a 1x1 convolution's; a batch of one takes a
+    # cheaper path, so two images); then a whole step (data
+    # path, loss, zero_grad, optimizer) beyond its layers
+    overhead = _per_layer(nn.ReLU, (16, 8, 8, 8), 20, fmt, device, precision, reps,
+                          should_stop)
+    conv_overhead = max(overhead, _per_layer(lambda: nn.Conv2d(8, 8, 3, padding=1),
+                                             (2, 8, 4, 4), 10, fmt, device, precision, reps,
+                                             should_stop))
+    pointwise = max(overhead, _per_layer(lambda: nn.Conv2d(8, 8, 1), (2, 8, 4, 4), 10, fmt,
+                                         device, precision, reps, should_stop))
+    linear = max(overhead, _per_layer(lambda: nn.Linear(8, 8), (2, 8), 10, fmt, device,
+                                      precision, reps, should_stop))
+    augment = _data_seconds_per_element(device, channels_last, reps, True)
+    normalise = _data_seconds_per_element(device, False, reps, False)
+    # channels_last kernels work on vectors of channels: pooling on half a
+    # vector (scalar code) against a whole one, and a convolution from
+    # lanes - 2 channels (a slower kernel besides the padding) against lanes
+    scalar = unaligned = 0.0
+    lanes = vector_lanes(device) if channels_last else 0
+    if lanes > 1:
+        unaligned = max(1.0, seconds(nn.Conv2d(lanes - 2, 16, 3, padding=1),
+                                     torch.randn(b, lanes - 2, side, side))
+                        / seconds(nn.Conv2d(lanes, 16, 3, padding=1),
+                                  torch.randn(b, lanes, side, side)))
+        pool = nn.MaxPool2d(2)
+        half = seconds(pool, torch.randn(8 * b, lanes // 2, side, side))
+        whole = seconds(pool, torch.randn(4 * b, lanes, side, side))
+        scalar = max(1.0, half / whole)
+    # a 3-D convolution in the contiguous format (the trainer's for 3-D
+    # inputs) reorders its maps to oneDNN's blocked layout and back: its time
+    # beyond the same convolution in channels_last_3d, per map element
+    reorder = 0.0
+    if device.type == "cpu" and not channels_last:
+        conv3d = nn.Conv3d(16, 16, 3, padding=1, bias=False)
+        x3 = torch.randn(max(1, b // 4), 16, 8, 16, 16)
+        plain3 = seconds(conv3d, x3)
+        blocked = seconds(conv3d.to(memory_format=torch.channels_last_3d),
+                          x3.contiguous(memory_format=torch.channels_last_3d))
+        reorder = max(0.0, plain3 - blocked) / (2 * x3.numel())
+    r = torch.empty(2 ** 20, device=device)
+    random = min(_best(lambda: r.bernoulli_(0.5), device, reps)) / r.numel()
+    del r
+    # the step's net is Flatten + Linear on the images: less its two layers
+    # (a first layer computes two of its three products)
+    layers = overhead + linear * 2 / 3
+    step = _step_overhead(device, precision, channels_last, 2 * reps, "sgd") - layers
     # Adam's step runs a dozen more kernels per parameter group
-    adam = _step_overhead(device, precision, channels_last, 2 * reps, "adam") - 2 * conv_overhead
+    adam = _step_overhead(device, precision, channels_last, 2 * reps, "adam") - layers
     return Calibration(device_label(device), conv_rate, dw_rate, gemm_rate, bytes_rate,
                        overhead, min(0.5, statistics.median(spreads)) if spreads else 0.0,
                        small_rate, max(0.0, step), max(1.0, dilated / plain), conv_overhead,
                        map_bytes, min(bytes_rate, large_rate), 2 * large * itemsize,
                        max(bytes_rate, cached_rate), 2 * small_elems * itemsize,
-                       max(0.0, adam - step), stream_rate, fresh_per_byte)
+                       max(0.0, adam - step), stream_rate, fresh_per_byte, pointwise, linear,
+                       augment, normalise, random, lanes, scalar, unaligned, reorder)
+
+
+def vector_lanes(device: torch.device) -> int:
+    """fp32 elements per vector register: oneDNN blocks channels by this."""
+    if device.type != "cpu":
+        return 0
+    capability = torch.backends.cpu.get_cpu_capability()
+    return 16 if capability.startswith("AVX512") else 8 if capability == "AVX2" else 0
+
+
+def _per_layer(make: Callable[[], nn.Module], shape: tuple[int, ...], n: int,
+               fmt: torch.memory_format, device: torch.device, precision: str, reps: int,
+               should_stop: Callable[[], bool] | None) -> float:
+    """Seconds per layer of a chain of n layers, forward + backward."""
+    if should_stop is not None and should_stop():
+        raise Interrupted()
+    chain = nn.Sequential(*[make() for _ in range(n)])
+    x = torch.randn(*shape)
+    if x.dim() == 4:
+        chain = chain.to(memory_format=fmt)
+        x = x.contiguous(memory_format=fmt)
+    return min(_time_train(chain, x, device, precision, 2 * reps)) / n
+
+
+def _data_seconds_per_element(device: torch.device, channels_last: bool, reps: int,
+                              augment: bool) -> float:
+    """The trainer's data path per input element: gather the uint8 batch, then
+    crop, flip and normalise CIFAR-sized images (augment), or normalise 1-D
+    signals; from batches of 16 and 128 (their difference: no fixed costs)."""
+    shape = (3, 32, 32) if augment else (3, 1024)
+    norm = Normaliser([0.5] * 3, [0.25] * 3, device, channels_last)
+    generator = torch.Generator().manual_seed(0)
+    pool = torch.randint(0, 256, (256, *shape), dtype=torch.uint8, device=device)
+
+    def at(batch: int) -> float:
+        def run() -> None:
+            images = pool[torch.randperm(len(pool), generator=generator)[:batch].to(device)]
+            norm(augment_batch(images, True, True, generator) if augment else images)
+        return min(_best(run, device, reps))
+    return max(0.0, (at(128) - at(16)) / (112 * 3 * 1024))
 
 
 def _forward_seconds(module: nn.Module, x: torch.Tensor, device: torch.device, precision: str,
@@ -216,11 +297,11 @@ def _forward_seconds(module: nn.Module, x: torch.Tensor, device: torch.device, p
 
 def _step_overhead(device: torch.device, precision: str, channels_last: bool,
                    reps: int, optimizer: str) -> float:
-    """A whole training step of a three-layer net, as the trainer takes it:
+    """A whole training step of a two-layer net, as the trainer takes it:
     gather, crop and flip the uint8 batch, normalise, forward, loss, backward,
     the optimizer's step (its parameter groups as the trainer makes them),
     running sums."""
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 10)).to(device)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 10)).to(device)
     opt = setup.make_optimizer(model, TrainConfig(optimizer=optimizer))
     images = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8, device=device)
     y = torch.randint(0, 10, (2,), device=device)

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from designer.core.analysis import analyse
 from designer.core.model import Design
+from designer.core.plan_time import eval_batch_size
 from designer.core.training_config import TrainConfig, TrainConfigError, setting_problem
 from designer.nn import recipe
 from designer.nn import train_setup as setup
@@ -40,7 +41,7 @@ from designer.nn.checkpoint import (CheckpointError, check_fits, load_checkpoint
                                     save_checkpoint)
 from designer.nn.data import Dataset, DatasetError
 from designer.nn.events import Event, EpochEnd, Failed, Finished, Paused, Started, Step
-from designer.nn.train_eval import (EVAL_BATCH, Evaluation, EvaluationSkipped, evaluate,
+from designer.nn.train_eval import (Evaluation, EvaluationSkipped, evaluate,
                                    predict_logits)
 from designer.nn.train_files import BEST, LAST, write_metrics
 
@@ -555,9 +556,8 @@ class _Throughput:
 
 def eval_batch(x: torch.Tensor) -> int:
     """EVAL_BATCH CIFAR-sized images, fewer of larger samples (a 3-D clip is
-    hundreds of images' worth)."""
-    per = max(1, x[0].numel()) if len(x) else 1
-    return max(1, min(EVAL_BATCH, EVAL_BATCH * 3072 // per))
+    hundreds of images' worth); the time plan assumes the same."""
+    return eval_batch_size(max(1, x[0].numel()) if len(x) else 1)
 
 
 def lr_now(opt: torch.optim.Optimizer) -> float:

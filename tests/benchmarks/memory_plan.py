@@ -2,11 +2,14 @@
 
 For every sample and for ResNet-18/50, VGG-11 and MobileNetV2 at 224x224
 (built here as designs, no torchvision), at two batch sizes, each optimizer
-and precision: run real steps in the trainer's order (designer/nn/trainer.py)
-and measure the peak of live tensor storage (CPU: designer.nn.memory_probe.
-LiveStorage tracks every storage an op creates until it is freed; CUDA:
-torch.cuda.max_memory_allocated) and the step time; print plan vs measured
-and their ratio.
+and precision: run real steps with the trainer's own code (the learning-rate
+update, Trainer._train_step, Trainer._report) and measure the peak of live
+tensor storage (CPU: designer.nn.memory_probe.LiveStorage tracks every
+storage an op creates until it is freed; CUDA: torch.cuda.max_memory_allocated)
+and the step time, then the trainer's evaluation (one batch of its size,
+designer/nn/trainer.py eval_batch); print plan vs measured and their ratio.
+3-D volumes and clips run at the 224x224 networks' batch sizes; 1-D and 3-D
+inputs without channels_last or augmentation, as the trainer runs them.
 
     python tests/benchmarks/memory_plan.py                 # the default matrix
     python tests/benchmarks/memory_plan.py --quick         # samples only, fewer cases
@@ -24,6 +27,7 @@ import math
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,24 +35,25 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 from designer.core.analysis import analyse  # noqa: E402
 from designer.core.catalogue import is_known  # noqa: E402
 from designer.core.model import Design, InputSpec  # noqa: E402
-from designer.core.plan_time import EVAL_BATCH, estimate  # noqa: E402
+from designer.core.plan_time import estimate, eval_batch_size  # noqa: E402
 from designer.core.planner import PlanSettings, plan  # noqa: E402
 from designer.core.training_config import TrainConfig  # noqa: E402
 from designer.io import load  # noqa: E402
 from designer.nn import train_setup as setup  # noqa: E402
-from designer.nn.augment import Normaliser, augment_batch  # noqa: E402
+from designer.nn.augment import Normaliser  # noqa: E402
 from designer.nn.build import build  # noqa: E402
 from designer.nn import calibrate as calibration  # noqa: E402
 from designer.nn.calibrate import cached, measure as calibrate  # noqa: E402
 from designer.nn.train_eval import predict_logits  # noqa: E402
+from designer.nn.trainer import Trainer, _Throughput, lr_now  # noqa: E402
 from designer.nn.memory_probe import LiveStorage, state_tensors  # noqa: E402
 
 clock = time.perf_counter   # --cpu-time: time.thread_time
+STATISTIC: Callable[[list[float]], float] = statistics.median   # --best: min
 OPTIMIZERS = {"sgd": ("sgd", 0.0), "sgd-momentum": ("sgd", 0.9), "adam": ("adam", 0.0),
               "adamw": ("adamw", 0.0)}
 
@@ -159,61 +164,62 @@ def designs(names: list[str]) -> dict[str, Design]:
 # --- measuring ------------------------------------------------------------------
 
 def measure(design: Design, device: torch.device, batch: int, optimizer: str,
-            precision: str, channels_last: bool, time_steps: int) -> dict[str, float]:
+            precision: str, channels_last: bool, time_steps: int) -> dict[str, Any]:
     """Peak bytes of one steady-state step and the median wall time of steps
-    taken as the trainer takes them (gather, crop and flip, normalise, loss,
-    optimizer, running sums, reading the loss)."""
+    taken by the trainer's own code (designer/nn/trainer.py: the learning-rate
+    update, Trainer._train_step with its gather, crop and flip, normalise, loss,
+    optimizer and running sums, and Trainer._report reading the loss)."""
     torch.manual_seed(0)
     name, momentum = OPTIMIZERS[optimizer]
     model = build(design).to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    config = TrainConfig(optimizer=name, momentum=momentum)
+    config = TrainConfig(optimizer=name, momentum=momentum, batch_size=batch)
     opt = setup.make_optimizer(model, config)
-    shape = tuple(design.input.shape)
-    c = shape[0]
-    image = design.input.rank == 2   # the trainer crops and flips images only
-    norm = Normaliser([0.5] * c, [0.25] * c, device, channels_last)
+    shape = design.input.shape
+    norm = Normaliser([0.5] * shape[0], [0.25] * shape[0], device, channels_last)
     classes = model.output_shape[0]
-    generator = torch.Generator().manual_seed(0)
+    trainer = Trainer(design, config, lambda event: None)
+    trainer.model, trainer._optimizer, trainer._normalise = model, opt, norm
+    trainer.device, trainer.precision = device, precision
+    generator = trainer._generator
     pool = torch.randint(0, 256, (4 * batch, *shape), dtype=torch.uint8, device=device)
     labels = torch.randint(0, classes, (4 * batch,), device=device)
-    sums = {"loss": torch.zeros((), device=device), "correct": torch.zeros((), device=device)}
+    sums = {"loss": torch.zeros((), device=device),
+            "correct": torch.zeros((), device=device, dtype=torch.long), "seen": 0}
+    timer = _Throughput(batch)
+    steps = 50000 // batch
 
-    def data() -> tuple[torch.Tensor, torch.Tensor]:
+    def data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         idx = torch.randperm(len(pool), generator=generator)[:batch].to(device)
-        return pool[idx], labels[idx]
+        return pool[idx], labels[idx], idx
 
-    def step(images: torch.Tensor, y: torch.Tensor, augment: bool = True) -> None:
-        # the memory probe's step leaves out augmentation: the plan counts the
-        # batch as the model receives it
-        augment = augment and image
-        x = norm(augment_batch(images, config.augment_crop and augment,
-                               config.augment_flip and augment, generator))
-        with setup.autocast(device, precision):
-            out = model(x)
-        loss = F.cross_entropy(out.float(), y, label_smoothing=config.label_smoothing)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sums["loss"] += loss.detach() * len(y)
-        sums["correct"] += (out.argmax(dim=1) == y).sum()
-        loss.item()
+    def step(images: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> None:
+        for g in opt.param_groups:   # the trainer's loop body, Trainer._train_epoch
+            g["lr"] = float(config.lr) * setup.lr_factor(
+                trainer.global_step, steps, steps // 10, config.schedule,
+                config.lr_start_factor, config.lr_end_factor) * g.get("lr_scale", 1.0)
+        loss = trainer._train_step(images, y, sums, idx)
+        trainer._report(1, loss, lr_now(opt), steps, steps, timer, 0.0)
 
     for _ in range(2):
         step(*data())
-    images, y = data()
+    images, y, idx = data()
+    # the memory probe's step leaves out augmentation: the plan counts the
+    # batch as the model receives it
+    trainer.config = replace(config, augment_crop=False, augment_flip=False)
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-        step(images, y, augment=False)
+        step(images, y, idx)
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated()
     else:
         probe = LiveStorage(state_tensors(model, opt) + [images, y])
         with probe:
-            step(images, y, augment=False)
+            step(images, y, idx)
         peak = probe.peak
+    trainer.config = config
     times = []
     for _ in range(time_steps):
         if device.type == "cuda":
@@ -223,7 +229,7 @@ def measure(design: Design, device: torch.device, batch: int, optimizer: str,
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(clock() - start)
-    return {"peak": peak, "step_s": statistics.median(times) if times else 0.0,
+    return {"peak": peak, "step_s": STATISTIC(times) if times else 0.0,
             "model": model, "norm": norm}
 
 
@@ -259,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int)
     ap.add_argument("--time-steps", type=int, default=3, help="timed steps per case (0: none)")
     ap.add_argument("--no-time", action="store_true")
+    ap.add_argument("--best", action="store_true",
+                    help="the fastest timed step rather than the median (a loaded machine "
+                         "only ever slows a step down; the calibration takes its best too)")
     ap.add_argument("--quick", action="store_true", help="samples only, sgd-momentum and adam")
     ap.add_argument("--json", help="also write the rows to this file")
     ap.add_argument("--cached-calibration", action="store_true",
@@ -274,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.best:
+        global STATISTIC
+        STATISTIC = min
     if args.cpu_time:
         if torch.get_num_threads() != 1:
             ap.error("--cpu-time needs --threads 1")
@@ -296,9 +308,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{'ratio':>7}{'epoch':>7}")
     for name, design in designs(names).items():
         analysis = analyse(design)
-        is_big = math.prod(design.input.spatial) >= 128 * 128   # 224x224, C3D clips
+        elements = math.prod(design.input.shape)
+        is_big = elements >= 3 * 128 * 128   # 224x224 images, 3-D volumes and clips
         has_conv = any(i.type.startswith("Conv") for i in analysis.layers.values())
-        # channels_last exists for 4-D tensors only (images)
+        # as setup.resolve_channels_last: 2-D images only
         cl = design.input.rank == 2 and (
             args.channels_last == "on" or (args.channels_last == "auto" and has_conv))
         for batch in big if is_big else small:
@@ -307,8 +320,8 @@ def main(argv: list[str] | None = None) -> int:
                 if time_steps:
                     cal = (cached(device, precision, cl) if args.cached_calibration
                            else calibrate(device, precision, cl))
-                # the evaluation batch: the trainer's, smaller at 224x224 to keep this short
-                eval_batch = min(EVAL_BATCH, args.eval_images, 2 * batch if is_big else EVAL_BATCH)
+                # the evaluation batch: the trainer's (20 at 3x224x224)
+                eval_batch = min(eval_batch_size(elements), args.eval_images)
                 eval_s: float | None = None
                 for optimizer in optimizers:
                     opt_name, momentum = OPTIMIZERS[optimizer]
@@ -332,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
                                                   precision, eval_batch)
                         real_epoch = (est.steps_per_epoch * m["step_s"]
                                       + args.eval_images / eval_batch * eval_s)
+                        row.update(calibration=cal.to_dict(), eval_planned=est.eval_s,
+                                   eval_measured=args.eval_images / eval_batch * eval_s)
                         row.update(step_planned=est.step_s, step_measured=m["step_s"],
                                    epoch_planned=est.epoch_s, epoch_measured=real_epoch,
                                    epoch_ratio=est.epoch_s / real_epoch)

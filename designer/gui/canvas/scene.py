@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Slot
 from PySide6.QtGui import QColor, QPainterPath, QPen, QUndoStack
 from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent,
                                QGraphicsSimpleTextItem)
@@ -75,6 +75,8 @@ class DesignScene(QGraphicsScene):
         context.move_listeners.append(self._on_model_event)
         context.analysis_changed.connect(self._on_analysis)
         context.selection_changed.connect(self._on_context_selection)
+        # declared slots (@Slot), not dynamic ones: a dynamic slot looked up while
+        # the scene is torn down printed "Slot 'DesignScene::' not found"
         self.selectionChanged.connect(self._on_scene_selection)
         self.rebuild()
         self._place_pending()
@@ -235,6 +237,7 @@ class DesignScene(QGraphicsScene):
         return QRectF(left, top, max(xs) + BLOCK_W / 2 - left, max(ys) + BLOCK_H / 2 - top)
 
     # --- model events --------------------------------------------------
+    @Slot(object)
     def _on_model_event(self, event: Event) -> None:
         kind, lid, other = event.kind, event.layer_id, event.other
         if kind == "layer_moved":   # first: a large edit sends thousands
@@ -319,6 +322,7 @@ class DesignScene(QGraphicsScene):
         finally:
             self._placing = False
 
+    @Slot(object)
     def _on_analysis(self, analysis: Analysis) -> None:
         """Only blocks that may look different are brought up to date (texts.py):
         after a parameter edit, those layers; after a worker's analysis, those
@@ -353,6 +357,7 @@ class DesignScene(QGraphicsScene):
         self._reroute_timer.start()
 
     # --- geometry ------------------------------------------------------
+    @Slot()
     def flush(self) -> None:
         """Re-place the input block, route the edges that may have changed (see
         routing.py) and grow the scene rect."""
@@ -421,6 +426,7 @@ class DesignScene(QGraphicsScene):
     def selected_edges(self) -> list[EdgeItem]:
         return [i for i in self.selectedItems() if isinstance(i, EdgeItem)]
 
+    @Slot()
     def _on_scene_selection(self) -> None:
         if self._syncing_selection:
             return
@@ -433,6 +439,7 @@ class DesignScene(QGraphicsScene):
         finally:
             self._syncing_selection = False
 
+    @Slot(object)
     def _on_context_selection(self, layer_id: object) -> None:
         if self._syncing_selection:
             return

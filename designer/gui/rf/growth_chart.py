@@ -1,11 +1,13 @@
 """Receptive-field size and jump per layer along the network (pyqtgraph)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from designer.core.analysis import Analysis
@@ -50,6 +52,8 @@ class GrowthChart(QWidget):
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.warnings)
         self.rows: list[GrowthRow] = []
+        # the room for the ids is the plot area's, known once pyqtgraph laid it out
+        self.plot.getPlotItem().getViewBox().sigResized.connect(self._update_ticks)
 
     def set_analysis(self, design: Design, analysis: Analysis) -> None:
         self.rows = growth_rows(analysis)
@@ -75,15 +79,20 @@ class GrowthChart(QWidget):
         self.warnings.setVisible(bool(msgs))
 
     def _update_ticks(self) -> None:
-        """As many id labels as fit side by side (about 7 px a character)."""
+        """Every step-th id, the step chosen so that the widest id, in the axis's
+        own font, fits between two labels with a gap (labels drawn over each other
+        read as one word: "inputconvrelu1")."""
+        axis = self.plot.getAxis("bottom")
         if not self.rows:
-            self.plot.getAxis("bottom").setTicks([[], []])
+            axis.setTicks([[], []])
             return
-        longest = max(len(r.id) for r in self.rows) * 7 + 10
-        fit = max(1, int(self.plot.width() * 0.9) // longest)
-        step = max(1, -(-len(self.rows) // fit))
-        self.plot.getAxis("bottom").setTicks(
-            [[(n, r.id) for n, r in enumerate(self.rows) if n % step == 0], []])
+        font = axis.style.get("tickFont") or axis.font()
+        widest = max(QFontMetrics(font).horizontalAdvance(r.id) for r in self.rows) + 12
+        view = self.plot.getPlotItem().getViewBox()
+        room = view.width() if view.width() > 0 else self.plot.width() * 0.85
+        per_row = room / max(len(self.rows) + 0.04 * len(self.rows), 1)   # the x padding
+        step = max(1, math.ceil(widest / max(per_row, 1e-6)))
+        axis.setTicks([[(n, r.id) for n, r in enumerate(self.rows) if n % step == 0], []])
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)

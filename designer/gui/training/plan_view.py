@@ -202,7 +202,8 @@ class PlanView(QWidget):
         return estimate(self.context.design, self.context.analysis, cal,
                         self.plan.batch_size, max(0, train), test, precision,
                         self.plan.settings.optimizer, self.plan.gradients,
-                        self.plan.settings.momentum > 0)
+                        self.plan.settings.momentum > 0,
+                        augment=config.augment_crop or config.augment_flip)
 
     def _training(self) -> bool:
         return bool(getattr(self._owner, "training", False))
