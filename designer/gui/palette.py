@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeW
 from PySide6.QtGui import QBrush, QColor
 
 from designer.core.analysis import Analysis
-from designer.core.catalogue import CATEGORIES, all_types, get_type, shape_text
+from designer.core.catalogue import CATEGORIES, all_types, get_type, shape_layout
 from designer.core.model import INPUT_ID
 from designer.core.templates import TEMPLATES
 from designer.gui.canvas.mime import LAYER_MIME, TEMPLATE_MIME
@@ -149,17 +149,20 @@ class Palette(QWidget):
 
     def set_fitting(self, shape: tuple[int, ...] | None) -> None:
         """List first, in each category, the layer types that take `shape` (the
-        selected layer's output); the others follow in grey, still usable."""
-        new = tuple(shape) if shape is not None else None
-        if hasattr(self, "fitting_shape") and new == self.fitting_shape:
-            return
+        selected layer's output); the others follow in grey, still usable.
+        Whether a type fits depends on the shape's rank only (Type.fits), so an
+        edit that keeps the rank (the usual one) changes nothing here."""
         self.fitting_shape = tuple(shape) if shape is not None else None
+        rank = None if shape is None else len(shape)
+        if hasattr(self, "fitting_rank") and rank == self.fitting_rank:
+            return
+        self.fitting_rank = rank
         moved = False
         for n in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(n)
             items = [group.child(m) for m in range(group.childCount())]
-            fits = {id(i): shape is None or self._fits(i, shape) for i in items}
-            order = sorted(items, key=lambda i: not fits[id(i)]) if shape is not None \
+            fits = {id(i): rank is None or self._fits(i, rank) for i in items}
+            order = sorted(items, key=lambda i: not fits[id(i)]) if rank is not None \
                 else items
             if any(a is not b for a, b in zip(order, items)):   # out and back: a relayout
                 group.takeChildren()
@@ -168,22 +171,23 @@ class Palette(QWidget):
             for item in order:
                 if item.data(0, KIND_ROLE) != "layer":
                     continue
-                note = None if fits[id(item)] else shape_text(tuple(shape))   # type: ignore
+                note = None if fits[id(item)] else shape_layout(rank)   # type: ignore
                 if item.data(0, NOTE_ROLE) == note:
                     continue   # already shown so
                 tip = item.data(0, TIP_ROLE) or item.toolTip(0)
                 item.setData(0, NOTE_ROLE, note)
                 item.setForeground(0, QBrush() if note is None else QBrush(UNFIT))
                 item.setToolTip(0, tip if note is None else
-                                f"{tip}<br>does not take {note} (the selected layer's output)")
+                                f"{tip}<br>does not take {note} input (the selected "
+                                f"layer's output)")
         if moved:
             self.tree.expandAll()
 
     @staticmethod
-    def _fits(item: QTreeWidgetItem, shape: tuple[int, ...]) -> bool:
+    def _fits(item: QTreeWidgetItem, rank: int) -> bool:
         if item.data(0, KIND_ROLE) != "layer":
             return True
-        return get_type(item.data(0, NAME_ROLE)).fits(tuple(shape))
+        return get_type(item.data(0, NAME_ROLE)).fits(rank)
 
     def names_width(self) -> int:
         """Width that shows every entry's whole name (never "Depthwise-sep…")."""

@@ -428,7 +428,9 @@ class DesignScene(QGraphicsScene):
 
     @Slot()
     def _on_scene_selection(self) -> None:
-        if self._syncing_selection:
+        # True also while Qt destroys the scene: ~QGraphicsScene clears its items,
+        # which emits selectionChanged after the Python side is gone
+        if getattr(self, "_syncing_selection", True):
             return
         blocks = self.selected_blocks()
         ids = [b.layer_id for b in blocks if not b.is_input]
