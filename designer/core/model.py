@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Container
+from typing import Any, Callable, Container, Iterator
 
 from designer.core.catalogue import is_known
 
@@ -146,6 +147,16 @@ class Design:
     def unsubscribe(self, listener: Listener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the events of one edit: listeners get "batch_begin" before and
+        "batch_end" after them (batches nest), e.g. to re-analyse once per edit."""
+        self._emit("batch_begin")
+        try:
+            yield
+        finally:
+            self._emit("batch_end")
 
     def _emit(self, kind: str, layer_id: str | None = None, other: str | None = None) -> None:
         event = Event(kind, layer_id, other)

@@ -6,7 +6,7 @@ events then update the views.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtGui import QUndoCommand
 
@@ -27,7 +27,28 @@ def _keep_placement(design: Design, stored: list[Layer]) -> None:
             layer.position = None if placed is None else tuple(placed)
 
 
-class AddLayerCommand(QUndoCommand):
+def _batched(method: Callable[[Any], None]) -> Callable[[Any], None]:
+    def run(self: Any) -> None:
+        with self.design.batch():
+            method(self)
+    run.__name__, run.__doc__ = method.__name__, method.__doc__
+    return run
+
+
+class DesignCommand(QUndoCommand):
+    """A command on `self.design`: the events of one redo or undo form one
+    batch (Design.batch), so the views re-analyse and redraw once per edit."""
+
+    design: Design
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("redo", "undo"):
+            if name in cls.__dict__:
+                setattr(cls, name, _batched(cls.__dict__[name]))
+
+
+class AddLayerCommand(DesignCommand):
     """Add a layer; inputs=None takes the last layer in the list."""
 
     def __init__(self, design: Design, type_name: str, params: dict[str, Any] | None = None,
@@ -59,7 +80,7 @@ class AddLayerCommand(QUndoCommand):
         return self.layer.id
 
 
-class RemoveLayersCommand(QUndoCommand):
+class RemoveLayersCommand(DesignCommand):
     """Delete layers with their edges."""
 
     def __init__(self, design: Design, ids: list[str]) -> None:
@@ -79,7 +100,7 @@ class RemoveLayersCommand(QUndoCommand):
             self.design.restore_layer(layer.clone(), index, consumers)
 
 
-class SetInputsCommand(QUndoCommand):
+class SetInputsCommand(DesignCommand):
     """Replace a layer's inputs (connect, disconnect, reorder)."""
 
     def __init__(self, design: Design, layer_id: str, inputs: list[str], text: str) -> None:
@@ -110,7 +131,7 @@ def disconnect_command(design: Design, src: str, dst: str) -> SetInputsCommand:
     return SetInputsCommand(design, dst, inputs, f"Disconnect {src} → {dst}")
 
 
-class MoveLayersCommand(QUndoCommand):
+class MoveLayersCommand(DesignCommand):
     """One drag: positions before and after, for every moved block."""
 
     def __init__(self, design: Design,
@@ -126,7 +147,7 @@ class MoveLayersCommand(QUndoCommand):
         self.design.move_layers({lid: old for lid, (old, _) in self.moves.items()})
 
 
-class SetParamCommand(QUndoCommand):
+class SetParamCommand(DesignCommand):
     """Change one parameter (None: back to the default). Consecutive edits of
     the same field merge into one undo step."""
 
@@ -153,7 +174,7 @@ class SetParamCommand(QUndoCommand):
         self.design.set_param(self.layer_id, self.name, copy.deepcopy(self.old))
 
 
-class SetParamsCommand(QUndoCommand):
+class SetParamsCommand(DesignCommand):
     """Replace a layer's whole params dict (apply a fix with several changes)."""
 
     def __init__(self, design: Design, layer_id: str, params: dict[str, Any], text: str) -> None:
@@ -169,7 +190,7 @@ class SetParamsCommand(QUndoCommand):
         self.design.set_params(self.layer_id, copy.deepcopy(self.old))
 
 
-class RenameLayerCommand(QUndoCommand):
+class RenameLayerCommand(DesignCommand):
     def __init__(self, design: Design, old: str, new: str) -> None:
         super().__init__(f"Rename {old} → {new}")
         self.design, self.old, self.new = design, old, new
@@ -195,7 +216,7 @@ def _inputs_first(layers: list[Layer]) -> list[Layer]:
     return out
 
 
-class InsertLayersCommand(QUndoCommand):
+class InsertLayersCommand(DesignCommand):
     """Insert prepared layers (paste, duplicate) at the end, ids already unique."""
 
     def __init__(self, design: Design, layers: list[Layer], text: str = "Paste") -> None:
@@ -212,7 +233,7 @@ class InsertLayersCommand(QUndoCommand):
             self.design.remove_layer(layer.id)
 
 
-class InsertTemplateCommand(QUndoCommand):
+class InsertTemplateCommand(DesignCommand):
     def __init__(self, design: Design, name: str, upstream: str,
                  params: dict[str, Any] | None = None) -> None:
         super().__init__(f"Insert {name}")
@@ -245,7 +266,7 @@ class InsertTemplateCommand(QUndoCommand):
         return [] if self.insertion is None else [lay.id for lay in self.insertion.layers]
 
 
-class InsertOnEdgeCommand(QUndoCommand):
+class InsertOnEdgeCommand(DesignCommand):
     """Insert a new single-input layer on the edge src -> dst."""
 
     def __init__(self, design: Design, type_name: str, src: str, dst: str,

@@ -72,6 +72,9 @@ class DesignContext(QObject):
         self.current = True        # False while a worker analyses a newer design
         self._running = False      # a worker runs
         self._touched: set[str] = set()   # layers named by events since `analysis`
+        self._batch_depth = 0      # inside a command (Design.batch): analyse at its end
+        self._redraw_all = False   # an event of the batch redraws every block
+        self._selection_held = False   # the selection changed inside the batch
         # layers whose LayerInfo the last re-analysis recomputed; None: all of them
         self.changed_ids: set[str] | None = None
         # blocks whose drawing may differ after the last analysis_changed; None: all
@@ -89,6 +92,13 @@ class DesignContext(QObject):
         design.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
+        if event.kind == "batch_begin":
+            self._batch_depth += 1
+            return
+        if event.kind == "batch_end":
+            self._batch_depth -= 1
+            self._end_batch()
+            return
         if event.kind in ("layer_moved", "layers_moved"):
             # only the canvas cares, and moving half of a 10,000-layer design is
             # 5,000 events: plain calls, not a Qt signal to every view
@@ -108,6 +118,10 @@ class DesignContext(QObject):
             if event.kind == "reset":   # another design: nothing of the old one holds
                 self.analysis = pending_analysis(self.design)
             self._start_worker()
+        elif self._batch_depth:   # one edit's several events: one analysis, at its end
+            self.current = False
+            self._touched.update(i for i in (event.layer_id, event.other) if i is not None)
+            self._redraw_all |= event.kind in ("reset", "input_changed", "layer_renamed")
         else:
             previous = self.analysis
             self.analysis, self.changed_ids = analyse(self.design), None
@@ -120,9 +134,32 @@ class DesignContext(QObject):
             new = event.layer_id if event.kind == "layer_renamed" and \
                 event.other == self.selected_id else None
             self.selected_id = new
-            self.selection_changed.emit(new)
+            if self._batch_depth:
+                self._selection_held = True
+            else:
+                self.selection_changed.emit(new)
         self.model_event.emit(event)
         if self.current:
+            self.analysis_changed.emit(self.analysis)
+
+    def _end_batch(self) -> None:
+        """The end of an edit whose events were held: analyse (a small design;
+        a large one's worker is already on it), then tell the views once."""
+        if self._batch_depth:
+            return
+        analysed = not self.current and len(self.design.layers) <= self.background_above
+        if analysed:
+            previous, analysis = self.analysis, analyse(self.design)
+            changed = {lid for lid, info in analysis.layers.items()
+                       if previous.layers.get(lid) != info}
+            redraw = None if self._redraw_all else changed | self._touched | {
+                i for i in (previous.output_id, analysis.output_id) if i}
+            self.analysis, self.changed_ids, self.redraw_ids = analysis, None, redraw
+            self.current, self._touched, self._redraw_all = True, set(), False
+        if self._selection_held:   # views read the analysis of the layer selected now
+            self._selection_held = False
+            self.selection_changed.emit(self.selected_id)
+        if analysed:
             self.analysis_changed.emit(self.analysis)
 
     # --- the worker --------------------------------------------------------
