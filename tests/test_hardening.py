@@ -384,3 +384,15 @@ def test_saving_onto_a_device_or_fifo_never_replaces_it(tmp_path: Path) -> None:
             save(load(LENET), target)
         assert target.stat().st_mode == kind
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e400", "1e9995"])
+def test_a_number_too_large_for_a_float_is_refused_at_load(number: str) -> None:
+    # json reads it as infinity, which no save could write back (found by the fuzz
+    # test in random order: "average_every": 1e9995 loaded, then its save failed)
+    text = (ROOT / "samples" / "fast_cifar.json").read_text(encoding="utf-8")
+    text = text.replace('"average_every": 1', f'"average_every": {number}', 1) \
+        if '"average_every": 1' in text else text.replace('"lr": 1.5', f'"lr": {number}', 1)
+    assert number in text
+    with pytest.raises(DesignFileError, match="too large"):
+        loads(text)

@@ -53,9 +53,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):   # "1e999": JSON has no infinity, and a save could not write it
+        raise ValueError(f"the number {text[:20]} is too large")
+    return value
+
+
 def parse_text(text: str) -> dict[str, Any]:
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as e:
         raise DesignFileError(f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
     except (ValueError, RecursionError) as e:
