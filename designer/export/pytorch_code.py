@@ -214,12 +214,18 @@ def _forward_lines(design: Design, analysis: Analysis, names: dict[str, str]) ->
         head, items, tail, sep = _expression(layer, name, args, info)
         shapes = info.port_shapes if info.multi_output else [info.output_shape]
         note = "  # " + ", ".join(fmt_dims(s) for s in shapes)
+        targets: list[str] = []
+        if info.multi_output and len(f"{body}{var} = {head}") > LINE_LENGTH:
+            # many outputs: the targets get lines of their own, "(" ... ") = call("
+            targets = wrap(body, "(", var.split(", "), ")")[:-1]
+            var = ")"
         if sep != ", ":
             stmt = wrap(body, f"{var} = (", items, ")", sep)
             if len(stmt) == 1:
                 stmt = [f"{body}{var} = {sep.join(items)}"]
         else:
             stmt = wrap(body, f"{var} = {head}", items, tail, sep)
+        stmt = targets + stmt
         if len(stmt[-1]) + len(note) <= LINE_LENGTH:
             stmt[-1] += note
         lines += stmt
