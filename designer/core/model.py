@@ -253,6 +253,17 @@ class Design:
                     stack.append(src)
         return seen
 
+    def _upstream_of(self, layer_id: str, src: str, old_inputs: list[str]) -> bool:
+        """Whether layer_id is upstream of src, for connecting src to it. A layer
+        that reads only what layer_id already reads (one inserted just above it,
+        or restored there by an undo) is answered without walking upstream (half
+        of a 10,000-layer chain): layer_id upstream of it would be a cycle already
+        there, through layer_id's own inputs."""
+        reads = {self.source_of(ref) for ref in old_inputs}
+        if all(self.source_of(ref) in reads for ref in self._index[src].inputs):
+            return False
+        return layer_id in self.upstream_ids(src)
+
     # --- mutations ------------------------------------------------------
     def add_layer(self, type_name: str, params: dict[str, Any] | None = None,
                   inputs: list[str] | None = None, layer_id: str | None = None,
@@ -333,7 +344,7 @@ class Design:
                 raise DesignError(f"unknown layer '{src}'")
             # only a new input can close a cycle (the walk upstream is long)
             if ref not in old and (src == layer_id or (
-                    src != INPUT_ID and layer_id in self.upstream_ids(src))):
+                    src != INPUT_ID and self._upstream_of(layer_id, src, old))):
                 raise DesignError(f"connecting '{src}' to '{layer_id}' would make a cycle")
         layer.inputs = list(inputs)
         for src in old:
@@ -374,8 +385,9 @@ class Design:
     def move_layers(self, positions: dict[str, tuple[float, float] | None]) -> None:
         """Move several layers: one "layers_moved" event naming them all (the
         blocks below an insertion into a 10,000-layer chain are 5,000)."""
-        for layer_id in positions:
-            self.layer(layer_id)   # every id is checked before anything moves
+        unknown = positions.keys() - self._index.keys()
+        if unknown:   # every id is checked before anything moves
+            self.layer(next(iter(unknown)))
         for layer_id, position in positions.items():
             self._index[layer_id].position = position
         event = Event("layers_moved", ids=tuple(positions))
