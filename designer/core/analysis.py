@@ -143,16 +143,15 @@ def _topological_steps(design: Design) -> Generator[None, None, tuple[list[str],
     """topological_order() in steps (a yield every few hundred layers)."""
     ids = [lay.id for lay in design.layers]
     known = set(ids)
-    sources = {lay.id: {design.source_of(s) for s in lay.inputs} for lay in design.layers}
-    yield
-    pending = {lid: {s for s in srcs if s in known} for lid, srcs in sources.items()}
+    pending: dict[str, set[str]] = {}   # each layer's sources among the layers
     consumers: dict[str, list[str]] = {i: [] for i in ids}
-    yield
     for n, lay in enumerate(design.layers):
-        for s in sources[lay.id]:
-            if s in known:
-                consumers[s].append(lay.id)
-        if n % 500 == 0:
+        srcs = {design.source_of(s) for s in lay.inputs}
+        srcs.intersection_update(known)
+        pending[lay.id] = srcs
+        for s in srcs:
+            consumers[s].append(lay.id)
+        if n % 200 == 0:
             yield
     position = {i: n for n, i in enumerate(ids)}
     ready = sorted((i for i in ids if not pending[i]), key=position.__getitem__)
