@@ -84,6 +84,23 @@ class Analysis:
             got = self._totals[name] = sum(value(i) for i in self.layers.values())
         return got
 
+    def totals_steps(self) -> Generator[None, None, None]:
+        """Sums every total in one pass, in steps (a yield every 200 layers), so
+        that a caller slicing a large analysis never sums 10,000 layers at once."""
+        params = trainable = frozen = macs = memory = errors = warnings = 0
+        for n, info in enumerate(self.layers.values()):
+            trainable += info.trainable_params
+            frozen += info.frozen_params
+            macs += info.macs
+            memory += info.memory
+            errors += len(info.errors)
+            warnings += len(info.warnings)
+            if n % 200 == 199:
+                yield
+        params = trainable + frozen
+        self._totals.update(params=params, trainable=trainable, frozen=frozen, macs=macs,
+                            memory=memory, errors=errors, warnings=warnings)
+
     @property
     def output_shape(self) -> Shape | None:
         if self.output_id is None or self.output_id not in self.layers:

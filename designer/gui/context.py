@@ -41,15 +41,13 @@ def _analysis_steps(design: Design, previous: Analysis,
     the design must not change between them (the slicer starts again if it did)."""
     analysis = yield from analyse_steps(design)
     # the totals every view reads, summed here rather than in one GUI step
-    for total in ("total_params", "trainable_params", "frozen_params", "total_macs",
-                  "total_memory", "error_count", "warning_count"):
-        getattr(analysis, total)
-        yield
+    yield from analysis.totals_steps()
     old, changed = previous.layers, set()
     for lid, info in analysis.layers.items():
         if old.get(lid) != info:
             changed.add(lid)
         yield
+    yield   # applied at the start of a slice, unless this one has time left
     return version, analysis, changed
 
 
