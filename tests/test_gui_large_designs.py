@@ -172,7 +172,8 @@ def test_a_stale_analysis_is_never_applied(qtbot, monkeypatch):
 
     design.add_layer("ReLU", layer_id="relu_a")
     assert not context.current and seen == []
-    for _ in range(20):            # part of the way through the 61 layers
+    qtbot.waitUntil(lambda: bool(started), timeout=10_000)   # the first slice
+    for _ in range(10):            # part of the way through the 61 layers
         QApplication.processEvents()
     assert not context.current and started == [context.version]
     design.add_layer("ReLU", layer_id="relu_b")   # the design changes under it
@@ -287,3 +288,22 @@ def test_blocks_making_room_move_on_screen_first_then_in_slices(qtbot, monkeypat
     qtbot.waitUntil(lambda: scene.pending() == 0, timeout=30_000)
     assert not _shown_at_model_places(scene, design, [lay.id for lay in design.layers])
     assert all(design.layer(lid).position == before[lid] for lid in below)
+
+
+def test_the_first_slice_waits_for_the_edit_to_be_shown(qtbot, monkeypatch):
+    """The analysis' first slice comes FIRST_SLICE_MS after the end of the edit
+    (the canvas repaints first), the following ones at once."""
+    design = conv_stack(40)
+    context = DesignContext(design, background_above=10)
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    from PySide6.QtGui import QUndoStack
+
+    from designer.gui.commands import AddLayerCommand
+    stack = QUndoStack()
+    stack.push(AddLayerCommand(design, "ReLU", inputs=["conv40"]))
+    assert not context.current and context._slicer.isActive()
+    assert context._slicer.interval() == context_module.FIRST_SLICE_MS
+    qtbot.waitUntil(lambda: context._steps is not None or context.current, timeout=10_000)
+    assert context._slicer.interval() == 0 or context.current
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    assert infos_equal(context.analysis, analyse(design))

@@ -27,6 +27,7 @@ from designer.gui.lifetimes import keep_out_of_collections, young_only
 
 BACKGROUND_LAYERS = 300    # ~30 ms of analysis: larger designs analyse in slices
 SLICE_S = 0.025            # the longest turn of the event loop an analysis slice takes
+FIRST_SLICE_MS = 50        # after the edit: the canvas shows the edit first, then slices
 
 
 def pending_analysis(design: Design) -> Analysis:
@@ -158,6 +159,8 @@ class DesignContext(QObject):
         a large one's slices are already on it), then tell the views once."""
         if self._batch_depth:
             return
+        if self._slicer.isActive() and self._steps is None:
+            self._slicer.start(FIRST_SLICE_MS)   # counted from the end of the edit
         analysed = not self.current and len(self.design.layers) <= self.background_above
         if analysed:
             previous, analysis = self.analysis, analyse(self.design)
@@ -181,7 +184,7 @@ class DesignContext(QObject):
             return
         young_only(True)   # released in _finish_slices, after the freeze
         self._steps = None
-        self._slicer.start()
+        self._slicer.start(FIRST_SLICE_MS)
 
     def _analyse_slice(self) -> None:
         """One turn of the event loop's worth (SLICE_S) of the analysis. It runs
@@ -189,6 +192,8 @@ class DesignContext(QObject):
         thread holds the GIL for up to 5 ms each time the GUI thread lets go of
         it in a Qt call, which made a 90 ms step of the GUI thread take 400 ms
         and more (measured: the step's wall time followed sys.setswitchinterval)."""
+        if self._slicer.interval():
+            self._slicer.setInterval(0)   # the next slices follow at once
         if self.current:   # a small design now, analysed in place meanwhile
             self._finish_slices(None, None)
             return
