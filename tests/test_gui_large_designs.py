@@ -153,10 +153,10 @@ def test_a_stale_analysis_is_never_applied(qtbot, monkeypatch):
         while True:
             threads.add(threading.get_ident())
             try:
-                next(steps)
+                value = next(steps)
             except StopIteration as done:
                 return done.value
-            yield
+            yield value
 
     monkeypatch.setattr(context_module, "_analysis_steps", spied)
     from designer.gui import lifetimes
@@ -306,4 +306,19 @@ def test_the_first_slice_waits_for_the_edit_to_be_shown(qtbot, monkeypatch):
     qtbot.waitUntil(lambda: context._steps is not None or context.current, timeout=10_000)
     assert context._slicer.interval() == 0 or context.current
     qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    assert infos_equal(context.analysis, analyse(design))
+
+
+def test_the_result_is_applied_in_a_slice_of_its_own(qtbot, monkeypatch):
+    """However much time a slice has, the views get the analysis at the start of
+    the next one (their update is a GUI step of its own), and it is current."""
+    design = conv_stack(40)
+    context = DesignContext(design, background_above=10)
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    monkeypatch.setattr(context_module, "SLICE_S", 10.0)
+    design.add_layer("ReLU", inputs=["conv40"], layer_id="tail")
+    context._analyse_slice()          # every step, up to the result
+    assert not context.current and "tail" not in context.analysis.layers
+    context._analyse_slice()
+    assert context.current and not context._slicer.isActive()
     assert infos_equal(context.analysis, analyse(design))

@@ -27,6 +27,7 @@ from designer.gui.lifetimes import keep_out_of_collections, young_only
 
 BACKGROUND_LAYERS = 300    # ~30 ms of analysis: larger designs analyse in slices
 SLICE_S = 0.025            # the longest turn of the event loop an analysis slice takes
+READY = "ready"            # the analysis steps' last yield: apply in the next slice
 FIRST_SLICE_MS = 50        # after the edit: the canvas shows the edit first, then slices
 
 
@@ -35,8 +36,8 @@ def pending_analysis(design: Design) -> Analysis:
     return Analysis(design.input.shape, {}, [], None)
 
 
-def _analysis_steps(design: Design, previous: Analysis,
-                    version: int) -> Generator[None, None, tuple[int, Analysis, set[str]]]:
+def _analysis_steps(design: Design, previous: Analysis, version: int
+                    ) -> Generator[str | None, None, tuple[int, Analysis, set[str]]]:
     """(version, analysis, ids whose LayerInfo differs from `previous`), in
     steps that the GUI thread runs between events (DesignContext._analyse_slice);
     the design must not change between them (the slicer starts again if it did)."""
@@ -48,7 +49,7 @@ def _analysis_steps(design: Design, previous: Analysis,
         if old.get(lid) != info:
             changed.add(lid)
         yield
-    yield   # applied at the start of a slice, unless this one has time left
+    yield READY   # the views get it at the start of a slice of their own
     return version, analysis, changed
 
 
@@ -78,7 +79,7 @@ class DesignContext(QObject):
         self.current = True        # False while a newer design's analysis is on its way
         # the analysis of a large design, run in slices between events: its steps
         # (a generator) and the version of the design they read
-        self._steps: Generator[None, None, Any] | None = None
+        self._steps: Generator[str | None, None, Any] | None = None
         self._steps_version = -1
         self._slicer = QTimer(self)
         self._slicer.setInterval(0)
@@ -204,8 +205,7 @@ class DesignContext(QObject):
         steps, until = self._steps, time.perf_counter() + SLICE_S
         try:
             while True:   # at least one step a slice, however short SLICE_S is
-                next(steps)
-                if time.perf_counter() >= until:
+                if next(steps) is READY or time.perf_counter() >= until:
                     break
         except StopIteration as done:
             self._finish_slices(done.value, None)
