@@ -300,13 +300,17 @@ def test_the_first_slice_waits_for_the_edit_to_be_shown(qtbot, monkeypatch):
 
     from designer.gui.commands import AddLayerCommand
     stack = QUndoStack()
-    stack.push(AddLayerCommand(design, "ReLU", inputs=["conv40"]))
-    assert not context.current and context._slicer.isActive()
-    assert context._slicer.interval() == context_module.FIRST_SLICE_MS
-    qtbot.waitUntil(lambda: context._steps is not None or context.current, timeout=10_000)
-    assert context._slicer.interval() == 0 or context.current
-    qtbot.waitUntil(lambda: context.current, timeout=30_000)
-    assert infos_equal(context.analysis, analyse(design))
+    try:
+        stack.push(AddLayerCommand(design, "ReLU", inputs=["conv40"]))
+        assert not context.current and context._slicer.isActive()
+        assert context._slicer.interval() == context_module.FIRST_SLICE_MS
+        qtbot.waitUntil(lambda: context._steps is not None or context.current,
+                        timeout=10_000)
+        assert context._slicer.interval() == 0 or context.current
+        qtbot.waitUntil(lambda: context.current, timeout=30_000)
+        assert infos_equal(context.analysis, analyse(design))
+    finally:
+        stack.clear()   # while the commands' Python objects are alive (see conftest)
 
 
 def test_the_result_is_applied_in_a_slice_of_its_own(qtbot, monkeypatch):
