@@ -326,3 +326,21 @@ def test_the_result_is_applied_in_a_slice_of_its_own(qtbot, monkeypatch):
     context._analyse_slice()
     assert context.current and not context._slicer.isActive()
     assert infos_equal(context.analysis, analyse(design))
+
+
+def test_the_replaced_analysis_is_freed_in_a_step_of_its_own(qtbot, monkeypatch):
+    """Freeing the previous analysis (200,000 objects at 10,000 layers) waits for
+    the next turn of the event loop, after the views' update."""
+    import weakref
+    design = conv_stack(40)
+    context = DesignContext(design, background_above=10)
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    QApplication.processEvents()
+    old = weakref.ref(context.analysis)
+    monkeypatch.setattr(context_module, "SLICE_S", 10.0)
+    design.add_layer("ReLU", inputs=["conv40"], layer_id="tail")
+    context._analyse_slice()
+    context._analyse_slice()          # applied
+    assert context.current and old() is not None and old() is not context.analysis
+    QApplication.processEvents()
+    assert old() is None
