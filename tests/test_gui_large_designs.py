@@ -344,3 +344,15 @@ def test_the_replaced_analysis_is_freed_in_a_step_of_its_own(qtbot, monkeypatch)
     assert context.current and old() is not None and old() is not context.analysis
     QApplication.processEvents()
     assert old() is None
+
+
+def test_a_context_deleted_while_slicing_lets_go_of_its_hold(qtbot):
+    """A window closed while its analysis runs in slices: the hold on older
+    collections goes with it (it would otherwise last until it expires)."""
+    from designer.gui import lifetimes
+    before = lifetimes._young_only["count"]
+    context = DesignContext(conv_stack(40), background_above=10)
+    assert not context.current and lifetimes._young_only["count"] == before + 1
+    context.deleteLater()
+    del context
+    qtbot.waitUntil(lambda: lifetimes._young_only["count"] == before, timeout=10_000)

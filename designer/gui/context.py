@@ -64,6 +64,12 @@ def _redraw_after(previous: Analysis, analysis: Analysis, event: Event) -> set[s
     return ids
 
 
+def _release(hold: dict[str, bool]) -> None:
+    if hold["held"]:
+        hold["held"] = False
+        young_only(False)
+
+
 class DesignContext(QObject):
     analysis_changed = Signal(object)    # Analysis
     selection_changed = Signal(object)   # layer id or None
@@ -85,6 +91,10 @@ class DesignContext(QObject):
         self._slicer.setInterval(0)
         self._slicer.timeout.connect(self._analyse_slice)
         self._retired: Analysis | None = None   # the analysis replaced last, until freed
+        # the slices' hold on older collections (young_only), also let go when the
+        # context is deleted while they run (a window closed meanwhile)
+        self._hold = {"held": False}
+        self.destroyed.connect(lambda *_, hold=self._hold: _release(hold))
         self._touched: set[str] = set()   # layers named by events since `analysis`
         self._batch_depth = 0      # inside a command (Design.batch): analyse at its end
         self._redraw_all = False   # an event of the batch redraws every block
@@ -184,7 +194,9 @@ class DesignContext(QObject):
         the design is the one it analyses (version), else it starts again."""
         if self._slicer.isActive():
             return
-        young_only(True)   # released in _finish_slices, after the freeze
+        if not self._hold["held"]:   # released in _finish_slices, after the freeze
+            self._hold["held"] = True
+            young_only(True)
         self._steps = None
         self._slicer.start(FIRST_SLICE_MS)
 
@@ -221,7 +233,7 @@ class DesignContext(QObject):
                 self._apply_worker_result(self._steps_version, result, error)
         finally:
             keep_out_of_collections()   # what the analysis made lives on: see lifetimes
-            young_only(False)
+            _release(self._hold)
 
     def _apply_worker_result(self, version: int, result: Any,
                              error: BaseException | None) -> None:
