@@ -38,6 +38,31 @@ def test_short_reductions_cost_more_per_mac() -> None:
     assert CAL.conv_seconds_per_mac(72) == pytest.approx(1 / CAL.small_conv_macs_per_s)
 
 
+def test_few_output_channels_cost_more_per_mac_through_the_three_measured_points() -> None:
+    narrow = Calibration(**{**CAL.to_dict(), "narrow_conv_macs_per_s": 1e10})
+    spm = narrow.conv_seconds_per_mac
+    assert spm(576, 64) == pytest.approx(1 / narrow.conv_macs_per_s)
+    assert spm(72, 16) == pytest.approx(1 / narrow.small_conv_macs_per_s)
+    assert spm(576, 8) == pytest.approx(1 / narrow.narrow_conv_macs_per_s)
+    assert spm(576, 8) > spm(576, 16) > spm(576, 64) > spm(576, 512) > 0
+    # without the narrow measurement (an older cache entry) N does not matter
+    assert CAL.conv_seconds_per_mac(576, 8) == CAL.conv_seconds_per_mac(576, 64)
+
+
+def test_max_pooling_costs_its_measured_factor_over_its_traffic() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("pool", InputSpec(16, 8, 8))
+    d.add_layer("MaxPool2d", {"kernel_size": 2}, ["input"], layer_id="max")
+    d.add_layer("AvgPool2d", {"kernel_size": 2}, ["input"], layer_id="avg")
+    L = analyse(d).layers
+    plain = Calibration(**{**FULL.to_dict(), "layer_overhead_s": 0.0})
+    slow = Calibration(**{**plain.to_dict(), "pool_factor": 4.0})
+    assert layer_seconds(L["max"], 4, 4, slow) == pytest.approx(
+        4 * layer_seconds(L["max"], 4, 4, plain))
+    assert layer_seconds(L["avg"], 4, 4, slow) == layer_seconds(L["avg"], 4, 4, plain)
+
+
 def test_calibration_is_measured_once_and_cached(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     from designer.nn.calibrate import CACHE_NAME, cached
@@ -70,6 +95,7 @@ def test_a_real_calibration_gives_positive_rates() -> None:
     assert cal.dilated_factor >= 1.0 and cal.step_overhead_s >= 0
     assert cal.augment_seconds_per_element >= 0 and cal.normalise_seconds_per_element >= 0
     assert cal.random_seconds_per_element > 0 and cal.lanes in (0, 8, 16)
+    assert cal.narrow_conv_macs_per_s > 1e6 and cal.pool_factor >= 1.0
 
 
 # --- the cost model's terms, by hand ------------------------------------------

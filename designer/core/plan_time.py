@@ -31,6 +31,7 @@ from designer.core.model import INPUT_ID, Design
 # (tests/benchmarks/memory_plan.py); the calibration's own spread adds to it.
 RELATIVE_UNCERTAINTY = 0.3
 BIG_K, SMALL_K = 576, 72       # reductions of the two calibration convolutions
+BIG_N, SMALL_N, NARROW_N = 64, 16, 8   # ... their output channels, and the narrow one's
 EVAL_BATCH = 1024              # designer/nn/train_eval.py evaluates in batches of this
 EVAL_BATCH_ELEMENTS = EVAL_BATCH * 3072   # ... of CIFAR images; fewer of larger inputs
 
@@ -148,6 +149,12 @@ class Calibration:
     # blocked layout and back, forward + backward: per input and output
     # element (0: none; measured ~16 ns at 16-64 channels, one thread)
     reorder_seconds_per_element: float = 0.0
+    # a convolution with few output channels (GEMM's N) runs below peak: one
+    # with K = 576 and 8 output channels, training MACs per second (0: unknown)
+    narrow_conv_macs_per_s: float = 0.0
+    # pooling's time against what TRAFFIC at the measured bandwidth predicts
+    # (max pooling with its int64 indices, on a whole vector of channels) (0: 1)
+    pool_factor: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -174,16 +181,20 @@ class Calibration:
                 return t0 + f * (t1 - t0)
         return points[-1][1]
 
-    def conv_seconds_per_mac(self, reduction: int) -> float:
-        """Time per training MAC as a + b/K for a reduction of K = C_in/groups·k_h·k_w,
-        fitted through the two measured convolutions (K = 576 and K = 72)."""
+    def conv_seconds_per_mac(self, reduction: int, out_channels: int = BIG_N) -> float:
+        """Time per training MAC as a + b/K + c/N for a reduction of
+        K = C_in/groups·k_h·k_w and N output channels per group, fitted through
+        the three measured convolutions (K, N = 576, 64; 72, 16; 576, 8)."""
         big = 1 / self.conv_macs_per_s
         if self.small_conv_macs_per_s <= 0:
             return big
         small = 1 / self.small_conv_macs_per_s
-        b = max(0.0, (small - big) / (1 / SMALL_K - 1 / BIG_K))
-        a = max(0.0, big - b / BIG_K)
-        return a + b / max(1, reduction)
+        c = 0.0
+        if self.narrow_conv_macs_per_s > 0:
+            c = max(0.0, (1 / self.narrow_conv_macs_per_s - big) / (1 / NARROW_N - 1 / BIG_N))
+        b = max(0.0, (small - big - c * (1 / SMALL_N - 1 / BIG_N)) / (1 / SMALL_K - 1 / BIG_K))
+        a = max(0.0, big - b / BIG_K - c / BIG_N)
+        return a + b / max(1, reduction) + c / max(1, out_channels)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -259,8 +270,8 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
             if depthwise:
                 seconds = work / cal.depthwise_macs_per_s
             else:
-                seconds = work * cal.conv_seconds_per_mac(reduction) * _padding(
-                    info, cal, first)
+                seconds = work * cal.conv_seconds_per_mac(
+                    reduction, _out_channels(info, cal)) * _padding(info, cal, first)
             seconds *= cal.dilated_factor if dilated else 1.0
         # (a first layer reads the few image channels as they are: no reorder)
         if info.type.endswith("3d") and cal.reorder_seconds_per_element > 0 and not first:
@@ -277,7 +288,10 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
     elements = (t_in * numel_in + t_out * numel_out) if train else (
         e_in * numel_in + e_out * numel_out)
     per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize)
-    seconds = elements * batch * itemsize * per_byte * _scalar_channels(info, cal) + overhead
+    seconds = elements * batch * itemsize * per_byte * _scalar_channels(info, cal)
+    if "MaxPool" in info.type and cal.pool_factor > 0:
+        seconds *= cal.pool_factor
+    seconds += overhead
     if train and info.type == "Dropout":   # a random draw per element
         seconds += numel_in * batch * cal.random_seconds_per_element
     return seconds
@@ -300,6 +314,15 @@ def _padding(info: Any, cal: Calibration, first: bool = False) -> float:
     if not first and (shape[0] // groups) % lanes:
         factor *= max(1.0, cal.unaligned_factor)
     return factor
+
+
+def _out_channels(info: Any, cal: Calibration) -> int:
+    """A convolution's output channels per group, padded to whole vectors."""
+    if not info.output_shape:
+        return BIG_N
+    groups = int(info.resolved.get("groups", 1) or 1)
+    n = max(1, info.output_shape[0] // groups)
+    return math.ceil(n / cal.lanes) * cal.lanes if cal.lanes > 1 else n
 
 
 # 2-D layers whose channels_last kernels work on vectors of channels
