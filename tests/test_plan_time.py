@@ -63,6 +63,31 @@ def test_max_pooling_costs_its_measured_factor_over_its_traffic() -> None:
     assert layer_seconds(L["avg"], 4, 4, slow) == layer_seconds(L["avg"], 4, 4, plain)
 
 
+def test_large_training_maps_use_the_training_bandwidth_and_pay_for_fresh_pages() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import MMAP_THRESHOLD, layer_seconds
+    d = Design("big", InputSpec(16, 256, 256))
+    d.add_layer("ReLU", {}, ["input"], layer_id="r")
+    info = analyse(d).layers["r"]
+    base = Calibration(**{**FULL.to_dict(), "layer_overhead_s": 0.0, "map_bytes": 16e6,
+                          "large_bytes_per_s": 1e9, "large_map_bytes": 128e6,
+                          "fresh_seconds_per_byte": 1e-9})
+    tensor = 16 * 256 * 256 * 4                      # 4 MB an image
+    small_batch = MMAP_THRESHOLD // tensor           # each tensor just under the threshold
+    old = layer_seconds(info, small_batch, 4, base)
+    trained = Calibration(**{**base.to_dict(), "large_train_bytes_per_s": 8e9,
+                             "large_train_map_bytes": 48e6})
+    new = layer_seconds(info, small_batch, 4, trained)
+    assert new < old / 3          # main memory's training bandwidth, not evaluation's
+    assert layer_seconds(info, small_batch, 4, trained, train=False) == \
+        layer_seconds(info, small_batch, 4, base, train=False)   # evaluation: as measured
+    big_batch = small_batch + 1   # output and input gradient now mapped fresh every step
+    fresh = 2 * big_batch * tensor * 1e-9
+    per_image = new / small_batch
+    assert layer_seconds(info, big_batch, 4, trained) == pytest.approx(
+        per_image * big_batch + fresh, rel=0.05)
+
+
 def test_calibration_is_measured_once_and_cached(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     from designer.nn.calibrate import CACHE_NAME, cached
@@ -96,6 +121,7 @@ def test_a_real_calibration_gives_positive_rates() -> None:
     assert cal.augment_seconds_per_element >= 0 and cal.normalise_seconds_per_element >= 0
     assert cal.random_seconds_per_element > 0 and cal.lanes in (0, 8, 16)
     assert cal.narrow_conv_macs_per_s > 1e6 and cal.pool_factor >= 1.0
+    assert cal.large_train_bytes_per_s > 1e6 and cal.large_train_map_bytes > cal.map_bytes
 
 
 # --- the cost model's terms, by hand ------------------------------------------

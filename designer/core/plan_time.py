@@ -156,6 +156,13 @@ class Calibration:
     # (max pooling with its int64 indices, on a whole vector of channels) (0: 1)
     pool_factor: float = 0.0
 
+    # the training pass (batch norm + ReLU, forward + backward) on maps 3x
+    # the middle ones, each tensor still below MMAP_THRESHOLD: main memory's
+    # bandwidth without fresh pages, which large_bytes_per_s (evaluation's
+    # forward on 128 MB tensors) includes (0: unknown)
+    large_train_bytes_per_s: float = 0.0
+    large_train_map_bytes: float = 0.0
+
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
         cached = self.seconds_per_byte(total_bytes)
@@ -163,13 +170,17 @@ class Calibration:
             return cached
         return min(cached, 1 / self.stream_bytes_per_s)
 
-    def seconds_per_byte(self, map_bytes: float) -> float:
+    def seconds_per_byte(self, map_bytes: float, train: bool = False) -> float:
         """Memory time per byte for a layer whose maps (inputs + output, the
         whole batch) take map_bytes: the measured bandwidths, interpolated on a
-        log scale of the map size, constant beyond the smallest and largest."""
+        log scale of the map size, constant beyond the smallest and largest.
+        Training's large maps: the training pass's bandwidth (fresh pages of
+        tensors over MMAP_THRESHOLD are costed apart, fresh_bytes)."""
         points = [(self.map_bytes, 1 / self.bytes_per_s)]
-        for size, rate in ((self.small_map_bytes, self.small_bytes_per_s),
-                           (self.large_map_bytes, self.large_bytes_per_s)):
+        large = (self.large_map_bytes, self.large_bytes_per_s)
+        if train and self.large_train_bytes_per_s > 0:
+            large = (self.large_train_map_bytes, self.large_train_bytes_per_s)
+        for size, rate in ((self.small_map_bytes, self.small_bytes_per_s), large):
             if size > 0 and rate > 0 and self.map_bytes > 0:
                 points.append((size, 1 / rate))
         points.sort()
@@ -281,20 +292,33 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
         # reading it (forward, input gradient) and writing its gradient
         weight = (info.trainable_params + info.frozen_params) * 4
         streamed = weight * (3 if train else 1)
-        return max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
+        return (max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
+                + _fresh_seconds(info, batch, itemsize, cal, train))
     t_in, t_out, e_in, e_out = traffic(info.type)
     numel_in = sum(_numel(s) for s in info.input_shapes)
     numel_out = _numel(info.output_shape)
     elements = (t_in * numel_in + t_out * numel_out) if train else (
         e_in * numel_in + e_out * numel_out)
-    per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize)
+    per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize, train)
     seconds = elements * batch * itemsize * per_byte * _scalar_channels(info, cal)
-    if "MaxPool" in info.type and cal.pool_factor > 0:
+    seconds += _fresh_seconds(info, batch, itemsize, cal, train)
+    if info.type in ("MaxPool2d", "AdaptiveMaxPool2d") and cal.pool_factor > 0:   # as measured
         seconds *= cal.pool_factor
     seconds += overhead
     if train and info.type == "Dropout":   # a random draw per element
         seconds += numel_in * batch * cal.random_seconds_per_element
     return seconds
+
+
+def _fresh_seconds(info: Any, batch: int, itemsize: int, cal: Calibration, train: bool) -> float:
+    """Training's first touch of the pages of a layer's output and input
+    gradients that are each over MMAP_THRESHOLD (glibc maps them fresh every
+    step). Evaluation's is in its measured large-map bandwidth."""
+    if not train or cal.large_train_bytes_per_s <= 0:
+        return 0.0
+    sizes = [_numel(info.output_shape)] + [_numel(s) for s in info.input_shapes]
+    fresh = sum(n * batch * itemsize for n in sizes if n * batch * itemsize > MMAP_THRESHOLD)
+    return fresh * cal.fresh_seconds_per_byte
 
 
 def _padding(info: Any, cal: Calibration, first: bool = False) -> float:

@@ -45,7 +45,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 6
+CALIBRATION_VERSION = 7
 
 
 def cpu_model() -> str:
@@ -172,6 +172,10 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     small_elems = small_b * 64 * side * side
     cached_rate = traffic * small_elems / elems / seconds(
         ew.train(), torch.randn(small_b, 64, side, side))
+    # the same on maps 3x larger (24 MB a tensor in fp32: main memory, but
+    # below glibc's mmap threshold, so no fresh pages)
+    lt_b = 3 * eb
+    large_train_rate = traffic * lt_b / eb / seconds(ew.train(), torch.randn(lt_b, 64, side, side))
     # the same forward alone (as evaluation runs it) on maps 8x larger: main memory
     large = 8 * elems
     large_rate = 4 * large * itemsize / _forward_seconds(
@@ -252,7 +256,7 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                        max(bytes_rate, cached_rate), 2 * small_elems * itemsize,
                        max(0.0, adam - step), stream_rate, fresh_per_byte, pointwise, linear,
                        augment, normalise, random, lanes, scalar, unaligned, reorder,
-                       narrow_rate, pool_factor)
+                       narrow_rate, pool_factor, large_train_rate, 3 * map_bytes)
 
 
 def _interpolated_rate(size: float, middle: float, middle_rate: float, small: float,
