@@ -61,6 +61,13 @@ def test_max_pooling_costs_its_measured_factor_over_its_traffic() -> None:
     assert layer_seconds(L["max"], 4, 4, slow) == pytest.approx(
         4 * layer_seconds(L["max"], 4, 4, plain))
     assert layer_seconds(L["avg"], 4, 4, slow) == layer_seconds(L["avg"], 4, 4, plain)
+    one = Design("pool1d", InputSpec.from_shape([16, 64]))
+    one.add_layer("MaxPool1d", {"kernel_size": 2}, ["input"], layer_id="max")
+    three = Design("pool3d", InputSpec.from_shape([16, 4, 8, 8]))
+    three.add_layer("MaxPool3d", {"kernel_size": 2}, ["input"], layer_id="max")
+    m1, m3 = analyse(one).layers["max"], analyse(three).layers["max"]
+    assert layer_seconds(m1, 4, 4, slow) == pytest.approx(4 * layer_seconds(m1, 4, 4, plain))
+    assert layer_seconds(m3, 4, 4, slow) == layer_seconds(m3, 4, 4, plain)   # near its traffic
 
 
 def test_large_training_maps_use_the_training_bandwidth_and_pay_for_fresh_pages() -> None:

@@ -302,12 +302,17 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
     per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize, train)
     seconds = elements * batch * itemsize * per_byte * _scalar_channels(info, cal)
     seconds += _fresh_seconds(info, batch, itemsize, cal, train)
-    if info.type in ("MaxPool2d", "AdaptiveMaxPool2d") and cal.pool_factor > 0:   # as measured
+    if info.type in POOL_FACTOR_TYPES and cal.pool_factor > 0:
         seconds *= cal.pool_factor
     seconds += overhead
     if train and info.type == "Dropout":   # a random draw per element
         seconds += numel_in * batch * cal.random_seconds_per_element
     return seconds
+
+
+# max pooling runs pool_factor times its traffic's time (measured in 2-D; 1-D
+# pooling is the same kernel on one row; 3-D pooling was near its traffic)
+POOL_FACTOR_TYPES = ("MaxPool2d", "AdaptiveMaxPool2d", "MaxPool1d", "AdaptiveMaxPool1d")
 
 
 def _fresh_seconds(info: Any, batch: int, itemsize: int, cal: Calibration, train: bool) -> float:
