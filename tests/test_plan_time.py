@@ -95,6 +95,25 @@ def test_large_training_maps_use_the_training_bandwidth_and_pay_for_fresh_pages(
         per_image * big_batch + fresh, rel=0.05)
 
 
+def test_norm_and_pooling_layers_pay_their_own_fixed_costs() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("fixed", InputSpec(8, 4, 4))
+    d.add_layer("BatchNorm2d", {}, ["input"], layer_id="bn")
+    d.add_layer("MaxPool2d", {"kernel_size": 2}, ["bn"], layer_id="pool")
+    d.add_layer("ReLU", {}, ["pool"], layer_id="relu")
+    L = analyse(d).layers
+    plain = Calibration(**{**FULL.to_dict(), "layer_overhead_s": 2e-5})
+    fixed = Calibration(**{**plain.to_dict(), "norm_overhead_s": 2e-4, "pool_overhead_s": 1e-4})
+    assert layer_seconds(L["bn"], 2, 4, fixed) - layer_seconds(L["bn"], 2, 4, plain) == \
+        pytest.approx(2e-4 - 2e-5)
+    assert layer_seconds(L["pool"], 2, 4, fixed) - layer_seconds(L["pool"], 2, 4, plain) == \
+        pytest.approx(1e-4 - 2e-5)
+    assert layer_seconds(L["relu"], 2, 4, fixed) == layer_seconds(L["relu"], 2, 4, plain)
+    assert layer_seconds(L["bn"], 2, 4, fixed, train=False) - layer_seconds(
+        L["bn"], 2, 4, plain, train=False) == pytest.approx((2e-4 - 2e-5) / 3)
+
+
 def test_calibration_is_measured_once_and_cached(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     from designer.nn.calibrate import CACHE_NAME, cached
@@ -129,6 +148,7 @@ def test_a_real_calibration_gives_positive_rates() -> None:
     assert cal.random_seconds_per_element > 0 and cal.lanes in (0, 8, 16)
     assert cal.narrow_conv_macs_per_s > 1e6 and cal.pool_factor >= 1.0
     assert cal.large_train_bytes_per_s > 1e6 and cal.large_train_map_bytes > cal.map_bytes
+    assert cal.norm_overhead_s >= cal.layer_overhead_s and cal.pool_overhead_s >= cal.layer_overhead_s
 
 
 # --- the cost model's terms, by hand ------------------------------------------

@@ -162,6 +162,11 @@ class Calibration:
     # forward on 128 MB tensors) includes (0: unknown)
     large_train_bytes_per_s: float = 0.0
     large_train_map_bytes: float = 0.0
+    # fixed costs of a batch norm (its statistics, normalisation and two
+    # backward passes are separate kernels: ~5-10x an activation's) and of a
+    # pooling layer, forward + backward (0: layer_overhead_s)
+    norm_overhead_s: float = 0.0
+    pool_overhead_s: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -268,7 +273,12 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
     """Seconds of one layer at this batch: forward + backward (train), or the
     forward pass of evaluation. A first layer computes no input gradient."""
     macs = info.macs * batch
-    overhead = cal.layer_overhead_s if train else cal.layer_overhead_s / 3
+    fixed = cal.layer_overhead_s
+    if "Norm" in info.type:
+        fixed = max(fixed, cal.norm_overhead_s)
+    elif "Pool" in info.type:
+        fixed = max(fixed, cal.pool_overhead_s)
+    overhead = fixed if train else fixed / 3
     if info.type.startswith("Conv") or info.type == "Linear":
         # a first layer sets up two of the three kernels (no input gradient)
         fixed = _matmul_overhead(info, cal) * (2 / 3 if first and train else 1)

@@ -45,7 +45,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 7
+CALIBRATION_VERSION = 8
 
 
 def cpu_model() -> str:
@@ -205,6 +205,10 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                                          device, precision, reps, should_stop))
     linear = max(overhead, _per_layer(lambda: nn.Linear(8, 8), (2, 8), 10, fmt, device,
                                       precision, reps, should_stop))
+    norm_fixed = max(overhead, _per_layer(lambda: nn.BatchNorm2d(8), (16, 8, 8, 8), 10, fmt,
+                                          device, precision, reps, should_stop))
+    pool_fixed = max(overhead, _per_layer(lambda: nn.MaxPool2d(1), (16, 8, 8, 8), 10, fmt,
+                                          device, precision, reps, should_stop))
     augment = _data_seconds_per_element(device, channels_last, reps, True)
     normalise = _data_seconds_per_element(device, False, reps, False)
     # channels_last kernels work on vectors of channels: pooling on half a
@@ -256,7 +260,8 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                        max(bytes_rate, cached_rate), 2 * small_elems * itemsize,
                        max(0.0, adam - step), stream_rate, fresh_per_byte, pointwise, linear,
                        augment, normalise, random, lanes, scalar, unaligned, reorder,
-                       narrow_rate, pool_factor, large_train_rate, 3 * map_bytes)
+                       narrow_rate, pool_factor, large_train_rate, 3 * map_bytes,
+                       norm_fixed, pool_fixed)
 
 
 def _interpolated_rate(size: float, middle: float, middle_rate: float, small: float,
