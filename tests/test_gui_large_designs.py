@@ -290,27 +290,20 @@ def test_blocks_making_room_move_on_screen_first_then_in_slices(qtbot, monkeypat
     assert all(design.layer(lid).position == before[lid] for lid in below)
 
 
-def test_the_first_slice_waits_for_the_edit_to_be_shown(qtbot, monkeypatch):
+def test_the_first_slice_waits_for_the_edit_to_be_shown(qtbot, undo_stack):
     """The analysis' first slice comes FIRST_SLICE_MS after the end of the edit
     (the canvas repaints first), the following ones at once."""
+    from designer.gui.commands import AddLayerCommand
     design = conv_stack(40)
     context = DesignContext(design, background_above=10)
     qtbot.waitUntil(lambda: context.current, timeout=30_000)
-    from PySide6.QtGui import QUndoStack
-
-    from designer.gui.commands import AddLayerCommand
-    stack = QUndoStack()
-    try:
-        stack.push(AddLayerCommand(design, "ReLU", inputs=["conv40"]))
-        assert not context.current and context._slicer.isActive()
-        assert context._slicer.interval() == context_module.FIRST_SLICE_MS
-        qtbot.waitUntil(lambda: context._steps is not None or context.current,
-                        timeout=10_000)
-        assert context._slicer.interval() == 0 or context.current
-        qtbot.waitUntil(lambda: context.current, timeout=30_000)
-        assert infos_equal(context.analysis, analyse(design))
-    finally:
-        stack.clear()   # while the commands' Python objects are alive (see conftest)
+    undo_stack.push(AddLayerCommand(design, "ReLU", inputs=["conv40"]))
+    assert not context.current and context._slicer.isActive()
+    assert context._slicer.interval() == context_module.FIRST_SLICE_MS
+    qtbot.waitUntil(lambda: context._steps is not None or context.current, timeout=10_000)
+    assert context._slicer.interval() == 0 or context.current
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    assert infos_equal(context.analysis, analyse(design))
 
 
 def test_the_result_is_applied_in_a_slice_of_its_own(qtbot, monkeypatch):
