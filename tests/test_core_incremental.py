@@ -83,3 +83,22 @@ def test_an_extra_output_keeps_its_error_when_edited():
         design.set_param(lid, "out_channels", 7)
         analysis, _ = reanalyse(design, analysis, lid)
         assert analysis == analyse(design)
+
+
+def test_totals_summed_in_steps_equal_the_plain_sums() -> None:
+    """Analysis.totals_steps (a sliced analysis sums them so) gives each total
+    the property computes on its own, errors and warnings included."""
+    from designer.core.analysis import analyse, run_steps
+    from designer.core.model import INPUT_ID, Design, InputSpec, Layer
+    design = Design("t", InputSpec(3, 16, 16))
+    layers = [Layer(f"c{i}", "Conv2d", {"out_channels": 4 + i % 3, "kernel_size": 3, "padding": 1},
+                    [f"c{i - 1}" if i else INPUT_ID], frozen=i % 4 == 0) for i in range(450)]
+    layers.append(Layer("bad", "Conv2d", {"out_channels": 4, "kernel_size": 99}, ["c449"]))
+    design.set_layers(layers)
+    stepped, plain = analyse(design), analyse(design)
+    run_steps(stepped.totals_steps())
+    names = ("total_params", "trainable_params", "frozen_params", "total_macs", "total_memory",
+             "error_count", "warning_count")
+    got = {name: getattr(stepped, name) for name in names}
+    assert got == {name: getattr(plain, name) for name in names}
+    assert got["frozen_params"] > 0 and got["error_count"] > 0

@@ -82,6 +82,62 @@ def test_cycles_are_refused() -> None:
     assert to_dict(d) == before
 
 
+def test_rewiring_to_a_layer_inserted_above_skips_the_walk_upstream(monkeypatch) -> None:
+    """A layer that reads only what the rewired layer already reads cannot close
+    a cycle (no walk up a long chain); any other new input still is checked."""
+    d = stack(*["Identity"] * 30)
+    walks = []
+    real = Design.upstream_ids
+    monkeypatch.setattr(Design, "upstream_ids",
+                        lambda self, lid: walks.append(lid) or real(self, lid))
+    d.add_layer("ReLU", inputs=["identity15"], layer_id="new")
+    d.set_inputs("identity16", ["new"])            # an insert below identity15
+    assert walks == [] and d.layer("identity16").inputs == ["new"]
+    d.add_layer("Add", inputs=["identity20", "identity3"], layer_id="mix")
+    with pytest.raises(DesignError, match="cycle"):   # mix reads identity20, below
+        d.set_inputs("identity18", ["identity17", "mix"])
+    assert walks == ["mix"]
+    # identity1 reads only the input, which identity3 reads too: still refused,
+    # as identity3 is downstream of identity1
+    d.set_inputs("identity3", ["identity2", "input"])
+    with pytest.raises(DesignError, match="cycle"):
+        d.set_inputs("identity1", ["input", "identity3"])
+
+
+@settings(max_examples=60)
+@given(st.data())
+def test_random_rewiring_refuses_exactly_the_cycles(data: st.DataObject) -> None:
+    """Whatever is rewired, set_inputs refuses exactly when the new inputs would
+    put the layer upstream of itself (checked by a plain walk here)."""
+    d = Design("t", InputSpec(3, 8, 8))
+    for n in range(data.draw(st.integers(2, 9))):
+        ids = ["input"] + [lay.id for lay in d.layers]
+        srcs = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3, unique=True))
+        d.add_layer("Add" if len(srcs) > 1 else "Identity", inputs=srcs, layer_id=f"n{n}")
+    target = data.draw(st.sampled_from([lay.id for lay in d.layers]))
+    ids = ["input"] + [lay.id for lay in d.layers]
+    new = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3, unique=True))
+
+    def reaches(start: str) -> bool:   # target upstream of start (or start itself)
+        seen, todo = set(), [start]
+        while todo:
+            cur = todo.pop()
+            if cur == target:
+                return True
+            if cur != "input" and cur not in seen:
+                seen.add(cur)
+                todo.extend(d.layer(cur).inputs)
+        return False
+
+    cycle = any(reaches(src) for src in new if src not in d.layer(target).inputs)
+    if cycle:
+        with pytest.raises(DesignError, match="cycle"):
+            d.set_inputs(target, new)
+    else:
+        d.set_inputs(target, new)
+        assert d.layer(target).inputs == new
+
+
 @settings(max_examples=60)
 @given(st.data())
 def test_remove_then_restore_is_a_round_trip(data: st.DataObject) -> None:

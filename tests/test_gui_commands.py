@@ -169,3 +169,30 @@ def test_redo_replays_the_place_the_canvas_chose_after_the_command(stack, kind):
     stack.undo()
     stack.redo()
     assert design_file.dumps(design) == placed
+
+
+def test_deleting_mid_chain_bridges_without_walking_the_chain(stack, monkeypatch) -> None:
+    """The reconnection over a deleted layer cannot close a cycle (what fed the
+    deleted layer was upstream of its reader already): no walk up the chain, and
+    undo / redo give back exactly the designs they should."""
+    from designer.core.model import INPUT_ID, InputSpec
+    from designer.gui.commands import push_remove_layers
+    design = Design("chain", InputSpec(3, 8, 8))
+    design.set_layers([Layer(f"r{i}", "ReLU", {}, [f"r{i - 1}" if i else INPUT_ID])
+                       for i in range(200)])
+    before = design_file.to_dict(design)
+    walks = []
+    real = Design.upstream_ids
+    monkeypatch.setattr(Design, "upstream_ids",
+                        lambda self, lid: walks.append(lid) or real(self, lid))
+    push_remove_layers(stack, design, ["r100"], analyse(design))
+    assert "r100" not in design and design.layer("r101").inputs == ["r99"]
+    after = design_file.to_dict(design)
+    stack.undo()
+    assert design_file.to_dict(design) == before
+    stack.redo()
+    assert design_file.to_dict(design) == after
+    assert walks == []
+    # a connection that would close a cycle is still refused
+    with pytest.raises(DesignError, match="cycle"):
+        design.set_inputs("r50", ["r150"])

@@ -1,5 +1,5 @@
-"""Very large designs in the window: the worker analysis, the canvas's texts
-and routes in slices, incremental routing, and stale worker results (not timed;
+"""Very large designs in the window: the analysis in slices, the canvas's texts
+and routes in slices, incremental routing, and stale analyses (not timed;
 tests/benchmarks/large_designs.py measures the speed)."""
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_a_2000_layer_design_opens_edits_and_undoes(qtbot, tmp_path, monkeypatch
     window = create_window(str(path))
     qtbot.addWidget(window)
     window.show()
-    assert not window.context.current   # analysed in a worker: the window comes first
+    assert not window.context.current   # analysed in slices: the window comes first
     assert window.canvas.block_item("conv1000").text.shape == "?"
     wait_complete(qtbot, window)
     assert_canvas_matches(window)
@@ -89,7 +89,7 @@ def test_a_2000_layer_design_opens_edits_and_undoes(qtbot, tmp_path, monkeypatch
     assert window.context.current
     assert window.canvas.block_item("conv1000").text.shape == "7×16×16"
 
-    # a structural edit: the worker's analysis arrives and is applied
+    # a structural edit: the sliced analysis arrives and is applied
     window.context.select("conv1500")
     new = window.canvas.append_layer("ReLU")
     assert new is not None and len(design.layers) == 2001
@@ -138,45 +138,94 @@ def test_incremental_routes_equal_a_full_routing(qtbot):
         assert edge.path() == routed[key], key
 
 
-def test_a_stale_worker_result_is_not_applied(qtbot, monkeypatch):
-    """A worker that started before the next edit finishes after it: its result
-    is dropped, the worker runs again, and only an analysis of the design as it is
-    reaches the views."""
-    release = threading.Event()
-    calls = []
-    real = context_module._analyse_and_compare
+def test_a_stale_analysis_is_never_applied(qtbot, monkeypatch):
+    """An edit made while a large design's analysis runs in slices: the slices
+    done so far are dropped, the analysis starts again on the edited design, and
+    only an analysis of the design as it is reaches the views. Every step runs
+    in the GUI thread (no thread holds the GIL while the GUI works)."""
+    monkeypatch.setattr(context_module, "SLICE_S", 0.0)   # one step a slice
+    started, threads = [], set()
+    real = context_module._analysis_steps
 
-    def held(design, previous, version):
-        calls.append(version)
-        if len(calls) == 1:
-            assert release.wait(30)
-        return real(design, previous, version)
+    def spied(design, previous, version):
+        started.append(version)
+        steps = real(design, previous, version)
+        while True:
+            threads.add(threading.get_ident())
+            try:
+                value = next(steps)
+            except StopIteration as done:
+                return done.value
+            yield value
 
-    monkeypatch.setattr(context_module, "_analyse_and_compare", held)
+    monkeypatch.setattr(context_module, "_analysis_steps", spied)
     from designer.gui import lifetimes
     held_before = lifetimes._young_only["count"]
-    design = conv_stack(30)
-    context = DesignContext(design, background_above=10)   # every edit goes to a worker
+    design = conv_stack(60)
+    context = DesignContext(design, background_above=10)   # every structural edit slices
+    assert not context.current and context.analysis.layers == {}   # nothing known yet
     qtbot.waitUntil(lambda: context.current, timeout=30_000)   # the first analysis
-    release.clear()
-    calls.clear()
+    assert infos_equal(context.analysis, analyse(design))
+    started.clear()
     seen = []
     context.analysis_changed.connect(lambda a: seen.append((len(design.layers), a)))
 
-    design.add_layer("ReLU", layer_id="relu_a")   # worker 1 starts and waits
-    qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)
+    design.add_layer("ReLU", layer_id="relu_a")
+    assert not context.current and seen == []
+    qtbot.waitUntil(lambda: bool(started), timeout=10_000)   # the first slice
+    for _ in range(10):            # part of the way through the 61 layers
+        QApplication.processEvents()
+    assert not context.current and started == [context.version]
     design.add_layer("ReLU", layer_id="relu_b")   # the design changes under it
     assert not context.current
-    release.set()
     qtbot.waitUntil(lambda: context.current, timeout=30_000)
-    assert calls == [1, 2]                        # run again for the newer design
-    assert len(seen) == 1                         # worker 1's result never applied
+    assert started == [context.version - 1, context.version]   # started again
+    assert len(seen) == 1                         # the stale slices never reached a view
     count, applied = seen[0]
-    assert count == 32 and "relu_b" in applied.layers
+    assert count == 62 and "relu_b" in applied.layers
     assert infos_equal(applied, analyse(design))
+    assert threads == {threading.get_ident()}
     QApplication.processEvents()
-    # every worker released its hold (others' may be left by earlier tests)
+    # the analysis released its hold on older collections
     assert lifetimes._young_only["count"] <= held_before
+
+
+def test_sliced_analysis_names_the_blocks_to_redraw(qtbot, monkeypatch):
+    """After a sliced analysis the views redraw the layers whose LayerInfo
+    changed plus those the edit named, and the result equals analyse()."""
+    monkeypatch.setattr(context_module, "SLICE_S", 0.0)
+    design = conv_stack(40)
+    context = DesignContext(design, background_above=10)
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    before = context.analysis
+    # a stride-2 conv in the middle halves every shape below it
+    layer = design.add_layer("Conv2d", {"out_channels": 4, "kernel_size": 3, "stride": 2,
+                                        "padding": 1}, inputs=["conv20"], layer_id="down")
+    design.set_inputs("conv21", [layer.id])
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    after = analyse(design)
+    assert infos_equal(context.analysis, after)
+    changed = {lid for lid, info in after.layers.items() if before.layers.get(lid) != info}
+    assert {"down", "conv21", "conv40"} <= changed and "conv20" not in changed
+    assert changed <= context.redraw_ids
+    assert "conv5" not in context.redraw_ids
+
+
+def test_an_analysis_error_is_shown_as_in_place(qtbot, monkeypatch):
+    """A step that raises ends the slices (no timer left spinning) and the
+    design is analysed in place, as a small design would be."""
+    monkeypatch.setattr(context_module, "SLICE_S", 0.0)
+    design = conv_stack(20)
+
+    def broken(design, previous, version):
+        yield
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(context_module, "_analysis_steps", broken)
+    context = DesignContext(design, background_above=10)
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    assert infos_equal(context.analysis, analyse(design))
+    assert not context._slicer.isActive()
 
 
 def _shown_at_model_places(scene, design, ids) -> list[str]:
@@ -239,3 +288,64 @@ def test_blocks_making_room_move_on_screen_first_then_in_slices(qtbot, monkeypat
     qtbot.waitUntil(lambda: scene.pending() == 0, timeout=30_000)
     assert not _shown_at_model_places(scene, design, [lay.id for lay in design.layers])
     assert all(design.layer(lid).position == before[lid] for lid in below)
+
+
+def test_the_first_slice_waits_for_the_edit_to_be_shown(qtbot, undo_stack):
+    """The analysis' first slice comes FIRST_SLICE_MS after the end of the edit
+    (the canvas repaints first), the following ones at once."""
+    from designer.gui.commands import AddLayerCommand
+    design = conv_stack(40)
+    context = DesignContext(design, background_above=10)
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    undo_stack.push(AddLayerCommand(design, "ReLU", inputs=["conv40"]))
+    assert not context.current and context._slicer.isActive()
+    assert context._slicer.interval() == context_module.FIRST_SLICE_MS
+    qtbot.waitUntil(lambda: context._steps is not None or context.current, timeout=10_000)
+    assert context._slicer.interval() == 0 or context.current
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    assert infos_equal(context.analysis, analyse(design))
+
+
+def test_the_result_is_applied_in_a_slice_of_its_own(qtbot, monkeypatch):
+    """However much time a slice has, the views get the analysis at the start of
+    the next one (their update is a GUI step of its own), and it is current."""
+    design = conv_stack(40)
+    context = DesignContext(design, background_above=10)
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    monkeypatch.setattr(context_module, "SLICE_S", 10.0)
+    design.add_layer("ReLU", inputs=["conv40"], layer_id="tail")
+    context._analyse_slice()          # every step, up to the result
+    assert not context.current and "tail" not in context.analysis.layers
+    context._analyse_slice()
+    assert context.current and not context._slicer.isActive()
+    assert infos_equal(context.analysis, analyse(design))
+
+
+def test_the_replaced_analysis_is_freed_in_a_step_of_its_own(qtbot, monkeypatch):
+    """Freeing the previous analysis (200,000 objects at 10,000 layers) waits for
+    the next turn of the event loop, after the views' update."""
+    import weakref
+    design = conv_stack(40)
+    context = DesignContext(design, background_above=10)
+    qtbot.waitUntil(lambda: context.current, timeout=30_000)
+    QApplication.processEvents()
+    old = weakref.ref(context.analysis)
+    monkeypatch.setattr(context_module, "SLICE_S", 10.0)
+    design.add_layer("ReLU", inputs=["conv40"], layer_id="tail")
+    context._analyse_slice()
+    context._analyse_slice()          # applied
+    assert context.current and old() is not None and old() is not context.analysis
+    QApplication.processEvents()
+    assert old() is None
+
+
+def test_a_context_deleted_while_slicing_lets_go_of_its_hold(qtbot):
+    """A window closed while its analysis runs in slices: the hold on older
+    collections goes with it (it would otherwise last until it expires)."""
+    from designer.gui import lifetimes
+    before = lifetimes._young_only["count"]
+    context = DesignContext(conv_stack(40), background_above=10)
+    assert not context.current and lifetimes._young_only["count"] == before + 1
+    context.deleteLater()
+    del context
+    qtbot.waitUntil(lambda: lifetimes._young_only["count"] == before, timeout=10_000)

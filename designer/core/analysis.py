@@ -3,7 +3,7 @@ field, errors and warnings. Pure Python and fast: it runs on every edit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Generator
 
 from designer.core.catalogue import (RF, Ctx, LayerError, Shape, Source, fmt_shape,
                                      get_type, input_rf, is_known, prod)
@@ -84,6 +84,23 @@ class Analysis:
             got = self._totals[name] = sum(value(i) for i in self.layers.values())
         return got
 
+    def totals_steps(self) -> Generator[None, None, None]:
+        """Sums every total in one pass, in steps (a yield every 200 layers), so
+        that a caller slicing a large analysis never sums 10,000 layers at once."""
+        params = trainable = frozen = macs = memory = errors = warnings = 0
+        for n, info in enumerate(self.layers.values()):
+            trainable += info.trainable_params
+            frozen += info.frozen_params
+            macs += info.macs
+            memory += info.memory
+            errors += len(info.errors)
+            warnings += len(info.warnings)
+            if n % 200 == 199:
+                yield
+        params = trainable + frozen
+        self._totals.update(params=params, trainable=trainable, frozen=frozen, macs=macs,
+                            memory=memory, errors=errors, warnings=warnings)
+
     @property
     def output_shape(self) -> Shape | None:
         if self.output_id is None or self.output_id not in self.layers:
@@ -136,21 +153,30 @@ INPUT_RF = input_rf(2)  # a 2-D input's field; input_rf(rank) for any rank
 def topological_order(design: Design) -> tuple[list[str], set[str]]:
     """Layer ids in an order where inputs come first (list order breaks ties),
     and the ids caught in cycles."""
+    return run_steps(_topological_steps(design))
+
+
+def _topological_steps(design: Design) -> Generator[None, None, tuple[list[str], set[str]]]:
+    """topological_order() in steps (a yield every few hundred layers)."""
     ids = [lay.id for lay in design.layers]
     known = set(ids)
-    sources = {lay.id: {design.source_of(s) for s in lay.inputs} for lay in design.layers}
-    pending = {lid: {s for s in srcs if s in known} for lid, srcs in sources.items()}
+    pending: dict[str, set[str]] = {}   # each layer's sources among the layers
     consumers: dict[str, list[str]] = {i: [] for i in ids}
-    for lay in design.layers:
-        for s in sources[lay.id]:
-            if s in known:
-                consumers[s].append(lay.id)
+    for n, lay in enumerate(design.layers):
+        srcs = {design.source_of(s) for s in lay.inputs}
+        srcs.intersection_update(known)
+        pending[lay.id] = srcs
+        for s in srcs:
+            consumers[s].append(lay.id)
+        if n % 200 == 0:
+            yield
     position = {i: n for n, i in enumerate(ids)}
     ready = sorted((i for i in ids if not pending[i]), key=position.__getitem__)
     order: list[str] = []
     import heapq
     heap = [(position[i], i) for i in ready]
     heapq.heapify(heap)
+    yield
     while heap:
         _, cur = heapq.heappop(heap)
         order.append(cur)
@@ -158,6 +184,8 @@ def topological_order(design: Design) -> tuple[list[str], set[str]]:
             pending[c].discard(cur)
             if not pending[c]:
                 heapq.heappush(heap, (position[c], c))
+        if len(order) % 500 == 0:
+            yield
     in_cycle = known - set(order)
     return order, in_cycle
 
@@ -286,10 +314,30 @@ def _analyse_layer(design: Design, layer: Layer, info: LayerInfo,
 
 
 def analyse(design: Design) -> Analysis:
+    return run_steps(analyse_steps(design))
+
+
+def run_steps(steps: Generator[None, None, Any]) -> Any:
+    """Runs a generator of steps to its end and returns what it returns."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def analyse_steps(design: Design) -> Generator[None, None, Analysis]:
+    """analyse() in steps: yields after each layer, so a caller can spread a
+    large design's analysis over many short turns of an event loop (the GUI
+    thread). The design must not change between steps (start again if it did)."""
     spec = design.input
     input_shape: Shape = spec.shape
-    order, in_cycle = topological_order(design)
-    infos = {lay.id: LayerInfo(lay.id, lay.type) for lay in design.layers}
+    order, in_cycle = yield from _topological_steps(design)
+    infos: dict[str, LayerInfo] = {}
+    for lay in design.layers:
+        infos[lay.id] = LayerInfo(lay.id, lay.type)
+        if len(infos) % 500 == 0:
+            yield
     result = Analysis(input_shape, infos, order, None)
     valid_input = all(isinstance(d, int) and d >= 1 for d in input_shape)
     if not valid_input:
@@ -298,6 +346,7 @@ def analyse(design: Design) -> Analysis:
     for lid in order:
         _analyse_layer(design, design.layer(lid), infos[lid], infos,
                        input_shape if valid_input else None)
+        yield
     for lid in in_cycle:
         infos[lid].error("this layer is part of a cycle: a network must flow one way")
     _check_outputs(design, result)

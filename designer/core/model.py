@@ -253,6 +253,17 @@ class Design:
                     stack.append(src)
         return seen
 
+    def _upstream_of(self, layer_id: str, src: str, old_inputs: list[str]) -> bool:
+        """Whether layer_id is upstream of src, for connecting src to it. A layer
+        that reads only what layer_id already reads (one inserted just above it,
+        or restored there by an undo) is answered without walking upstream (half
+        of a 10,000-layer chain): layer_id upstream of it would be a cycle already
+        there, through layer_id's own inputs."""
+        reads = {self.source_of(ref) for ref in old_inputs}
+        if all(self.source_of(ref) in reads for ref in self._index[src].inputs):
+            return False
+        return layer_id in self.upstream_ids(src)
+
     # --- mutations ------------------------------------------------------
     def add_layer(self, type_name: str, params: dict[str, Any] | None = None,
                   inputs: list[str] | None = None, layer_id: str | None = None,
@@ -283,7 +294,7 @@ class Design:
     def remove_layer(self, layer_id: str) -> tuple[Layer, int, dict[str, list[str]]]:
         """Remove a layer and its edges. Returns what restore_layer needs."""
         layer = self.layer(layer_id)
-        index = self.layers.index(layer)
+        index = self.index_of(layer_id)
         old_inputs = {c.id: list(c.inputs) for c in self.consumers(layer_id)}
         for cid in old_inputs:
             self.set_inputs(cid, [s for s in self._index[cid].inputs
@@ -300,7 +311,7 @@ class Design:
     def restore_layer(self, layer: Layer, index: int, consumer_inputs: dict[str, list[str]]) -> None:
         self.insert_layer(layer, index)
         for cid, inputs in consumer_inputs.items():
-            self.set_inputs(cid, inputs)
+            self.set_inputs(cid, inputs, checked=True)
         if layer._was_output:
             layer._was_output = False
             self.set_output(layer.id)
@@ -322,7 +333,11 @@ class Design:
         self.layer(layer_id).frozen = frozen
         self._emit("frozen_changed", layer_id)
 
-    def set_inputs(self, layer_id: str, inputs: list[str]) -> None:
+    def set_inputs(self, layer_id: str, inputs: list[str], *, checked: bool = False) -> None:
+        """checked: the caller knows the new inputs cannot close a cycle, so no walk
+        upstream (half of a 10,000-layer chain): a bridge over deleted layers (what
+        fed them was upstream of this layer already), or restore_layer putting
+        back the inputs a removal took."""
         layer = self.layer(layer_id)
         if len(set(inputs)) != len(inputs):
             raise DesignError(f"'{layer_id}' lists the same input twice")
@@ -332,8 +347,8 @@ class Design:
             if src != INPUT_ID and src not in self._index:
                 raise DesignError(f"unknown layer '{src}'")
             # only a new input can close a cycle (the walk upstream is long)
-            if ref not in old and (src == layer_id or (
-                    src != INPUT_ID and layer_id in self.upstream_ids(src))):
+            if ref not in old and not checked and (src == layer_id or (
+                    src != INPUT_ID and self._upstream_of(layer_id, src, old))):
                 raise DesignError(f"connecting '{src}' to '{layer_id}' would make a cycle")
         layer.inputs = list(inputs)
         for src in old:
@@ -374,8 +389,9 @@ class Design:
     def move_layers(self, positions: dict[str, tuple[float, float] | None]) -> None:
         """Move several layers: one "layers_moved" event naming them all (the
         blocks below an insertion into a 10,000-layer chain are 5,000)."""
-        for layer_id in positions:
-            self.layer(layer_id)   # every id is checked before anything moves
+        unknown = positions.keys() - self._index.keys()
+        if unknown:   # every id is checked before anything moves
+            self.layer(next(iter(unknown)))
         for layer_id, position in positions.items():
             self._index[layer_id].position = position
         event = Event("layers_moved", ids=tuple(positions))

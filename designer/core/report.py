@@ -42,7 +42,9 @@ def rf_text(rf: RF | None) -> str:
 def flow_order(design: Design, analysis: Analysis) -> list[Layer]:
     """The layers in data-flow order (inputs before the layers that read them; list
     order breaks ties), then any caught in a cycle, in list order."""
-    order = [design.layer(lid) for lid in analysis.order if lid in design]
+    # plain dict lookups: the summary table asks after every large analysis
+    by_id = {lay.id: lay for lay in design.layers}
+    order = [by_id[lid] for lid in analysis.order if lid in by_id]
     seen = {lay.id for lay in order}
     return order + [lay for lay in design.layers if lay.id not in seen]
 

@@ -103,13 +103,15 @@ class RemoveLayersCommand(DesignCommand):
 class SetInputsCommand(DesignCommand):
     """Replace a layer's inputs (connect, disconnect, reorder)."""
 
-    def __init__(self, design: Design, layer_id: str, inputs: list[str], text: str) -> None:
+    def __init__(self, design: Design, layer_id: str, inputs: list[str], text: str,
+                 checked: bool = False) -> None:
         super().__init__(text)
         self.design, self.layer_id, self.new = design, layer_id, list(inputs)
         self.old = list(design.layer(layer_id).inputs)
+        self.checked = checked   # a bridge over deleted layers: see Design.set_inputs
 
     def redo(self) -> None:
-        self.design.set_inputs(self.layer_id, self.new)
+        self.design.set_inputs(self.layer_id, self.new, checked=self.checked)
 
     def undo(self) -> None:
         self.design.set_inputs(self.layer_id, self.old)
@@ -423,6 +425,7 @@ def push_remove_layers(stack: Any, design: Design, ids: list[str],
     try:
         stack.push(RemoveLayersCommand(design, ids))
         for lid, inputs in bridges.items():
-            stack.push(SetInputsCommand(design, lid, inputs, f"Reconnect {lid}"))
+            stack.push(SetInputsCommand(design, lid, inputs, f"Reconnect {lid}",
+                                        checked=True))
     finally:
         stack.endMacro()

@@ -5,24 +5,30 @@ Views never analyse the design themselves: the context re-runs the analysis
 once per model change and emits analysis_changed.
 
 Large designs (more than `background_above` layers, where a whole analysis
-takes longer than a GUI step may) are analysed in a worker thread after an
-edit that the incremental analysis cannot handle (and when opened). Until the
-result comes, `analysis` stays the last complete one (`current` is False) and
-the views keep showing it; a result is applied only if no edit came after it
-started (`version`), else the worker runs again on the newer design.
+takes longer than a GUI step may) are analysed in slices between events (a
+zero-time timer runs SLICE_S of it at a time) after an edit that the
+incremental analysis cannot handle (and when opened). Until the result comes,
+`analysis` stays the last complete one (`current` is False) and the views keep
+showing it; each slice first checks that no edit came since the analysis
+started (`version`), else it starts again on the newer design, so a stale
+result is never applied.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import time
+from typing import Any, Callable, Generator
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
-from designer.core.analysis import Analysis, analyse
+from designer.core.analysis import Analysis, analyse, analyse_steps
 from designer.core.incremental import STRUCTURE_SAFE, reanalyse
 from designer.core.model import Design, Event
 from designer.gui.lifetimes import keep_out_of_collections, young_only
 
-BACKGROUND_LAYERS = 300    # ~30 ms of analysis: larger designs analyse in a worker
+BACKGROUND_LAYERS = 300    # ~30 ms of analysis: larger designs analyse in slices
+SLICE_S = 0.025            # the longest turn of the event loop an analysis slice takes
+READY = "ready"            # the analysis steps' last yield: apply in the next slice
+FIRST_SLICE_MS = 50        # after the edit: the canvas shows the edit first, then slices
 
 
 def pending_analysis(design: Design) -> Analysis:
@@ -30,19 +36,20 @@ def pending_analysis(design: Design) -> Analysis:
     return Analysis(design.input.shape, {}, [], None)
 
 
-def _analyse_and_compare(design: Design, previous: Analysis,
-                         version: int) -> tuple[int, Analysis, set[str]]:
-    """(version, analysis, ids whose LayerInfo differs from `previous`): runs in a
-    worker thread, reading the design the GUI thread may be editing. A result
-    from a design edited meanwhile is thrown away (version), and so is any
-    error such an edit causes here."""
-    analysis = analyse(design)
-    # the totals every view reads, summed here rather than on the GUI thread
-    for total in ("total_params", "trainable_params", "frozen_params", "total_macs",
-                  "total_memory", "error_count", "warning_count"):
-        getattr(analysis, total)
-    old = previous.layers
-    changed = {lid for lid, info in analysis.layers.items() if old.get(lid) != info}
+def _analysis_steps(design: Design, previous: Analysis, version: int
+                    ) -> Generator[str | None, None, tuple[int, Analysis, set[str]]]:
+    """(version, analysis, ids whose LayerInfo differs from `previous`), in
+    steps that the GUI thread runs between events (DesignContext._analyse_slice);
+    the design must not change between them (the slicer starts again if it did)."""
+    analysis = yield from analyse_steps(design)
+    # the totals every view reads, summed here rather than in one GUI step
+    yield from analysis.totals_steps()
+    old, changed = previous.layers, set()
+    for lid, info in analysis.layers.items():
+        if old.get(lid) != info:
+            changed.add(lid)
+        yield
+    yield READY   # the views get it at the start of a slice of their own
     return version, analysis, changed
 
 
@@ -57,6 +64,12 @@ def _redraw_after(previous: Analysis, analysis: Analysis, event: Event) -> set[s
     return ids
 
 
+def _release(hold: dict[str, bool]) -> None:
+    if hold["held"]:
+        hold["held"] = False
+        young_only(False)
+
+
 class DesignContext(QObject):
     analysis_changed = Signal(object)    # Analysis
     selection_changed = Signal(object)   # layer id or None
@@ -69,8 +82,19 @@ class DesignContext(QObject):
         self.design = design
         self.background_above = background_above
         self.version = 0           # counts model changes
-        self.current = True        # False while a worker analyses a newer design
-        self._running = False      # a worker runs
+        self.current = True        # False while a newer design's analysis is on its way
+        # the analysis of a large design, run in slices between events: its steps
+        # (a generator) and the version of the design they read
+        self._steps: Generator[str | None, None, Any] | None = None
+        self._steps_version = -1
+        self._slicer = QTimer(self)
+        self._slicer.setInterval(0)
+        self._slicer.timeout.connect(self._analyse_slice)
+        self._retired: Analysis | None = None   # the analysis replaced last, until freed
+        # the slices' hold on older collections (young_only), also let go when the
+        # context is deleted while they run (a window closed meanwhile)
+        self._hold = {"held": False}
+        self.destroyed.connect(lambda *_, hold=self._hold: _release(hold))
         self._touched: set[str] = set()   # layers named by events since `analysis`
         self._batch_depth = 0      # inside a command (Design.batch): analyse at its end
         self._redraw_all = False   # an event of the batch redraws every block
@@ -126,7 +150,7 @@ class DesignContext(QObject):
             previous = self.analysis
             self.analysis, self.changed_ids = analyse(self.design), None
             # the blocks to draw again: those whose LayerInfo changed (as after a
-            # worker's analysis), not all of them after every edit
+            # sliced analysis), not all of them after every edit
             self.redraw_ids = None if not self.current else _redraw_after(
                 previous, self.analysis, event)
             self.current, self._touched = True, set()
@@ -144,9 +168,11 @@ class DesignContext(QObject):
 
     def _end_batch(self) -> None:
         """The end of an edit whose events were held: analyse (a small design;
-        a large one's worker is already on it), then tell the views once."""
+        a large one's slices are already on it), then tell the views once."""
         if self._batch_depth:
             return
+        if self._slicer.isActive() and self._steps is None:
+            self._slicer.start(FIRST_SLICE_MS)   # counted from the end of the edit
         analysed = not self.current and len(self.design.layers) <= self.background_above
         if analysed:
             previous, analysis = self.analysis, analyse(self.design)
@@ -162,35 +188,59 @@ class DesignContext(QObject):
         if analysed:
             self.analysis_changed.emit(self.analysis)
 
-    # --- the worker --------------------------------------------------------
+    # --- the analysis in slices --------------------------------------------
     def _start_worker(self) -> None:
-        """One worker at a time: a result that comes back stale starts the next."""
-        if self._running:
+        """Starts the sliced analysis unless it runs: each slice first checks that
+        the design is the one it analyses (version), else it starts again."""
+        if self._slicer.isActive():
             return
-        from designer.gui.training.background import call_in_background
-        self._running = True
-        young_only(True)   # released in _on_worker_done, after the freeze
-        design, previous, version = self.design, self.analysis, self.version
-        call_in_background(lambda: _analyse_and_compare(design, previous, version),
-                           lambda result, error: self._on_worker_done(version, result, error),
-                           self)
+        if not self._hold["held"]:   # released in _finish_slices, after the freeze
+            self._hold["held"] = True
+            young_only(True)
+        self._steps = None
+        self._slicer.start(FIRST_SLICE_MS)
 
-    def _on_worker_done(self, version: int, result: Any, error: BaseException | None) -> None:
-        self._running = False
+    def _analyse_slice(self) -> None:
+        """One turn of the event loop's worth (SLICE_S) of the analysis. It runs
+        on the GUI thread between events rather than in a worker thread: a
+        thread holds the GIL for up to 5 ms each time the GUI thread lets go of
+        it in a Qt call, which made a 90 ms step of the GUI thread take 400 ms
+        and more (measured: the step's wall time followed sys.setswitchinterval)."""
+        if self._slicer.interval():
+            self._slicer.setInterval(0)   # the next slices follow at once
+        if self.current:   # a small design now, analysed in place meanwhile
+            self._finish_slices(None, None)
+            return
+        if self._steps is None or self._steps_version != self.version:
+            # the first slice, or the design changed since: what was done is stale
+            self._steps = _analysis_steps(self.design, self.analysis, self.version)
+            self._steps_version = self.version
+        steps, until = self._steps, time.perf_counter() + SLICE_S
         try:
-            self._apply_worker_result(version, result, error)
+            while True:   # at least one step a slice, however short SLICE_S is
+                if next(steps) is READY or time.perf_counter() >= until:
+                    break
+        except StopIteration as done:
+            self._finish_slices(done.value, None)
+        except Exception as error:   # noqa: BLE001 - analysed again in place
+            self._finish_slices(None, error)
+
+    def _finish_slices(self, result: Any, error: BaseException | None) -> None:
+        self._slicer.stop()
+        self._steps = None
+        try:
+            if not self.current:
+                self._apply_worker_result(self._steps_version, result, error)
         finally:
-            keep_out_of_collections()   # what the worker made lives on: see lifetimes
-            young_only(False)
+            keep_out_of_collections()   # what the analysis made lives on: see lifetimes
+            _release(self._hold)
 
     def _apply_worker_result(self, version: int, result: Any,
                              error: BaseException | None) -> None:
-        if self.current:   # a small design now, analysed in place meanwhile
-            return
-        if version != self.version:   # edited while it ran: the result is stale
+        if version != self.version:   # never: a slice checks the version first
             self._start_worker()
             return
-        if error is not None:   # not caused by an edit: analyse here
+        if error is not None:   # shown as it would be in place
             analysis, changed = analyse(self.design), None
         else:
             analysis, changed = result[1], result[2]
@@ -199,16 +249,22 @@ class DesignContext(QObject):
             changed | self._touched | {i for i in (previous.output_id, analysis.output_id) if i}
         self.analysis, self.changed_ids, self.redraw_ids = analysis, None, redraw
         self.current, self._touched = True, set()
+        # freeing the previous analysis (200,000 objects at 10,000 layers: ~25 ms)
+        # is a GUI step of its own, after the views' update
+        self._retired = previous
+        QTimer.singleShot(0, self, self._drop_retired)
+        del previous
         self.analysis_changed.emit(analysis)
         # a large design's analysis (200,000 objects for 10,000 layers) lives until
         # the next one: it is frozen out of the cyclic collector's way (in
-        # _on_worker_done), or a later collection walks it on the GUI thread
+        # _finish_slices), or a later collection walks it on the GUI thread
         # (100-300 ms); it is still freed by reference counting when dropped
+
+    def _drop_retired(self) -> None:
+        self._retired = None
 
     def wait_for_analysis(self, timeout_s: float = 60.0) -> bool:
         """Process events until the analysis matches the design (tests, benchmarks)."""
-        import time
-
         from PySide6.QtCore import QCoreApplication
         until = time.monotonic() + timeout_s
         while not self.current and time.monotonic() < until:

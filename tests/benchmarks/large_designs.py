@@ -3,7 +3,9 @@
 convolutions joined by a Concat) by the File > Open path (load, window, panels,
 first paint) and times:
   - open: to a usable window (shown and painted), and until the analysis and
-    every block's text have arrived (large designs are analysed in a worker);
+    every block's text have arrived (large designs are analysed in slices on
+    the GUI thread between events: a worker thread would hold the GIL and
+    stretch every GUI step, see docs/architecture.md);
   - a parameter edit (undo-command push to repainted canvas);
   - structural edits: insert a layer below the middle one, delete it, undo:
     the GUI-thread step of the gesture, the time until the analysis result is
@@ -115,7 +117,7 @@ class Gaps(QObject):
 
 def complete(window) -> bool:
     """The analysis is current and the canvas has drawn it (getattr: the same
-    benchmark runs on code from before the worker analysis, as a baseline)."""
+    benchmark runs on code from before the background analysis, as a baseline)."""
     scene = window.canvas.design_scene()
     pending = scene.pending() if hasattr(scene, "pending") else 0
     return getattr(window.context, "current", True) and pending == 0
