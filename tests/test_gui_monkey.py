@@ -269,18 +269,21 @@ def assert_undo_all_and_redo_back(win, original: str) -> None:
     """Undoing everything gives the original design; redoing up to where the user
     was gives the final one. Not redo-all: when the last actions were undos, the
     stack still holds steps the user took back, and redoing them is another design."""
-    stack = win.undo_stack
+    stack, undo, redo = win.undo_stack, win.actions_.undo, win.actions_.redo
     final, where = dumps(win.context.design), stack.index()
-    while stack.canUndo():
-        stack.undo()
+    while stack.canUndo():   # through the window's actions, as Ctrl+Z does
+        undo.trigger()
+    flush_scheduled()        # the panels' refreshes, before the window paints
     assert_canvas_mirrors(win)
     assert dumps(win.context.design) == original, "undoing everything is not the original"
     while stack.index() < where:
-        stack.redo()
+        redo.trigger()
+    flush_scheduled()
     assert_canvas_mirrors(win)
     assert dumps(win.context.design) == final, "redoing everything is not the final design"
     while stack.canRedo():   # the steps taken back replay too
-        stack.redo()
+        redo.trigger()
+    flush_scheduled()
     assert_canvas_mirrors(win)
 
 
