@@ -71,6 +71,20 @@ def make_window(qtbot, state, monkeypatch):
 
 
 @pytest.fixture
+def undo_stack(qapp):
+    """An undo stack that is emptied at teardown, while its commands' Python
+    objects are alive. Left to the garbage collector, an unparented stack
+    and the commands in it are freed in either order, and Qt then deletes
+    commands that are already gone (a segfault at exit when a module runs
+    alone). Widgets given a stack empty it in qtbot.addWidget's
+    before_close_func; the window owns its stack."""
+    from PySide6.QtGui import QUndoStack
+    stack = QUndoStack()
+    yield stack
+    stack.clear()
+
+
+@pytest.fixture
 def samples_dir() -> Path:
     return ROOT / "samples"
 

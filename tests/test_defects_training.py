@@ -7,7 +7,6 @@ import re
 import pytest
 
 pytest.importorskip("pyqtgraph")
-from PySide6.QtGui import QUndoStack  # noqa: E402
 
 from designer.gui.commands import SetParamCommand  # noqa: E402
 from designer.gui.training import TrainingPanel  # noqa: E402
@@ -47,8 +46,8 @@ def test_design_changed_banner_goes_when_the_run_ends(qtbot, panel, context):
     assert not panel.notice.isVisible()
 
 
-def test_design_changed_banner_goes_when_the_change_is_undone(qtbot, panel, context):
-    stack = QUndoStack()
+def test_design_changed_banner_goes_when_the_change_is_undone(qtbot, panel, context, undo_stack):
+    stack = undo_stack
     start_long_run(qtbot, panel)
     stack.push(SetParamCommand(context.design, "fc1", "out_features", 64))
     assert panel.notice.isVisible()

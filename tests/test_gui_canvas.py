@@ -25,7 +25,7 @@ def load_sample(name: str) -> Design:
 
 def make_canvas(qtbot, design: Design) -> DesignCanvas:
     canvas = DesignCanvas(DesignContext(design), QUndoStack())
-    qtbot.addWidget(canvas)
+    qtbot.addWidget(canvas, before_close_func=lambda w: w.undo_stack.clear())   # see conftest.undo_stack
     canvas.resize(900, 700)
     canvas.show()
     qtbot.waitExposed(canvas)

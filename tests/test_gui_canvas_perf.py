@@ -43,7 +43,7 @@ def hundred_blocks() -> Design:
 def test_a_parameter_edit_repaints_the_blocks_it_changed(qtbot):
     design = hundred_blocks()
     canvas = DesignCanvas(DesignContext(design), QUndoStack())
-    qtbot.addWidget(canvas)
+    qtbot.addWidget(canvas, before_close_func=lambda w: w.undo_stack.clear())   # see conftest.undo_stack
     canvas.resize(1200, 900)
     canvas.show()
     qtbot.waitExposed(canvas)

@@ -87,7 +87,7 @@ def test_property_editor_edits_split_sections_and_pool_indices(qtbot):
     design.add_layer("MaxPool2d", {"kernel_size": 2}, inputs=["input"], layer_id="pool")
     context = DesignContext(design)
     editor = PropertyEditor(context, QUndoStack())
-    qtbot.addWidget(editor)
+    qtbot.addWidget(editor, before_close_func=lambda w: w.undo_stack.clear())   # see conftest.undo_stack
     context.select("split")
     sections = editor.editors["split_size_or_sections"]
     assert sections.edit.text() == "4, 4, 4"

@@ -20,8 +20,8 @@ from tests.conftest import SAMPLES
 
 
 @pytest.fixture
-def stack(qapp) -> QUndoStack:
-    return QUndoStack()
+def stack(undo_stack) -> QUndoStack:
+    return undo_stack
 
 
 def lenet() -> Design:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QUndoStack
 
 from designer.core.analysis import analyse
 from designer.gui.commands import (InsertOnEdgeCommand, InsertTemplateCommand,
@@ -41,10 +40,10 @@ def _same(context: DesignContext) -> bool:
     lambda d: InsertOnEdgeCommand(d, "BatchNorm2d", "conv1", "relu1"),
     lambda d: InsertTemplateCommand(d, "Depthwise separable conv", "relu1"),
 ])
-def test_a_command_is_one_analysis_after_all_its_events(qapp, make) -> None:
+def test_a_command_is_one_analysis_after_all_its_events(undo_stack, make) -> None:
     context = DesignContext(design_file.load(LENET))
     seen = Recorder(context)
-    stack = QUndoStack()
+    stack = undo_stack
     stack.push(make(context.design))
     assert len(seen.events) >= 2            # several model events ...
     assert len(seen.analyses) == 1 and _same(context)   # ... one analysis, the final one
@@ -54,11 +53,11 @@ def test_a_command_is_one_analysis_after_all_its_events(qapp, make) -> None:
         assert len(seen.analyses) == before + 1 and _same(context)
 
 
-def test_a_renamed_selection_is_announced_with_its_analysis(qapp) -> None:
+def test_a_renamed_selection_is_announced_with_its_analysis(undo_stack) -> None:
     context = DesignContext(design_file.load(LENET))
     seen = Recorder(context)
     context.select("fc1")
-    stack = QUndoStack()
+    stack = undo_stack
     stack.push(RenameLayerCommand(context.design, "fc1", "hidden1"))
     assert seen.selections[-1] == ("hidden1", True)
     assert context.selected_id == "hidden1" and _same(context)

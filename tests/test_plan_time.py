@@ -38,6 +38,82 @@ def test_short_reductions_cost_more_per_mac() -> None:
     assert CAL.conv_seconds_per_mac(72) == pytest.approx(1 / CAL.small_conv_macs_per_s)
 
 
+def test_few_output_channels_cost_more_per_mac_through_the_three_measured_points() -> None:
+    narrow = Calibration(**{**CAL.to_dict(), "narrow_conv_macs_per_s": 1e10})
+    spm = narrow.conv_seconds_per_mac
+    assert spm(576, 64) == pytest.approx(1 / narrow.conv_macs_per_s)
+    assert spm(72, 16) == pytest.approx(1 / narrow.small_conv_macs_per_s)
+    assert spm(576, 8) == pytest.approx(1 / narrow.narrow_conv_macs_per_s)
+    assert spm(576, 8) > spm(576, 16) > spm(576, 64) > spm(576, 512) > 0
+    # without the narrow measurement (an older cache entry) N does not matter
+    assert CAL.conv_seconds_per_mac(576, 8) == CAL.conv_seconds_per_mac(576, 64)
+
+
+def test_max_pooling_costs_its_measured_factor_over_its_traffic() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("pool", InputSpec(16, 8, 8))
+    d.add_layer("MaxPool2d", {"kernel_size": 2}, ["input"], layer_id="max")
+    d.add_layer("AvgPool2d", {"kernel_size": 2}, ["input"], layer_id="avg")
+    L = analyse(d).layers
+    plain = Calibration(**{**FULL.to_dict(), "layer_overhead_s": 0.0})
+    slow = Calibration(**{**plain.to_dict(), "pool_factor": 4.0})
+    assert layer_seconds(L["max"], 4, 4, slow) == pytest.approx(
+        4 * layer_seconds(L["max"], 4, 4, plain))
+    assert layer_seconds(L["avg"], 4, 4, slow) == layer_seconds(L["avg"], 4, 4, plain)
+    one = Design("pool1d", InputSpec.from_shape([16, 64]))
+    one.add_layer("MaxPool1d", {"kernel_size": 2}, ["input"], layer_id="max")
+    three = Design("pool3d", InputSpec.from_shape([16, 4, 8, 8]))
+    three.add_layer("MaxPool3d", {"kernel_size": 2}, ["input"], layer_id="max")
+    m1, m3 = analyse(one).layers["max"], analyse(three).layers["max"]
+    assert layer_seconds(m1, 4, 4, slow) == pytest.approx(4 * layer_seconds(m1, 4, 4, plain))
+    assert layer_seconds(m3, 4, 4, slow) == layer_seconds(m3, 4, 4, plain)   # near its traffic
+
+
+def test_large_training_maps_use_the_training_bandwidth_and_pay_for_fresh_pages() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import MMAP_THRESHOLD, layer_seconds
+    d = Design("big", InputSpec(16, 256, 256))
+    d.add_layer("ReLU", {}, ["input"], layer_id="r")
+    info = analyse(d).layers["r"]
+    base = Calibration(**{**FULL.to_dict(), "layer_overhead_s": 0.0, "map_bytes": 16e6,
+                          "large_bytes_per_s": 1e9, "large_map_bytes": 128e6,
+                          "fresh_seconds_per_byte": 1e-9})
+    tensor = 16 * 256 * 256 * 4                      # 4 MB an image
+    small_batch = MMAP_THRESHOLD // tensor           # each tensor just under the threshold
+    old = layer_seconds(info, small_batch, 4, base)
+    trained = Calibration(**{**base.to_dict(), "large_train_bytes_per_s": 8e9,
+                             "large_train_map_bytes": 48e6})
+    new = layer_seconds(info, small_batch, 4, trained)
+    assert new < old / 3          # main memory's training bandwidth, not evaluation's
+    assert layer_seconds(info, small_batch, 4, trained, train=False) == \
+        layer_seconds(info, small_batch, 4, base, train=False)   # evaluation: as measured
+    big_batch = small_batch + 1   # output and input gradient now mapped fresh every step
+    fresh = 2 * big_batch * tensor * 1e-9
+    per_image = new / small_batch
+    assert layer_seconds(info, big_batch, 4, trained) == pytest.approx(
+        per_image * big_batch + fresh, rel=0.05)
+
+
+def test_norm_and_pooling_layers_pay_their_own_fixed_costs() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("fixed", InputSpec(8, 4, 4))
+    d.add_layer("BatchNorm2d", {}, ["input"], layer_id="bn")
+    d.add_layer("MaxPool2d", {"kernel_size": 2}, ["bn"], layer_id="pool")
+    d.add_layer("ReLU", {}, ["pool"], layer_id="relu")
+    L = analyse(d).layers
+    plain = Calibration(**{**FULL.to_dict(), "layer_overhead_s": 2e-5})
+    fixed = Calibration(**{**plain.to_dict(), "norm_overhead_s": 2e-4, "pool_overhead_s": 1e-4})
+    assert layer_seconds(L["bn"], 2, 4, fixed) - layer_seconds(L["bn"], 2, 4, plain) == \
+        pytest.approx(2e-4 - 2e-5)
+    assert layer_seconds(L["pool"], 2, 4, fixed) - layer_seconds(L["pool"], 2, 4, plain) == \
+        pytest.approx(1e-4 - 2e-5)
+    assert layer_seconds(L["relu"], 2, 4, fixed) == layer_seconds(L["relu"], 2, 4, plain)
+    assert layer_seconds(L["bn"], 2, 4, fixed, train=False) - layer_seconds(
+        L["bn"], 2, 4, plain, train=False) == pytest.approx((2e-4 - 2e-5) / 3)
+
+
 def test_calibration_is_measured_once_and_cached(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     from designer.nn.calibrate import CACHE_NAME, cached
@@ -70,6 +146,9 @@ def test_a_real_calibration_gives_positive_rates() -> None:
     assert cal.dilated_factor >= 1.0 and cal.step_overhead_s >= 0
     assert cal.augment_seconds_per_element >= 0 and cal.normalise_seconds_per_element >= 0
     assert cal.random_seconds_per_element > 0 and cal.lanes in (0, 8, 16)
+    assert cal.narrow_conv_macs_per_s > 1e6 and cal.pool_factor >= 1.0
+    assert cal.large_train_bytes_per_s > 1e6 and cal.large_train_map_bytes > cal.map_bytes
+    assert cal.norm_overhead_s >= cal.layer_overhead_s and cal.pool_overhead_s >= cal.layer_overhead_s
 
 
 # --- the cost model's terms, by hand ------------------------------------------

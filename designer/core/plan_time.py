@@ -31,6 +31,7 @@ from designer.core.model import INPUT_ID, Design
 # (tests/benchmarks/memory_plan.py); the calibration's own spread adds to it.
 RELATIVE_UNCERTAINTY = 0.3
 BIG_K, SMALL_K = 576, 72       # reductions of the two calibration convolutions
+BIG_N, SMALL_N, NARROW_N = 64, 16, 8   # ... their output channels, and the narrow one's
 EVAL_BATCH = 1024              # designer/nn/train_eval.py evaluates in batches of this
 EVAL_BATCH_ELEMENTS = EVAL_BATCH * 3072   # ... of CIFAR images; fewer of larger inputs
 
@@ -148,6 +149,24 @@ class Calibration:
     # blocked layout and back, forward + backward: per input and output
     # element (0: none; measured ~16 ns at 16-64 channels, one thread)
     reorder_seconds_per_element: float = 0.0
+    # a convolution with few output channels (GEMM's N) runs below peak: one
+    # with K = 576 and 8 output channels, training MACs per second (0: unknown)
+    narrow_conv_macs_per_s: float = 0.0
+    # pooling's time against what TRAFFIC at the measured bandwidth predicts
+    # (max pooling with its int64 indices, on a whole vector of channels) (0: 1)
+    pool_factor: float = 0.0
+
+    # the training pass (batch norm + ReLU, forward + backward) on maps 3x
+    # the middle ones, each tensor still below MMAP_THRESHOLD: main memory's
+    # bandwidth without fresh pages, which large_bytes_per_s (evaluation's
+    # forward on 128 MB tensors) includes (0: unknown)
+    large_train_bytes_per_s: float = 0.0
+    large_train_map_bytes: float = 0.0
+    # fixed costs of a batch norm (its statistics, normalisation and two
+    # backward passes are separate kernels: ~5-10x an activation's) and of a
+    # pooling layer, forward + backward (0: layer_overhead_s)
+    norm_overhead_s: float = 0.0
+    pool_overhead_s: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -156,13 +175,17 @@ class Calibration:
             return cached
         return min(cached, 1 / self.stream_bytes_per_s)
 
-    def seconds_per_byte(self, map_bytes: float) -> float:
+    def seconds_per_byte(self, map_bytes: float, train: bool = False) -> float:
         """Memory time per byte for a layer whose maps (inputs + output, the
         whole batch) take map_bytes: the measured bandwidths, interpolated on a
-        log scale of the map size, constant beyond the smallest and largest."""
+        log scale of the map size, constant beyond the smallest and largest.
+        Training's large maps: the training pass's bandwidth (fresh pages of
+        tensors over MMAP_THRESHOLD are costed apart, fresh_bytes)."""
         points = [(self.map_bytes, 1 / self.bytes_per_s)]
-        for size, rate in ((self.small_map_bytes, self.small_bytes_per_s),
-                           (self.large_map_bytes, self.large_bytes_per_s)):
+        large = (self.large_map_bytes, self.large_bytes_per_s)
+        if train and self.large_train_bytes_per_s > 0:
+            large = (self.large_train_map_bytes, self.large_train_bytes_per_s)
+        for size, rate in ((self.small_map_bytes, self.small_bytes_per_s), large):
             if size > 0 and rate > 0 and self.map_bytes > 0:
                 points.append((size, 1 / rate))
         points.sort()
@@ -174,16 +197,20 @@ class Calibration:
                 return t0 + f * (t1 - t0)
         return points[-1][1]
 
-    def conv_seconds_per_mac(self, reduction: int) -> float:
-        """Time per training MAC as a + b/K for a reduction of K = C_in/groups·k_h·k_w,
-        fitted through the two measured convolutions (K = 576 and K = 72)."""
+    def conv_seconds_per_mac(self, reduction: int, out_channels: int = BIG_N) -> float:
+        """Time per training MAC as a + b/K + c/N for a reduction of
+        K = C_in/groups·k_h·k_w and N output channels per group, fitted through
+        the three measured convolutions (K, N = 576, 64; 72, 16; 576, 8)."""
         big = 1 / self.conv_macs_per_s
         if self.small_conv_macs_per_s <= 0:
             return big
         small = 1 / self.small_conv_macs_per_s
-        b = max(0.0, (small - big) / (1 / SMALL_K - 1 / BIG_K))
-        a = max(0.0, big - b / BIG_K)
-        return a + b / max(1, reduction)
+        c = 0.0
+        if self.narrow_conv_macs_per_s > 0:
+            c = max(0.0, (1 / self.narrow_conv_macs_per_s - big) / (1 / NARROW_N - 1 / BIG_N))
+        b = max(0.0, (small - big - c * (1 / SMALL_N - 1 / BIG_N)) / (1 / SMALL_K - 1 / BIG_K))
+        a = max(0.0, big - b / BIG_K - c / BIG_N)
+        return a + b / max(1, reduction) + c / max(1, out_channels)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -246,7 +273,12 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
     """Seconds of one layer at this batch: forward + backward (train), or the
     forward pass of evaluation. A first layer computes no input gradient."""
     macs = info.macs * batch
-    overhead = cal.layer_overhead_s if train else cal.layer_overhead_s / 3
+    fixed = cal.layer_overhead_s
+    if "Norm" in info.type:
+        fixed = max(fixed, cal.norm_overhead_s)
+    elif "Pool" in info.type:
+        fixed = max(fixed, cal.pool_overhead_s)
+    overhead = fixed if train else fixed / 3
     if info.type.startswith("Conv") or info.type == "Linear":
         # a first layer sets up two of the three kernels (no input gradient)
         fixed = _matmul_overhead(info, cal) * (2 / 3 if first and train else 1)
@@ -259,8 +291,8 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
             if depthwise:
                 seconds = work / cal.depthwise_macs_per_s
             else:
-                seconds = work * cal.conv_seconds_per_mac(reduction) * _padding(
-                    info, cal, first)
+                seconds = work * cal.conv_seconds_per_mac(
+                    reduction, _out_channels(info, cal)) * _padding(info, cal, first)
             seconds *= cal.dilated_factor if dilated else 1.0
         # (a first layer reads the few image channels as they are: no reorder)
         if info.type.endswith("3d") and cal.reorder_seconds_per_element > 0 and not first:
@@ -270,17 +302,38 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
         # reading it (forward, input gradient) and writing its gradient
         weight = (info.trainable_params + info.frozen_params) * 4
         streamed = weight * (3 if train else 1)
-        return max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
+        return (max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
+                + _fresh_seconds(info, batch, itemsize, cal, train))
     t_in, t_out, e_in, e_out = traffic(info.type)
     numel_in = sum(_numel(s) for s in info.input_shapes)
     numel_out = _numel(info.output_shape)
     elements = (t_in * numel_in + t_out * numel_out) if train else (
         e_in * numel_in + e_out * numel_out)
-    per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize)
-    seconds = elements * batch * itemsize * per_byte * _scalar_channels(info, cal) + overhead
+    per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize, train)
+    seconds = elements * batch * itemsize * per_byte * _scalar_channels(info, cal)
+    seconds += _fresh_seconds(info, batch, itemsize, cal, train)
+    if info.type in POOL_FACTOR_TYPES and cal.pool_factor > 0:
+        seconds *= cal.pool_factor
+    seconds += overhead
     if train and info.type == "Dropout":   # a random draw per element
         seconds += numel_in * batch * cal.random_seconds_per_element
     return seconds
+
+
+# max pooling runs pool_factor times its traffic's time (measured in 2-D; 1-D
+# pooling is the same kernel on one row; 3-D pooling was near its traffic)
+POOL_FACTOR_TYPES = ("MaxPool2d", "AdaptiveMaxPool2d", "MaxPool1d", "AdaptiveMaxPool1d")
+
+
+def _fresh_seconds(info: Any, batch: int, itemsize: int, cal: Calibration, train: bool) -> float:
+    """Training's first touch of the pages of a layer's output and input
+    gradients that are each over MMAP_THRESHOLD (glibc maps them fresh every
+    step). Evaluation's is in its measured large-map bandwidth."""
+    if not train or cal.large_train_bytes_per_s <= 0:
+        return 0.0
+    sizes = [_numel(info.output_shape)] + [_numel(s) for s in info.input_shapes]
+    fresh = sum(n * batch * itemsize for n in sizes if n * batch * itemsize > MMAP_THRESHOLD)
+    return fresh * cal.fresh_seconds_per_byte
 
 
 def _padding(info: Any, cal: Calibration, first: bool = False) -> float:
@@ -300,6 +353,15 @@ def _padding(info: Any, cal: Calibration, first: bool = False) -> float:
     if not first and (shape[0] // groups) % lanes:
         factor *= max(1.0, cal.unaligned_factor)
     return factor
+
+
+def _out_channels(info: Any, cal: Calibration) -> int:
+    """A convolution's output channels per group, padded to whole vectors."""
+    if not info.output_shape:
+        return BIG_N
+    groups = int(info.resolved.get("groups", 1) or 1)
+    n = max(1, info.output_shape[0] // groups)
+    return math.ceil(n / cal.lanes) * cal.lanes if cal.lanes > 1 else n
 
 
 # 2-D layers whose channels_last kernels work on vectors of channels

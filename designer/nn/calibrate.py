@@ -12,6 +12,7 @@ measured afresh."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -44,7 +45,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 5
+CALIBRATION_VERSION = 8
 
 
 def cpu_model() -> str:
@@ -143,6 +144,9 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     small = nn.Conv2d(8, 16, 3, padding=1, bias=False)
     small_rate = 3 * 4 * b * 16 * 8 * 9 * side * side / seconds(
         small, torch.randn(4 * b, 8, side, side))
+    # ... and so does one with few output channels (GEMM's N = 8)
+    narrow_rate = 3 * b * 8 * 64 * 9 * side * side / seconds(
+        nn.Conv2d(64, 8, 3, padding=1, bias=False), torch.randn(b, 64, side, side))
     # dilation takes slower kernels: the same convolution without it and with
     # dilation 4 (the middle of the usual 2-8; on this small problem dilation
     # 2 is slower still, but in whole networks it was not)
@@ -168,6 +172,10 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     small_elems = small_b * 64 * side * side
     cached_rate = traffic * small_elems / elems / seconds(
         ew.train(), torch.randn(small_b, 64, side, side))
+    # the same on maps 3x larger (24 MB a tensor in fp32: main memory, but
+    # below glibc's mmap threshold, so no fresh pages)
+    lt_b = 3 * eb
+    large_train_rate = traffic * lt_b / eb / seconds(ew.train(), torch.randn(lt_b, 64, side, side))
     # the same forward alone (as evaluation runs it) on maps 8x larger: main memory
     large = 8 * elems
     large_rate = 4 * large * itemsize / _forward_seconds(
@@ -197,6 +205,10 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                                          device, precision, reps, should_stop))
     linear = max(overhead, _per_layer(lambda: nn.Linear(8, 8), (2, 8), 10, fmt, device,
                                       precision, reps, should_stop))
+    norm_fixed = max(overhead, _per_layer(lambda: nn.BatchNorm2d(8), (16, 8, 8, 8), 10, fmt,
+                                          device, precision, reps, should_stop))
+    pool_fixed = max(overhead, _per_layer(lambda: nn.MaxPool2d(1), (16, 8, 8, 8), 10, fmt,
+                                          device, precision, reps, should_stop))
     augment = _data_seconds_per_element(device, channels_last, reps, True)
     normalise = _data_seconds_per_element(device, False, reps, False)
     # channels_last kernels work on vectors of channels: pooling on half a
@@ -204,12 +216,20 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     # lanes - 2 channels (a slower kernel besides the padding) against lanes
     scalar = unaligned = 0.0
     lanes = vector_lanes(device) if channels_last else 0
+    # max pooling (with its int64 indices) against what its TRAFFIC at the
+    # measured bandwidth predicts, on 16 channels (whole vectors)
+    pool = nn.MaxPool2d(2)
+    px = torch.randn(2 * b, 16, side, side)
+    t_in, t_out = TRAFFIC["MaxPool2d"][:2]
+    pool_bytes = (t_in + t_out / 4) * px.numel() * itemsize
+    predicted = pool_bytes / _interpolated_rate(1.25 * px.numel() * itemsize, map_bytes, bytes_rate,
+                                                2 * small_elems * itemsize, cached_rate)
+    pool_factor = max(1.0, seconds(pool, px) / predicted)
     if lanes > 1:
         unaligned = max(1.0, seconds(nn.Conv2d(lanes - 2, 16, 3, padding=1),
                                      torch.randn(b, lanes - 2, side, side))
                         / seconds(nn.Conv2d(lanes, 16, 3, padding=1),
                                   torch.randn(b, lanes, side, side)))
-        pool = nn.MaxPool2d(2)
         half = seconds(pool, torch.randn(8 * b, lanes // 2, side, side))
         whole = seconds(pool, torch.randn(4 * b, lanes, side, side))
         scalar = max(1.0, half / whole)
@@ -239,7 +259,22 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                        map_bytes, min(bytes_rate, large_rate), 2 * large * itemsize,
                        max(bytes_rate, cached_rate), 2 * small_elems * itemsize,
                        max(0.0, adam - step), stream_rate, fresh_per_byte, pointwise, linear,
-                       augment, normalise, random, lanes, scalar, unaligned, reorder)
+                       augment, normalise, random, lanes, scalar, unaligned, reorder,
+                       narrow_rate, pool_factor, large_train_rate, 3 * map_bytes,
+                       norm_fixed, pool_fixed)
+
+
+def _interpolated_rate(size: float, middle: float, middle_rate: float, small: float,
+                       small_rate: float) -> float:
+    """Bytes per second for maps of size bytes, as Calibration.seconds_per_byte
+    interpolates between the small and middle maps' measured rates."""
+    rate = max(small_rate, middle_rate)
+    if size <= small:
+        return rate
+    if size >= middle:
+        return middle_rate
+    f = math.log(size / small) / math.log(middle / small)
+    return 1 / (1 / rate + f * (1 / middle_rate - 1 / rate))
 
 
 def vector_lanes(device: torch.device) -> int:

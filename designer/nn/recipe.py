@@ -255,23 +255,6 @@ def tta_logits(model: nn.Module, images: torch.Tensor,
                mode: str, batch: int = EVAL_BATCH,
                should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
     """float32 logits: the mean of the logits of the views (tta_views)."""
-    from designer.nn.train_eval import EvaluationSkipped
-    was_training = model.training
-    model.eval()
-    outs = []
-    try:
-        with torch.no_grad():
-            for s in range(0, len(images), batch):
-                if should_stop is not None and should_stop():
-                    raise EvaluationSkipped()
-                views = tta_views(images[s:s + batch], mode)
-                total = None
-                for v in views:
-                    with autocast():
-                        out = model(prepare(v)).float()
-                    total = out if total is None else total + out
-                assert total is not None
-                outs.append(total / len(views))
-    finally:
-        model.train(was_training)
-    return torch.cat(outs) if outs else torch.zeros(0, 0)
+    from designer.nn.train_eval import predict_logits
+    return predict_logits(model, images, prepare, autocast, batch, should_stop,
+                          views=lambda chunk: tta_views(chunk, mode))

@@ -29,8 +29,11 @@ class Evaluation:
 def predict_logits(model: nn.Module, images: torch.Tensor,
                    prepare: Callable[[torch.Tensor], torch.Tensor],
                    autocast: Callable[[], object], batch: int = EVAL_BATCH,
-                   should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
-    """float32 logits for uint8 images (already on the model's device)."""
+                   should_stop: Callable[[], bool] | None = None,
+                   views: Callable[[torch.Tensor], list[torch.Tensor]] | None = None
+                   ) -> torch.Tensor:
+    """float32 logits for uint8 images (already on the model's device); with
+    views, the mean of the logits of the views of each batch (TTA)."""
     was_training = model.training
     model.eval()
     outs = []
@@ -39,8 +42,15 @@ def predict_logits(model: nn.Module, images: torch.Tensor,
             for start in range(0, len(images), batch):
                 if should_stop is not None and should_stop():
                     raise EvaluationSkipped()
-                with autocast():  # type: ignore[attr-defined]
-                    outs.append(model(prepare(images[start:start + batch])).float())
+                chunk = images[start:start + batch]
+                parts = views(chunk) if views is not None else [chunk]
+                total = None
+                for view in parts:
+                    with autocast():  # type: ignore[attr-defined]
+                        out = model(prepare(view)).float()
+                    total = out if total is None else total + out
+                assert total is not None
+                outs.append(total / len(parts) if len(parts) > 1 else total)
     finally:
         model.train(was_training)
     if not outs:

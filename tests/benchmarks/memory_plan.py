@@ -39,7 +39,7 @@ import torch  # noqa: E402
 from designer.core.analysis import analyse  # noqa: E402
 from designer.core.catalogue import is_known  # noqa: E402
 from designer.core.model import Design, InputSpec  # noqa: E402
-from designer.core.plan_time import estimate, eval_batch_size  # noqa: E402
+from designer.core.plan_time import Calibration, estimate, eval_batch_size  # noqa: E402
 from designer.core.planner import PlanSettings, plan  # noqa: E402
 from designer.core.training_config import TrainConfig  # noqa: E402
 from designer.io import load  # noqa: E402
@@ -161,6 +161,19 @@ def designs(names: list[str]) -> dict[str, Design]:
     return out
 
 
+def median_of(cals: list[Calibration]) -> Calibration:
+    """One calibration from those of several rounds: each figure's median (each
+    is already the best of its repetitions; the median keeps a round that the
+    host slowed down, or a lucky one, from deciding)."""
+    if len(cals) == 1:
+        return cals[0]
+    data = cals[0].to_dict()
+    for key, value in data.items():
+        if isinstance(value, (int, float)):
+            data[key] = statistics.median(c.to_dict()[key] for c in cals)
+    return Calibration.from_dict(data)
+
+
 # --- measuring ------------------------------------------------------------------
 
 def measure(design: Design, device: torch.device, batch: int, optimizer: str,
@@ -269,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="the fastest timed step rather than the median (a loaded machine "
                          "only ever slows a step down; the calibration takes its best too)")
     ap.add_argument("--quick", action="store_true", help="samples only, sgd-momentum and adam")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run the matrix this many times; report the median over rounds of "
+                         "each figure (the calibration's too): the host's speed drifts")
     ap.add_argument("--json", help="also write the rows to this file")
     ap.add_argument("--cached-calibration", action="store_true",
                     help="read the calibration from the cache (default: measure it afresh "
@@ -299,13 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     small = [int(b) for b in (args.batches or "32,64").split(",")]
     big = [int(b) for b in (args.big_batches or "2,4").split(",")]
     time_steps = 0 if args.no_time else args.time_steps
-    rows = []
     print(f"device {device}, torch threads {torch.get_num_threads()}, "
           f"load average {Path('/proc/loadavg').read_text().split()[:3]}"
           if Path("/proc/loadavg").exists() else f"device {device}")
-    print(f"{'design':<14}{'batch':>6} {'optimizer':<13}{'prec':<5}{'cl':<3}"
-          f"{'planned':>10}{'measured':>10}{'ratio':>7}  {'step est':>9}{'step real':>10}"
-          f"{'ratio':>7}{'epoch':>7}")
+    groups = []   # (name, design, analysis, batch, precision, channels_last)
     for name, design in designs(names).items():
         analysis = analyse(design)
         elements = math.prod(design.input.shape)
@@ -316,44 +329,67 @@ def main(argv: list[str] | None = None) -> int:
             args.channels_last == "on" or (args.channels_last == "auto" and has_conv))
         for batch in big if is_big else small:
             for precision in (args.big_precisions if is_big else args.precisions).split(","):
-                cal = None
-                if time_steps:
-                    cal = (cached(device, precision, cl) if args.cached_calibration
-                           else calibrate(device, precision, cl))
-                # the evaluation batch: the trainer's (20 at 3x224x224)
-                eval_batch = min(eval_batch_size(elements), args.eval_images)
-                eval_s: float | None = None
-                for optimizer in optimizers:
-                    opt_name, momentum = OPTIMIZERS[optimizer]
-                    p = plan(design, PlanSettings(batch_size=batch, optimizer=opt_name,
-                                                  momentum=momentum, precision=precision,
-                                                  channels_last=cl, device=device.type),
-                             analysis)
-                    m = measure(design, device, batch, optimizer, precision, cl, time_steps)
-                    row = {"design": name, "batch": batch, "optimizer": optimizer,
-                           "precision": precision, "channels_last": cl,
-                           "planned": p.peak, "measured": m["peak"],
-                           "ratio": p.peak / m["peak"], "phase": p.phase}
-                    line = (f"{name:<14}{batch:>6} {optimizer:<13}{precision:<5}{int(cl):<3}"
-                            f"{p.peak / 1e6:>9.1f}M{m['peak'] / 1e6:>9.1f}M{row['ratio']:>7.3f}")
-                    if cal is not None:
-                        est = estimate(design, analysis, cal, batch, args.train_images,
-                                       args.eval_images, precision, opt_name, p.gradients,
-                                       momentum > 0, eval_batch)
-                        if eval_s is None:   # the same for every optimizer
-                            eval_s = eval_seconds(m["model"], m["norm"], design, device,
-                                                  precision, eval_batch)
-                        real_epoch = (est.steps_per_epoch * m["step_s"]
-                                      + args.eval_images / eval_batch * eval_s)
-                        row.update(calibration=cal.to_dict(), eval_planned=est.eval_s,
-                                   eval_measured=args.eval_images / eval_batch * eval_s)
-                        row.update(step_planned=est.step_s, step_measured=m["step_s"],
-                                   epoch_planned=est.epoch_s, epoch_measured=real_epoch,
-                                   epoch_ratio=est.epoch_s / real_epoch)
-                        line += (f"  {est.step_s * 1000:>7.0f}ms{m['step_s'] * 1000:>8.0f}ms"
-                                 f"{est.step_s / m['step_s']:>7.2f}{row['epoch_ratio']:>7.2f}")
-                    print(line, flush=True)
-                    rows.append(row)
+                groups.append((name, design, analysis, batch, precision, cl))
+    # each round runs the whole matrix again: the host's speed drifts over
+    # seconds to minutes; each figure is the median over rounds of its best
+    # in the round (steps, evaluation and calibration alike)
+    cals: dict[int, list[Any]] = {}
+    found: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    evals: dict[int, list[float]] = {}
+    for round_ in range(args.rounds):
+        if args.rounds > 1:
+            print(f"round {round_ + 1}/{args.rounds}", flush=True)
+        for g, (name, design, analysis, batch, precision, cl) in enumerate(groups):
+            if time_steps:
+                cals.setdefault(g, []).append(
+                    cached(device, precision, cl) if args.cached_calibration
+                    else calibrate(device, precision, cl))
+            for optimizer in optimizers:
+                m = measure(design, device, batch, optimizer, precision, cl, time_steps)
+                if time_steps and optimizer == optimizers[0]:   # the same for every optimizer
+                    evals.setdefault(g, []).append(eval_seconds(
+                        m["model"], m["norm"], design, device, precision,
+                        min(eval_batch_size(math.prod(design.input.shape)), args.eval_images)))
+                del m["model"], m["norm"]
+                found.setdefault((g, optimizer), []).append(m)
+    print(f"{'design':<14}{'batch':>6} {'optimizer':<13}{'prec':<5}{'cl':<3}"
+          f"{'planned':>10}{'measured':>10}{'ratio':>7}  {'step est':>9}{'step real':>10}"
+          f"{'ratio':>7}{'epoch':>7}")
+    rows = []
+    for g, (name, design, analysis, batch, precision, cl) in enumerate(groups):
+        cal = median_of(cals[g]) if time_steps else None
+        eval_s = statistics.median(evals[g]) if time_steps else 0.0
+        # the evaluation batch: the trainer's (20 at 3x224x224)
+        eval_batch = min(eval_batch_size(math.prod(design.input.shape)), args.eval_images)
+        for optimizer in optimizers:
+            opt_name, momentum = OPTIMIZERS[optimizer]
+            p = plan(design, PlanSettings(batch_size=batch, optimizer=opt_name,
+                                          momentum=momentum, precision=precision,
+                                          channels_last=cl, device=device.type), analysis)
+            runs = found[(g, optimizer)]
+            m = {"peak": max(r["peak"] for r in runs),
+                 "step_s": statistics.median(r["step_s"] for r in runs)}
+            row = {"design": name, "batch": batch, "optimizer": optimizer,
+                   "precision": precision, "channels_last": cl,
+                   "planned": p.peak, "measured": m["peak"],
+                   "ratio": p.peak / m["peak"], "phase": p.phase}
+            line = (f"{name:<14}{batch:>6} {optimizer:<13}{precision:<5}{int(cl):<3}"
+                    f"{p.peak / 1e6:>9.1f}M{m['peak'] / 1e6:>9.1f}M{row['ratio']:>7.3f}")
+            if cal is not None:
+                est = estimate(design, analysis, cal, batch, args.train_images,
+                               args.eval_images, precision, opt_name, p.gradients,
+                               momentum > 0, eval_batch)
+                real_epoch = (est.steps_per_epoch * m["step_s"]
+                              + args.eval_images / eval_batch * eval_s)
+                row.update(calibration=cal.to_dict(), eval_planned=est.eval_s,
+                           eval_measured=args.eval_images / eval_batch * eval_s)
+                row.update(step_planned=est.step_s, step_measured=m["step_s"],
+                           epoch_planned=est.epoch_s, epoch_measured=real_epoch,
+                           epoch_ratio=est.epoch_s / real_epoch)
+                line += (f"  {est.step_s * 1000:>7.0f}ms{m['step_s'] * 1000:>8.0f}ms"
+                         f"{est.step_s / m['step_s']:>7.2f}{row['epoch_ratio']:>7.2f}")
+            print(line, flush=True)
+            rows.append(row)
     ratios = [r["ratio"] for r in rows]
     within = sum(abs(r - 1) <= 0.10 for r in ratios)
     print(f"\nmemory: {within}/{len(rows)} cases within 10% "
