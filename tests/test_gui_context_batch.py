@@ -63,7 +63,7 @@ def test_a_renamed_selection_is_announced_with_its_analysis(undo_stack) -> None:
     assert context.selected_id == "hidden1" and _same(context)
 
 
-def test_a_macro_is_one_analysis_when_made_undone_and_redone(qapp) -> None:
+def test_a_macro_is_one_analysis_when_made_undone_and_redone(undo_stack) -> None:
     """A user action of several commands (a layer deleted with a disconnect and
     the reconnection of its neighbours: one undo macro) analyses once, and so
     do its undo and its redo, which Qt replays command by command."""
@@ -71,7 +71,7 @@ def test_a_macro_is_one_analysis_when_made_undone_and_redone(qapp) -> None:
     context = DesignContext(design_file.load(LENET))
     design = context.design
     seen = Recorder(context)
-    stack = QUndoStack()
+    stack = undo_stack
     with macro(stack, design, "Delete"):
         stack.push(disconnect_command(design, "pool2", "flatten"))
         push_remove_layers(stack, design, ["relu1"])   # a macro in the macro
