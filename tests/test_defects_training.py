@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("pyqtgraph")
 
 from designer.gui.commands import SetParamCommand  # noqa: E402
+from designer.gui.deferred import flush_scheduled  # noqa: E402
 from designer.gui.training import TrainingPanel  # noqa: E402
 from conftest import tiny_config  # noqa: E402
 from tests.test_gui_training import RUN_TIMEOUT, StepCounter  # noqa: E402
@@ -81,6 +82,7 @@ def test_file_new_forgets_the_trained_weights_in_the_receptive_field_view(qtbot,
     win.files.new()
     assert not win.context.design.layers
     assert win.context.weights is None
+    flush_scheduled()   # the panel's redraw, which the event loop runs before painting
     shown = " ".join((rf.header.text(), rf.erf_label.text(), rf.filters.caption.text(),
                       rf.maps.caption.text()))
     assert not TRAINED.search(shown), shown

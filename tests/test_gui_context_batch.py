@@ -61,3 +61,28 @@ def test_a_renamed_selection_is_announced_with_its_analysis(undo_stack) -> None:
     stack.push(RenameLayerCommand(context.design, "fc1", "hidden1"))
     assert seen.selections[-1] == ("hidden1", True)
     assert context.selected_id == "hidden1" and _same(context)
+
+
+def test_a_macro_is_one_analysis_when_made_undone_and_redone(undo_stack) -> None:
+    """A user action of several commands (a layer deleted with a disconnect and
+    the reconnection of its neighbours: one undo macro) analyses once, and so
+    do its undo and its redo, which Qt replays command by command."""
+    from designer.gui.commands import disconnect_command, macro, push_remove_layers
+    context = DesignContext(design_file.load(LENET))
+    design = context.design
+    seen = Recorder(context)
+    stack = undo_stack
+    with macro(stack, design, "Delete"):
+        stack.push(disconnect_command(design, "pool2", "flatten"))
+        push_remove_layers(stack, design, ["relu1"])   # a macro in the macro
+    assert stack.count() == 1 and len(seen.analyses) == 1 and _same(context)
+    assert "relu1" not in design and design.layer("flatten").inputs == []
+    final = design_file.dumps(design)
+    for step in (stack.undo, stack.redo, stack.undo, stack.redo):
+        before = len(seen.analyses)
+        step()
+        assert len(seen.analyses) == before + 1 and _same(context)
+    assert design_file.dumps(design) == final
+    stack.undo()
+    assert "relu1" in design and design.layer("flatten").inputs == ["pool2"]
+    assert not context._batch_depth   # every batch the replays opened was closed

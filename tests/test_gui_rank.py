@@ -142,6 +142,7 @@ def test_changing_the_rank_while_inspecting_keeps_every_view_working(window, qtb
         window.context.select(None)
     while window.undo_stack.canUndo():
         window.undo_stack.undo()
+    flush_scheduled()   # the panel redraws once, before the window paints
     window.context.select("conv1")
     assert not rf.is_nd() and rf.pictures_panel.isVisibleTo(rf)
     window.modes.switch("design")

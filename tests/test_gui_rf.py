@@ -15,6 +15,7 @@ from conftest import SAMPLES
 from designer.core import Design, InputSpec
 from designer.core.rf_report import growth_rows
 from designer.gui.context import DesignContext
+from designer.gui.deferred import flush_scheduled
 from designer.gui.rf.overlay_model import rf_label
 from designer.gui.rf.view import ReceptiveFieldView
 from designer.io.design_file import load
@@ -124,6 +125,8 @@ def test_growth_chart_has_one_point_per_layer(qtbot, make_view):
     assert view.chart.point_count() == len(rows) == len(view.context.analysis.order)
     design = view.context.design
     design.add_layer("Linear", {"out_features": 5}, layer_id="extra")
+    assert view.chart.point_count() == len(rows)   # redrawn once per turn of the loop,
+    flush_scheduled()                               # before it paints
     assert view.chart.point_count() == len(rows) + 1
     view.context.select("extra")
     assert view.chart.selected_line.value() == len(rows)
@@ -168,6 +171,7 @@ def test_design_errors_are_said_plainly(qtbot, make_view):
     view = make_view("lenet5")
     view.context.select("conv1")
     view.context.design.set_param("conv1", "kernel_size", 40)
+    flush_scheduled()   # what the event loop runs before it paints
     assert "Fix the design's errors" in view.erf_label.text()
     view.context.design.set_param("conv1", "kernel_size", 5)
     res = wait_result(qtbot, view)

@@ -140,3 +140,27 @@ def test_undo_redo_every_edit_kind_is_exact(window, qtbot):
         assert dumps(design) == states[n], f"redo of step {n} differs"
         _views_match(window)
     assert window.is_modified()
+
+
+def test_undo_and_redo_buttons_do_not_gather_connections(window):
+    """Qt 6.11 connects a toolbar button to its action's changed() once more at
+    each change of the action. Undo and Redo change at every edit, and each
+    change ran every connection made so far: edits slowed down without end.
+    The buttons still follow the stack."""
+    undo, redo = window.actions_.undo, window.actions_.redo
+    for _ in range(30):
+        window.canvas.design_scene().clearSelection()
+        window.append_entry("layer", "ReLU")
+        undo.trigger()
+        redo.trigger()
+    for mode in ("train", "inspect", "design") * 5:
+        window.modes.switch(mode)
+    for action in [undo, redo] + window.modes.bar.actions():
+        assert action.receivers("2changed()") <= 2, action.text()
+    undo_button, redo_button = (window.toolbar.widgetForAction(a) for a in (undo, redo))
+    assert undo_button.isEnabled() and not redo_button.isEnabled()
+    assert "ReLU" in undo_button.toolTip() or "ReLU" in undo.text()
+    while window.undo_stack.canUndo():
+        undo.trigger()
+    assert not undo_button.isEnabled() and redo_button.isEnabled()
+    assert window.modes.bar.widgetForAction(window.modes.modes["design"].action).isChecked()

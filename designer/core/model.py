@@ -158,6 +158,14 @@ class Design:
         finally:
             self._emit("batch_end")
 
+    def begin_batch(self) -> None:
+        """batch() in two calls, for an edit whose events come from several calls
+        (an undo macro's steps, replayed by Qt): end_batch() must follow."""
+        self._emit("batch_begin")
+
+    def end_batch(self) -> None:
+        self._emit("batch_end")
+
     def _emit(self, kind: str, layer_id: str | None = None, other: str | None = None) -> None:
         event = Event(kind, layer_id, other)
         for listener in list(self._listeners):

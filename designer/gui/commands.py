@@ -6,7 +6,8 @@ events then update the views.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from PySide6.QtGui import QUndoCommand
 
@@ -46,6 +47,38 @@ class DesignCommand(QUndoCommand):
         for name in ("redo", "undo"):
             if name in cls.__dict__:
                 setattr(cls, name, _batched(cls.__dict__[name]))
+
+
+class _BatchEdge(QUndoCommand):
+    """The first (opens) or last step of a macro: when Qt replays the macro
+    (undo or redo), its steps' events form one batch, as when it was made."""
+
+    def __init__(self, design: Design, opens: bool) -> None:
+        super().__init__()
+        self.design, self.opens, self.replay = design, opens, False
+
+    def redo(self) -> None:
+        if self.replay:
+            (self.design.begin_batch if self.opens else self.design.end_batch)()
+        self.replay = True   # the first redo runs inside macro()'s own batch
+
+    def undo(self) -> None:   # Qt undoes a macro's steps last first
+        (self.design.end_batch if self.opens else self.design.begin_batch)()
+
+
+@contextmanager
+def macro(stack: Any, design: Design, text: str) -> Iterator[None]:
+    """stack.beginMacro / endMacro around the steps of one user action, whose
+    events form one batch of the model's, now and when undone or redone: the
+    design is analysed and the views redrawn once per action, not per step."""
+    with design.batch():
+        stack.beginMacro(text)
+        try:
+            stack.push(_BatchEdge(design, True))
+            yield
+        finally:
+            stack.push(_BatchEdge(design, False))
+            stack.endMacro()
 
 
 class AddLayerCommand(DesignCommand):
@@ -421,11 +454,8 @@ def push_remove_layers(stack: Any, design: Design, ids: list[str],
     shapes allow (deleting the middle of a chain leaves no gap). `current`, the
     design's analysis when known, saves analysing a copy of the design."""
     bridges = _bridges(design, ids, current)
-    stack.beginMacro("Delete" if len(ids) != 1 else f"Delete {ids[0]}")
-    try:
+    with macro(stack, design, "Delete" if len(ids) != 1 else f"Delete {ids[0]}"):
         stack.push(RemoveLayersCommand(design, ids))
         for lid, inputs in bridges.items():
             stack.push(SetInputsCommand(design, lid, inputs, f"Reconnect {lid}",
                                         checked=True))
-    finally:
-        stack.endMacro()

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from designer.gui.main_window import MainWindow
 
 
+CHANGED = "2changed()"   # QAction.changed, as receivers() names it
+
+
 class Actions:
     """Every QAction of the window, by name (tests trigger them directly)."""
 
@@ -127,7 +130,22 @@ def build_toolbar(w: "MainWindow", a: Actions) -> QToolBar:
     bar.addSeparator()
     bar.addAction(a.export_code)
     w.addToolBar(bar)
+    # after the stack's own signals (connected first) have changed Undo and Redo
+    w.undo_stack.indexChanged.connect(lambda _index: drop_repeated_connections(bar))
     return bar
+
+
+def drop_repeated_connections(bar: QToolBar) -> None:
+    """Qt 6.11: a toolbar button connects to its action's changed() again at
+    every change of the action (the ActionChanged event re-runs
+    QToolButton.setDefaultAction, which does not look for the connection it
+    made before). Undo and Redo change at every edit: after a few thousand
+    edits, each change ran thousands of slots (~2 ms per edit, growing without
+    end). The event alone keeps the button up to date (and connects once
+    more), so the repeats are dropped. Nothing else connects to these signals."""
+    for action in bar.actions():
+        if action.receivers(CHANGED) > 2:
+            action.changed.disconnect()
 
 
 def _sample_title(path: Path) -> str:

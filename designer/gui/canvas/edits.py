@@ -16,7 +16,7 @@ from designer.gui.canvas.scene import DesignScene
 from designer.gui.commands import (AddLayerCommand, InsertLayersCommand, InsertOnEdgeCommand,
                                    InsertTemplateCommand,
                                    MoveLayersCommand, SetInputsCommand, disconnect_command,
-                                   push_remove_layers)
+                                   macro, push_remove_layers)
 
 Moves = dict[str, tuple[tuple[float, float] | None, tuple[float, float] | None]]
 EPS = 1.0
@@ -118,8 +118,7 @@ def append_layer(scene: DesignScene, type_name: str, anchor: str | None = None) 
     index = 0 if anchor == INPUT_ID else design.index_of(anchor) + 1
     consumers = scene.consumers(anchor)
     stack = scene.undo_stack
-    stack.beginMacro(f"Add {type_name}")
-    try:
+    with macro(stack, design, f"Add {type_name}"):
         stack.push(AddLayerCommand(design, type_name, get_type(type_name).new_params(),
                                    [anchor], new_id, index, position=pos))
         for c in consumers:
@@ -128,8 +127,6 @@ def append_layer(scene: DesignScene, type_name: str, anchor: str | None = None) 
                                         f"Connect {new_id} → {c.id}"))
         if moves:
             stack.push(MoveLayersCommand(design, moves))
-    finally:
-        stack.endMacro()
     scene.context.select(new_id)
     return new_id
 
@@ -151,13 +148,10 @@ def _insert_on_edge(scene: DesignScene, type_name: str, src: str, dst: str) -> s
         pos = ((s.x() + d.x()) / 2, (s.y() + d.y()) / 2)
     cmd = InsertOnEdgeCommand(design, type_name, src, dst, get_type(type_name).new_params(),
                               position=pos)
-    scene.undo_stack.beginMacro(f"Insert {type_name} on {src} → {dst}")
-    try:
+    with macro(scene.undo_stack, design, f"Insert {type_name} on {src} → {dst}"):
         scene.undo_stack.push(cmd)
         if moves:
             scene.undo_stack.push(MoveLayersCommand(design, moves))
-    finally:
-        scene.undo_stack.endMacro()
     assert cmd.layer is not None
     scene.context.select(cmd.layer.id)
     return cmd.layer.id
@@ -181,22 +175,22 @@ def add_template_at(scene: DesignScene, name: str, pos: QPointF | None) -> list[
     upstream = template_upstream(scene, pos)
     cmd = InsertTemplateCommand(design, name, upstream)
     root = scene.blocks[upstream]
-    scene.undo_stack.beginMacro(f"Insert {name}")
     scene.autoplace = False
     try:
-        scene.undo_stack.push(cmd)
-        ids = cmd.layer_ids
-        inputs = {lid: list(dict.fromkeys(design.sources(lid))) for lid in ids}
-        placed, depth = subgraph_layout(upstream, ids, inputs, (root.x(), root.y()),
-                                        scene.horizontal)
-        moves = _shift_below(scene, scene.along(root) + _step(scene) / 2, depth, set(ids))
-        moves.update({lid: (None, placed[lid]) for lid in ids})
-        scene.undo_stack.push(MoveLayersCommand(design, moves))
+        with macro(scene.undo_stack, design, f"Insert {name}"):
+            scene.undo_stack.push(cmd)
+            ids = cmd.layer_ids
+            inputs = {lid: list(dict.fromkeys(design.sources(lid))) for lid in ids}
+            placed, depth = subgraph_layout(upstream, ids, inputs, (root.x(), root.y()),
+                                            scene.horizontal)
+            moves = _shift_below(scene, scene.along(root) + _step(scene) / 2, depth,
+                                 set(ids))
+            moves.update({lid: (None, placed[lid]) for lid in ids})
+            scene.undo_stack.push(MoveLayersCommand(design, moves))
     except DesignError as e:
         scene.status(f"Cannot insert {name}: {e}.")
         return []
     finally:
-        scene.undo_stack.endMacro()
         scene.autoplace = True
         scene.flush()
     if ids:
@@ -216,17 +210,14 @@ def delete_selected(scene: DesignScene) -> None:
             scene.status("The input cannot be deleted: change its size in the properties.")
         return
     stack = scene.undo_stack
-    stack.beginMacro("Delete" if len(ids) + len(edges) != 1 else
-                     f"Delete {ids[0]}" if ids else f"Disconnect {edges[0][0]} → {edges[0][1]}")
-    try:
+    context = scene.context
+    current = context.analysis if context.current and not edges else None
+    with macro(stack, design, "Delete" if len(ids) + len(edges) != 1 else
+               f"Delete {ids[0]}" if ids else f"Disconnect {edges[0][0]} → {edges[0][1]}"):
         for src, dst in edges:
             stack.push(disconnect_command(design, src, dst))
         if ids:
-            context = scene.context
-            push_remove_layers(stack, design, ids,
-                               context.analysis if context.current else None)
-    finally:
-        stack.endMacro()
+            push_remove_layers(stack, design, ids, current)
 
 
 def auto_layout(scene: DesignScene) -> None:
@@ -284,18 +275,18 @@ def insert_layers_after(scene: DesignScene, layers: list[Layer], anchor: str | N
         lay.position = (x, y)
         taken.append((x, y))
     stack = scene.undo_stack
-    stack.beginMacro(label)
     scene.autoplace = False
     try:
-        stack.push(InsertLayersCommand(design, layers, label))
-        for c in consumers:
-            if c.id not in ids:
-                stack.push(SetInputsCommand(design, c.id,
-                                            [sinks[0] if s == anchor else s for s in c.inputs],
-                                            f"Connect {sinks[0]} → {c.id}"))
-        if moves:
-            stack.push(MoveLayersCommand(design, moves))
+        with macro(stack, design, label):
+            stack.push(InsertLayersCommand(design, layers, label))
+            for c in consumers:
+                if c.id not in ids:
+                    stack.push(SetInputsCommand(design, c.id,
+                                                [sinks[0] if s == anchor else s
+                                                 for s in c.inputs],
+                                                f"Connect {sinks[0]} → {c.id}"))
+            if moves:
+                stack.push(MoveLayersCommand(design, moves))
     finally:
-        stack.endMacro()
         scene.autoplace = True
         scene.flush()

@@ -19,6 +19,7 @@ from designer.core.analysis import Analysis
 from designer.core.catalogue import fmt_shape
 from designer.core.model import INPUT_ID, Design
 from designer.gui.context import DesignContext
+from designer.gui.deferred import Deferred
 from designer.gui.rf import overlay_model, overlay_nd
 from designer.gui.rf.erf_worker import Job, Result, TorchRunner
 from designer.gui.rf.feature_maps import (MosaicView, activation_tiles, filter_tiles,
@@ -60,6 +61,9 @@ class ReceptiveFieldView(QWidget):
         self._dirty = True
         self._shown = shown     # set_shown(False) while a dock shows another tab
         self._stale = not shown   # an analysis arrived while hidden (or none drawn yet)
+        # on screen, the chart and pictures follow the design once per turn of the
+        # event loop: a paste or an undo of several steps analyses several times
+        self._redraw = Deferred(self, self._catch_up)
         if shown:   # a hidden panel draws its chart when first shown (large designs)
             self._refresh_chart()
         self._show_image()
@@ -208,7 +212,7 @@ class ReceptiveFieldView(QWidget):
 
     def _catch_up(self) -> None:
         if self._stale:
-            self._on_analysis(self.context.analysis)
+            self._show_analysis(self.context.analysis)
         elif self._started and self._dirty:
             self._submit()
 
@@ -252,8 +256,12 @@ class ReceptiveFieldView(QWidget):
     @Slot(object)
     def _on_analysis(self, analysis: Analysis) -> None:
         self._version += 1
+        self._stale = True   # hidden: caught up when shown; edits stay fast meanwhile
+        if self._on_screen():
+            self._redraw.request()
+
+    def _show_analysis(self, analysis: Analysis) -> None:
         if not self._on_screen():
-            self._stale = True   # caught up when shown: edits stay fast while hidden
             return
         self._stale = False
         self._refresh_chart()

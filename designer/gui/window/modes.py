@@ -22,6 +22,8 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QStackedWidget, QTabBar, QToolBar, QToolButton,
                                QWidget)
 
+from designer.gui.menus import drop_repeated_connections
+
 if TYPE_CHECKING:
     from designer.gui.main_window import MainWindow
 
@@ -133,6 +135,7 @@ class ModeManager(QObject):
             raise KeyError(key)
         mode = self.modes[key]
         mode.action.setChecked(True)
+        drop_repeated_connections(self.bar)   # (a Qt 6.11 leak: see menus.py)
         if key == self.current:
             return
         if self.current is not None:
