@@ -153,10 +153,14 @@ def test_undo_and_redo_buttons_do_not_gather_connections(window):
         window.append_entry("layer", "ReLU")
         undo.trigger()
         redo.trigger()
+    bar = window.modes.bar
     for mode in ("train", "inspect", "design") * 5:
         window.modes.switch(mode)
+        checked = [key for key, m in window.modes.modes.items()
+                   if bar.widgetForAction(m.action).isChecked()]
+        assert checked == [mode]          # the buttons follow their actions
     for action in [undo, redo] + window.modes.bar.actions():
-        assert action.receivers("2changed()") <= 2, action.text()
+        assert action.receivers("2changed()") <= 3, action.text()
     undo_button, redo_button = (window.toolbar.widgetForAction(a) for a in (undo, redo))
     assert undo_button.isEnabled() and not redo_button.isEnabled()
     assert "ReLU" in undo_button.toolTip() or "ReLU" in undo.text()

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import QMenu, QToolBar
+from PySide6.QtWidgets import QMenu, QToolBar, QToolButton
 
 from designer.gui import icons
 from designer.gui.file_actions import sample_files
@@ -141,11 +141,22 @@ def drop_repeated_connections(bar: QToolBar) -> None:
     QToolButton.setDefaultAction, which does not look for the connection it
     made before). Undo and Redo change at every edit: after a few thousand
     edits, each change ran thousands of slots (~2 ms per edit, growing without
-    end). The event alone keeps the button up to date (and connects once
-    more), so the repeats are dropped. Nothing else connects to these signals."""
+    end). The repeats are dropped: all the connections, then the ones that
+    belong are made again, once: the button's (given its action again) and
+    an action group's, which keeps its actions exclusive through changed()
+    (without it two mode buttons stayed checked). Nothing else connects to
+    these signals."""
     for action in bar.actions():
-        if action.receivers(CHANGED) > 2:
+        # made by Qt: the button's two, and an action group's
+        if action.receivers(CHANGED) > (3 if action.actionGroup() is not None else 2):
             action.changed.disconnect()
+            group = action.actionGroup()
+            if group is not None:
+                group.removeAction(action)
+                group.addAction(action)
+            button = bar.widgetForAction(action)
+            if isinstance(button, QToolButton):
+                button.setDefaultAction(action)
 
 
 def _sample_title(path: Path) -> str:
