@@ -26,7 +26,7 @@ from designer.core.model import Design, Event
 from designer.gui.lifetimes import keep_out_of_collections, young_only
 
 BACKGROUND_LAYERS = 300    # ~30 ms of analysis: larger designs analyse in slices
-SLICE_S = 0.025            # the longest turn of the event loop an analysis slice takes
+SLICE_S = 0.020            # the longest turn of the event loop an analysis slice takes
 READY = "ready"            # the analysis steps' last yield: apply in the next slice
 FIRST_SLICE_MS = 50        # after the edit: the canvas shows the edit first, then slices
 
@@ -87,8 +87,11 @@ class DesignContext(QObject):
         # (a generator) and the version of the design they read
         self._steps: Generator[str | None, None, Any] | None = None
         self._steps_version = -1
+        # single-shot, started again after each slice: a repeating zero-interval
+        # timer fires again in the same pass of the event loop (Qt re-arms it at
+        # the pass's start time), two or three slices between two input events
         self._slicer = QTimer(self)
-        self._slicer.setInterval(0)
+        self._slicer.setSingleShot(True)
         self._slicer.timeout.connect(self._analyse_slice)
         self._retired: Analysis | None = None   # the analysis replaced last, until freed
         # the slices' hold on older collections (young_only), also let go when the
@@ -206,8 +209,6 @@ class DesignContext(QObject):
         thread holds the GIL for up to 5 ms each time the GUI thread lets go of
         it in a Qt call, which made a 90 ms step of the GUI thread take 400 ms
         and more (measured: the step's wall time followed sys.setswitchinterval)."""
-        if self._slicer.interval():
-            self._slicer.setInterval(0)   # the next slices follow at once
         if self.current:   # a small design now, analysed in place meanwhile
             self._finish_slices(None, None)
             return
@@ -220,6 +221,7 @@ class DesignContext(QObject):
             while True:   # at least one step a slice, however short SLICE_S is
                 if next(steps) is READY or time.perf_counter() >= until:
                     break
+            self._slicer.start(0)   # the next slice follows at once
         except StopIteration as done:
             self._finish_slices(done.value, None)
         except Exception as error:   # noqa: BLE001 - analysed again in place

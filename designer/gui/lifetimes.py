@@ -149,3 +149,24 @@ def keep_out_of_collections() -> None:
     long-lived, and full collections skip it from now on (gc.freeze; cyclic
     garbage among it is never freed). Cheap: no collection runs."""
     gc.freeze()
+
+
+# --- large structures freed later ----------------------------------------------
+
+_later: list[Any] = []
+
+
+def release_later(obj: Any) -> None:
+    """Drop obj in a turn of the event loop of its own (one such object a turn):
+    freeing a structure of many Qt values takes tens of ms, which an edit's
+    GUI step should not carry."""
+    _later.append(obj)
+    if len(_later) == 1:
+        QTimer.singleShot(0, _release_one)
+
+
+def _release_one() -> None:
+    if _later:
+        del _later[0]
+    if _later:
+        QTimer.singleShot(0, _release_one)

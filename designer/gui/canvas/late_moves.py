@@ -22,8 +22,8 @@ from designer.gui.canvas.layout import BLOCK_H, BLOCK_W
 if TYPE_CHECKING:
     from designer.gui.canvas.scene import DesignScene
 
-LATE_ABOVE = 200     # block moves shown at once between two flushes
-SLICE_MS = 20.0
+LATE_ABOVE = 100     # block moves shown at once between two flushes
+SLICE_MS = 10.0      # of moves a slice: re-placing their edges after costs about as much
 
 
 class LateMoves:
