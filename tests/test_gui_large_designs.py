@@ -146,12 +146,17 @@ def test_a_stale_analysis_is_never_applied(qtbot, monkeypatch):
     monkeypatch.setattr(context_module, "SLICE_S", 0.0)   # one step a slice
     started, threads = [], set()
     real = context_module._analysis_steps
+    hold = {"on": False}   # an analysis started while on stops after 5 steps
 
     def spied(design, previous, version):
         started.append(version)
+        held, count = hold["on"], 0
         steps = real(design, previous, version)
         while True:
             threads.add(threading.get_ident())
+            while held and count >= 5:   # part of the way, however fast slices run
+                yield None
+            count += 1
             try:
                 value = next(steps)
             except StopIteration as done:
@@ -170,12 +175,14 @@ def test_a_stale_analysis_is_never_applied(qtbot, monkeypatch):
     seen = []
     context.analysis_changed.connect(lambda a: seen.append((len(design.layers), a)))
 
+    hold["on"] = True
     design.add_layer("ReLU", layer_id="relu_a")
     assert not context.current and seen == []
     qtbot.waitUntil(lambda: bool(started), timeout=10_000)   # the first slice
     for _ in range(10):            # part of the way through the 61 layers
         QApplication.processEvents()
     assert not context.current and started == [context.version]
+    hold["on"] = False
     design.add_layer("ReLU", layer_id="relu_b")   # the design changes under it
     assert not context.current
     qtbot.waitUntil(lambda: context.current, timeout=30_000)

@@ -183,3 +183,31 @@ def test_young_only_holds_older_collections_until_released_or_expired(monkeypatc
     monkeypatch.setattr(lifetimes, "YOUNG_ONLY_MAX_S", 30.0)
     lifetimes._collect()
     assert calls == [0, 1]
+
+
+def test_a_background_job_running_at_exit_is_waited_for(tmp_path):
+    """A daemon job still running when the app exits is finished before the
+    interpreter ends (ended mid-way inside C++ code it can abort the process:
+    "terminate called without an active exception"); its result goes nowhere."""
+    import os
+    import subprocess
+    import sys
+    marker = tmp_path / "finished.txt"
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from designer.gui.training.background import call_in_background\n"
+        "def job():\n"
+        "    time.sleep(1.0)\n"
+        f"    Path({str(marker)!r}).write_text('done')\n"
+        "call_in_background(job, lambda result, error: None)\n"
+        "sys.exit(0)\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               PYTHONPATH=os.pathsep.join([os.getcwd(), *sys.path]))
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "done"
+    assert "Traceback" not in done.stderr

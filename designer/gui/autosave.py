@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 
 from designer.core.model import Design, Layer
-from designer.gui.lifetimes import collect_in_gui_thread
+from designer.gui.lifetimes import collect_in_gui_thread, join_at_exit
 from designer.io.design_file import DesignFileError, from_dict, to_dict, write_text_atomic
 
 STATE_ENV = "CNN_DESIGNER_STATE_DIR"
@@ -231,9 +231,11 @@ class Autosaver(QObject):
             return self._write(to_dict(self.design), original, saved_at, seq)
         snapshot = _snapshot(self.design)
         collect_in_gui_thread()   # no cyclic GC in the writing thread
-        threading.Thread(target=lambda: self._write(to_dict(_design_of(snapshot)), original,
-                                                    saved_at, seq),
-                         daemon=True, name="designer-autosave").start()
+        thread = threading.Thread(target=lambda: self._write(to_dict(_design_of(snapshot)),
+                                                             original, saved_at, seq),
+                                  daemon=True, name="designer-autosave")
+        thread.start()
+        join_at_exit(thread)   # a recovery file half written at exit is worth finishing
         return True
 
     def _write(self, file: dict[str, Any], original: str | None, saved_at: str,

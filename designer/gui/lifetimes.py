@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import threading
 import time
 from typing import Any, Callable
 
@@ -47,12 +48,38 @@ def keep_until_finished(thread: QThread, *objects: Any,
     collect_in_gui_thread()
     if _keeper is None:
         _keeper = _Keeper()
-        atexit.register(_join_all)
+        _join_at_exit()
     _keeper.keep(thread, objects, stop)
 
 
+_daemons: list[threading.Thread] = []   # plain daemon threads, waited for at exit
+_exit_hook = {"registered": False}
+
+
+def _join_at_exit() -> None:
+    if not _exit_hook["registered"]:
+        _exit_hook["registered"] = True
+        atexit.register(_join_all)
+
+
+def join_at_exit(thread: threading.Thread) -> None:
+    """Wait for this daemon thread at exit. A daemon thread still inside C++
+    code (a torch op, a Qt call) when the interpreter finalises is ended by
+    pthread_exit, whose unwinding through a noexcept C++ frame aborts the
+    process ("terminate called without an active exception", seen after a
+    test run had passed)."""
+    _daemons[:] = [t for t in _daemons if t.is_alive()]
+    _daemons.append(thread)
+    _join_at_exit()
+
+
 def _join_all() -> None:
-    """At exit a QThread destroyed while it runs aborts the process: end them first."""
+    """At exit a QThread destroyed while it runs aborts the process, and so may
+    a daemon thread ended inside C++ code: end them first."""
+    deadline = time.monotonic() + EXIT_WAIT_S
+    for daemon in list(_daemons):
+        if daemon is not threading.current_thread():
+            daemon.join(max(0.0, deadline - time.monotonic()))
     if _keeper is None:
         return
     kept = list(_keeper.kept.values())

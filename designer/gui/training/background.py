@@ -13,7 +13,7 @@ from typing import Any, Callable
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from designer.gui.lifetimes import collect_in_gui_thread
+from designer.gui.lifetimes import collect_in_gui_thread, join_at_exit
 
 Done = Callable[[Any, BaseException | None], None]
 
@@ -72,8 +72,12 @@ def call_in_background(fn: Callable[[], Any], on_done: Done,
             result, error = fn(), None
         except BaseException as e:  # delivered to the GUI, which shows it
             result, error = None, e
-        relay.ready.emit(result, error)   # relay is alive: _pending holds it
+        try:
+            relay.ready.emit(result, error)   # relay is alive: _pending holds it
+        except RuntimeError:   # unless the interpreter is exiting: nobody to tell
+            pass
 
     thread = threading.Thread(target=body, daemon=True, name="designer-background")
     thread.start()
+    join_at_exit(thread)
     return thread
