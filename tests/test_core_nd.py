@@ -108,7 +108,7 @@ def nd_params(draw: Any, t: str, shape: tuple[int, ...], wild: bool) -> dict[str
             p["size"] = draw(_axes(1, 7, rank))
         else:
             p["scale_factor"] = draw(st.sampled_from([0.5, 1, 1.5, 2, 2.7]))
-        modes = ["nearest", "nearest-exact", *MODES[rank]]
+        modes = ["nearest", "nearest-exact", *MODES.get(rank, ())]   # rank 0: wild
         if wild:
             modes += ["linear", "bilinear", "trilinear"]
         mode = draw(st.sampled_from(modes))

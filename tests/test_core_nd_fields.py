@@ -112,7 +112,8 @@ class PositiveNet(nn.Module):
 def field_bounds(model: nn.Module, shape: tuple[int, ...], unit: tuple[int, ...]
                  ) -> list[tuple[int, int]]:
     """Per spatial axis, the first and last input index with a non-zero gradient."""
-    x = torch.ones(1, *shape, dtype=torch.float64, requires_grad=True)
+    # small values: Adds double them, and Hardsigmoid has no gradient beyond 3
+    x = torch.full((1, *shape), 0.01, dtype=torch.float64, requires_grad=True)
     y = model(x)
     y[(0, slice(None), *unit)].sum().backward()
     nz = (x.grad[0].abs().sum(0) > 0).nonzero()  # type: ignore[union-attr]

@@ -92,7 +92,7 @@ def positive_module(t: str, p: dict[str, Any], c_in: int) -> nn.Module:
         m = getattr(nn, t)(**kw)
     with torch.no_grad():
         for name, q in m.named_parameters():
-            # weights ~ 1/fan-in keep values near 1, so Tanh/Sigmoid never saturate
+            # weights ~ 1/fan-in keep values near the input's, so no activation saturates
             q.fill_(0.0 if name == "bias" else 1.0 / q[0].numel() if q.dim() > 1 else 1.0)
     return m.double().eval()
 
@@ -137,7 +137,8 @@ class PositiveNet(nn.Module):
 def field_bounds(model: nn.Module, shape: tuple[int, ...], unit: tuple[int, int]
                  ) -> tuple[tuple[int, int], tuple[int, int]]:
     """Per axis, the first and last input index with a non-zero gradient."""
-    x = torch.ones(1, *shape, dtype=torch.float64, requires_grad=True)
+    # small values: Adds double them, and Hardsigmoid has no gradient beyond 3
+    x = torch.full((1, *shape), 0.01, dtype=torch.float64, requires_grad=True)
     y = model(x)
     y[0, :, unit[0], unit[1]].sum().backward()  # all channels: Concat's too
     nz = (x.grad[0].abs().sum(0) > 0).nonzero()  # type: ignore[union-attr]
