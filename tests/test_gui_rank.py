@@ -146,3 +146,26 @@ def test_changing_the_rank_while_inspecting_keeps_every_view_working(window, qtb
     window.context.select("conv1")
     assert not rf.is_nd() and rf.pictures_panel.isVisibleTo(rf)
     window.modes.switch("design")
+
+
+def test_a_late_field_view_start_after_another_design_came(window, qtbot) -> None:
+    """The field view starts a while after it is first shown; when another design
+    replaced the one whose layer it shows meanwhile (the view's own update for it
+    still to come), it asks nothing of the layer that is gone."""
+    from designer.gui.rf.view import ReceptiveFieldView
+    window.set_design(_volume(), None)
+    window.modes.switch("inspect")
+    rf = window.findChild(ReceptiveFieldView)
+    window.context.select("c3")
+    assert rf.layer_id == "c3"
+    rf._started = False   # its delayed start still to come
+    other = Design("other", InputSpec(3, 16, 16))
+    other.add_layer("Conv2d", {"out_channels": 4, "kernel_size": 3}, layer_id="k1")
+    window.set_design(other, None)
+    assert rf.layer_id == "c3"   # the view hears of it at the next turn of the event loop
+    rf._start()                  # the delayed start comes first
+    qtbot.wait(50)
+    assert rf.layer_id in (None, "k1")   # the new design's, as the window selects it
+    window.context.select("k1")
+    qtbot.waitUntil(lambda: rf.layer_id == "k1", timeout=10000)
+    window.modes.switch("design")

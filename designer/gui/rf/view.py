@@ -379,8 +379,8 @@ class ReceptiveFieldView(QWidget):
     def _submit(self) -> None:
         """Ask the worker for activations, filters and (for a unit) the effective field."""
         lid = self.layer_id
-        if lid is None:
-            return
+        if lid is None or lid not in self.context.design:
+            return   # another design came: the view's own update for it follows
         if not self.analysis.ok:
             self.erf_label.setText("Fix the design's errors to see the effective field "
                                    "and the feature maps.")
