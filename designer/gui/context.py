@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from designer.core.analysis import Analysis, analyse, analyse_steps
 from designer.core.incremental import STRUCTURE_SAFE, reanalyse
 from designer.core.model import Design, Event
-from designer.gui.lifetimes import keep_out_of_collections, young_only
+from designer.gui.lifetimes import keep_out_of_collections, release_later, young_only
 
 BACKGROUND_LAYERS = 300    # ~30 ms of analysis: larger designs analyse in slices
 SLICE_S = 0.020            # the longest turn of the event loop an analysis slice takes
@@ -93,7 +93,6 @@ class DesignContext(QObject):
         self._slicer = QTimer(self)
         self._slicer.setSingleShot(True)
         self._slicer.timeout.connect(self._analyse_slice)
-        self._retired: Analysis | None = None   # the analysis replaced last, until freed
         # the slices' hold on older collections (young_only), also let go when the
         # context is deleted while they run (a window closed meanwhile)
         self._hold = {"held": False}
@@ -253,17 +252,13 @@ class DesignContext(QObject):
         self.current, self._touched = True, set()
         # freeing the previous analysis (200,000 objects at 10,000 layers: ~25 ms)
         # is a GUI step of its own, after the views' update
-        self._retired = previous
-        QTimer.singleShot(0, self, self._drop_retired)
+        release_later(previous)
         del previous
         self.analysis_changed.emit(analysis)
         # a large design's analysis (200,000 objects for 10,000 layers) lives until
         # the next one: it is frozen out of the cyclic collector's way (in
         # _finish_slices), or a later collection walks it on the GUI thread
         # (100-300 ms); it is still freed by reference counting when dropped
-
-    def _drop_retired(self) -> None:
-        self._retired = None
 
     def wait_for_analysis(self, timeout_s: float = 60.0) -> bool:
         """Process events until the analysis matches the design (tests, benchmarks)."""
