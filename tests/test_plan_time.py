@@ -149,6 +149,7 @@ def test_a_real_calibration_gives_positive_rates() -> None:
     assert cal.narrow_conv_macs_per_s > 1e6 and cal.pool_factor >= 1.0
     assert cal.large_train_bytes_per_s > 1e6 and cal.large_train_map_bytes > cal.map_bytes
     assert cal.norm_overhead_s >= cal.layer_overhead_s and cal.pool_overhead_s >= cal.layer_overhead_s
+    assert cal.norm_block_factor >= 1.0 or cal.lanes == 0
 
 
 # --- the cost model's terms, by hand ------------------------------------------
@@ -341,6 +342,51 @@ def test_channels_last_pooling_runs_leftover_channels_scalar() -> None:
     for lid in ("p16", "r"):                             # whole vectors; not a vector kernel
         assert layer_seconds(L[lid], 4, 4, slow) == pytest.approx(
             layer_seconds(L[lid], 4, 4, plain))
+
+
+def test_channels_last_batch_norm_runs_channels_beyond_whole_blocks_of_two_vectors_slower(
+) -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import layer_seconds
+    d = Design("blocks", InputSpec(24, 8, 8))
+    d.add_layer("BatchNorm2d", {}, ["input"], layer_id="bn24")
+    d.add_layer("Conv2d", {"out_channels": 32, "kernel_size": 1}, ["bn24"], layer_id="c")
+    d.add_layer("BatchNorm2d", {}, ["c"], layer_id="bn32")
+    a = analyse(d)
+    L = a.layers
+    plain = Calibration(**{**FULL.to_dict(), "layer_overhead_s": 0.0, "lanes": 8,
+                           "scalar_factor": 1.5})
+    slow = Calibration(**{**plain.to_dict(), "norm_block_factor": 4.0})
+    # 24 channels on AVX2: one block of 16 and 8 left over at 4x
+    assert layer_seconds(L["bn24"], 4, 4, slow) == pytest.approx(
+        (16 + 8 * 4.0) / 24 * layer_seconds(L["bn24"], 4, 4, plain))
+    # 32: two whole blocks; and pooling's scalar_factor is not batch norm's
+    assert layer_seconds(L["bn32"], 4, 4, slow) == pytest.approx(
+        layer_seconds(L["bn32"], 4, 4, plain))
+    assert layer_seconds(L["bn24"], 4, 4, plain) == pytest.approx(
+        layer_seconds(L["bn24"], 4, 4, Calibration(**{**plain.to_dict(), "scalar_factor": 0})))
+
+
+def test_the_calibration_backpropagates_a_dense_gradient_in_the_outputs_layout() -> None:
+    """sum().backward() hands a layer a zero-stride gradient, which sends
+    channels_last batch norm and pooling down paths 2-4x slower than a loss's
+    dense one: the calibration timed those and planned them wrong."""
+    torch = pytest.importorskip("torch")
+    from designer.nn.calibrate import _time_train
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            y = x * 2
+            if y.requires_grad:
+                y.register_hook(lambda g: seen.append((g.stride(), g.is_contiguous(
+                    memory_format=torch.channels_last))))
+            return y
+    x = torch.randn(2, 8, 4, 4).contiguous(memory_format=torch.channels_last)
+    times = _time_train(Probe(), x, torch.device("cpu"), "fp32", 2)
+    assert len(times) == 2 and seen
+    for stride, channels_last in seen:
+        assert 0 not in stride and channels_last
 
 
 def test_contiguous_3d_convolutions_pay_their_layout_reorders() -> None:

@@ -57,7 +57,9 @@ TRAFFIC: dict[str, tuple[float, float, float, float]] = {
     "GroupNorm": (6.0, 3.0, 2.0, 1.0), "LayerNorm": (6.0, 3.0, 2.0, 1.0),
     # indices are int64: twice an fp32 element
     "MaxPool2d": (3.0, 6.0, 1.0, 1.0), "AdaptiveMaxPool2d": (3.0, 6.0, 1.0, 1.0),
-    "AvgPool2d": (2.0, 2.0, 1.0, 1.0), "AdaptiveAvgPool2d": (2.0, 2.0, 1.0, 1.0),
+    # (average pooling's backward scatters: ~1x and, to one pixel, ~4x a ReLU's
+    # time per input element, measured with dense gradients)
+    "AvgPool2d": (5.0, 4.0, 1.0, 1.0), "AdaptiveAvgPool2d": (16.0, 2.0, 1.0, 1.0),
     "MaxUnpool2d": (2.0, 4.0, 1.0, 2.0), "Upsample": (2.0, 3.0, 1.0, 1.0),
     "Add": (1.0, 2.0, 1.0, 1.0), "Mul": (3.0, 3.0, 1.0, 1.0), "Concat": (1.0, 1.0, 1.0, 1.0),
     "Split": (1.0, 1.0, 0.0, 0.0),              # views forward; backward concatenates
@@ -167,6 +169,10 @@ class Calibration:
     # pooling layer, forward + backward (0: layer_overhead_s)
     norm_overhead_s: float = 0.0
     pool_overhead_s: float = 0.0
+    # channels_last batch norm works on channels in blocks of two vectors:
+    # the channels left over run this many times slower per element,
+    # measured on 3 vectors of channels against 4 (0: no penalty)
+    norm_block_factor: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -366,19 +372,27 @@ def _out_channels(info: Any, cal: Calibration) -> int:
 
 # 2-D layers whose channels_last kernels work on vectors of channels
 VECTOR_CHANNELS = ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
-                   "BatchNorm2d", "Upsample")
+                   "Upsample")
 
 
 def _scalar_channels(info: Any, cal: Calibration) -> float:
     """How much slower a channels_last pooling or norm layer runs for the
-    channels left over from whole vectors (6 of 6 on AVX2), which run scalar."""
+    channels left over from whole blocks: pooling's blocks are vectors (6 of
+    6 channels run scalar on AVX2), batch norm's two vectors (8 of 24)."""
     shape = info.input_shapes[0] if info.input_shapes else None
-    if cal.scalar_factor <= 1 or cal.lanes <= 1 or info.type not in VECTOR_CHANNELS \
-            or not shape or len(shape) != 3:
+    if cal.lanes <= 1 or not shape or len(shape) != 3:
+        return 1.0
+    if info.type == "BatchNorm2d":
+        block, factor = 2 * cal.lanes, cal.norm_block_factor
+    elif info.type in VECTOR_CHANNELS:
+        block, factor = cal.lanes, cal.scalar_factor
+    else:
+        return 1.0
+    if factor <= 1:
         return 1.0
     channels = shape[0]
-    rest = channels % cal.lanes
-    return (channels - rest + rest * cal.scalar_factor) / channels
+    rest = channels % block
+    return (channels - rest + rest * factor) / channels
 
 
 def _matmul_overhead(info: Any, cal: Calibration) -> float:

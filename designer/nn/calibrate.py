@@ -45,7 +45,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 8
+CALIBRATION_VERSION = 9
 
 
 def cpu_model() -> str:
@@ -100,10 +100,15 @@ def _time_train(module: nn.Module, x: torch.Tensor, device: torch.device, precis
     module.to(device)
     x = x.to(device).requires_grad_(True)
 
+    # a dense gradient in the output's layout, as a loss gives: sum()'s
+    # zero-stride one sends batch norm and pooling down slow paths (2-4x)
+    with torch.no_grad(), setup.autocast(device, precision):
+        grad = torch.ones_like(module(x))
+
     def run() -> None:
         with setup.autocast(device, precision):
             out = module(x)
-        out.float().sum().backward()
+        out.backward(grad)
         module.zero_grad(set_to_none=True)
         x.grad = None
     return _best(run, device, reps)
@@ -214,7 +219,7 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     # channels_last kernels work on vectors of channels: pooling on half a
     # vector (scalar code) against a whole one, and a convolution from
     # lanes - 2 channels (a slower kernel besides the padding) against lanes
-    scalar = unaligned = 0.0
+    scalar = unaligned = norm_block = 0.0
     lanes = vector_lanes(device) if channels_last else 0
     # max pooling (with its int64 indices) against what its TRAFFIC at the
     # measured bandwidth predicts, on 16 channels (whole vectors)
@@ -233,6 +238,11 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
         half = seconds(pool, torch.randn(8 * b, lanes // 2, side, side))
         whole = seconds(pool, torch.randn(4 * b, lanes, side, side))
         scalar = max(1.0, half / whole)
+        # batch norm's blocks are two vectors: 3 vectors of channels leave one
+        # over; per element against 4 (r = (2 + f) / 3 of the aligned cost)
+        odd = seconds(nn.BatchNorm2d(3 * lanes), torch.randn(4 * b, 3 * lanes, side, side))
+        even = seconds(nn.BatchNorm2d(4 * lanes), torch.randn(3 * b, 4 * lanes, side, side))
+        norm_block = max(1.0, 3 * odd / even - 2)
     # a 3-D convolution in the contiguous format (the trainer's for 3-D
     # inputs) reorders its maps to oneDNN's blocked layout and back: its time
     # beyond the same convolution in channels_last_3d, per map element
@@ -261,7 +271,7 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                        max(0.0, adam - step), stream_rate, fresh_per_byte, pointwise, linear,
                        augment, normalise, random, lanes, scalar, unaligned, reorder,
                        narrow_rate, pool_factor, large_train_rate, 3 * map_bytes,
-                       norm_fixed, pool_fixed)
+                       norm_fixed, pool_fixed, norm_block)
 
 
 def _interpolated_rate(size: float, middle: float, middle_rate: float, small: float,
