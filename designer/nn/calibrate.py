@@ -45,7 +45,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 9
+CALIBRATION_VERSION = 10
 
 
 def cpu_model() -> str:
@@ -94,9 +94,9 @@ def _best(run: Callable[[], object], device: torch.device, reps: int) -> list[fl
     return times
 
 
-def _time_train(module: nn.Module, x: torch.Tensor, device: torch.device, precision: str,
-                reps: int) -> list[float]:
-    """Seconds of forward + backward per repetition."""
+def _train_run(module: nn.Module, x: torch.Tensor, device: torch.device,
+               precision: str) -> Callable[[], None]:
+    """One forward + backward of module on x."""
     module.to(device)
     x = x.to(device).requires_grad_(True)
 
@@ -111,7 +111,30 @@ def _time_train(module: nn.Module, x: torch.Tensor, device: torch.device, precis
         out.backward(grad)
         module.zero_grad(set_to_none=True)
         x.grad = None
-    return _best(run, device, reps)
+    return run
+
+
+def _time_train(module: nn.Module, x: torch.Tensor, device: torch.device, precision: str,
+                reps: int) -> list[float]:
+    """Seconds of forward + backward per repetition."""
+    return _best(_train_run(module, x, device, precision), device, reps)
+
+
+def _time_ratio(runs: tuple[Callable[[], None], Callable[[], None]], device: torch.device,
+                reps: int) -> float:
+    """The first run's best time over the second's, timed alternately: the
+    host's speed drifts by tens of percent over seconds, which two runs timed
+    one after the other would read as a ratio."""
+    best = [math.inf, math.inf]
+    for i in range(reps + WARMUP):
+        for k, run in enumerate(runs):
+            _sync(device)
+            start = clock()
+            run()
+            _sync(device)
+            if i >= WARMUP:
+                best[k] = min(best[k], clock() - start)
+    return best[0] / max(best[1], 1e-9)
 
 
 class Interrupted(Exception):
@@ -131,12 +154,21 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     spreads: list[float] = []
 
-    def seconds(module: nn.Module, x: torch.Tensor) -> float:
+    def prepared(module: nn.Module, x: torch.Tensor) -> tuple[nn.Module, torch.Tensor]:
         if should_stop is not None and should_stop():
             raise Interrupted()
         if x.dim() == 4:
-            module = module.to(memory_format=fmt)
-            x = x.contiguous(memory_format=fmt)
+            return module.to(memory_format=fmt), x.contiguous(memory_format=fmt)
+        return module, x
+
+    def ratio(slow: tuple[nn.Module, torch.Tensor], fast: tuple[nn.Module, torch.Tensor]
+              ) -> float:
+        """How many times slower the first (module, input) runs than the second."""
+        return _time_ratio((_train_run(*prepared(*slow), device, precision),
+                            _train_run(*prepared(*fast), device, precision)), device, reps)
+
+    def seconds(module: nn.Module, x: torch.Tensor) -> float:
+        module, x = prepared(module, x)
         times = _time_train(module, x, device, precision, reps)
         best = min(times)
         spreads.append((statistics.median(times) - best) / best if best > 0 else 0.0)
@@ -152,12 +184,12 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     # ... and so does one with few output channels (GEMM's N = 8)
     narrow_rate = 3 * b * 8 * 64 * 9 * side * side / seconds(
         nn.Conv2d(64, 8, 3, padding=1, bias=False), torch.randn(b, 64, side, side))
-    # dilation takes slower kernels: the same convolution without it and with
-    # dilation 4 (the middle of the usual 2-8; on this small problem dilation
-    # 2 is slower still, but in whole networks it was not)
-    plain = seconds(nn.Conv2d(32, 32, 3, padding=1, bias=False), torch.randn(b, 32, side, side))
-    dilated = seconds(nn.Conv2d(32, 32, 3, padding=4, dilation=4, bias=False),
-                      torch.randn(b, 32, side, side))
+    # dilation takes slower kernels: the same convolution with dilation 4 (the
+    # middle of the usual 2-8: ~1.1x, 1.05x and 0.95x on 32-64 channels here)
+    # and without, timed alternately (a ratio of two noisy figures)
+    x_dil = torch.randn(2 * b, 64, side, side)
+    dilated_factor = ratio((nn.Conv2d(64, 64, 3, padding=4, dilation=4, bias=False), x_dil),
+                           (nn.Conv2d(64, 64, 3, padding=1, bias=False), x_dil))
     dw = nn.Conv2d(128, 128, 3, padding=1, groups=128, bias=False)
     dw_rate = 3 * b * 128 * 9 * side * side / seconds(dw, torch.randn(b, 128, side, side))
     n = max(16, int((1024 if big else 256) * scale))
@@ -231,18 +263,17 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                                                 2 * small_elems * itemsize, cached_rate)
     pool_factor = max(1.0, seconds(pool, px) / predicted)
     if lanes > 1:
-        unaligned = max(1.0, seconds(nn.Conv2d(lanes - 2, 16, 3, padding=1),
-                                     torch.randn(b, lanes - 2, side, side))
-                        / seconds(nn.Conv2d(lanes, 16, 3, padding=1),
-                                  torch.randn(b, lanes, side, side)))
-        half = seconds(pool, torch.randn(8 * b, lanes // 2, side, side))
-        whole = seconds(pool, torch.randn(4 * b, lanes, side, side))
-        scalar = max(1.0, half / whole)
+        unaligned = max(1.0, ratio((nn.Conv2d(lanes - 2, 16, 3, padding=1),
+                                    torch.randn(b, lanes - 2, side, side)),
+                                   (nn.Conv2d(lanes, 16, 3, padding=1),
+                                    torch.randn(b, lanes, side, side))))
+        scalar = max(1.0, ratio((pool, torch.randn(8 * b, lanes // 2, side, side)),
+                                (nn.MaxPool2d(2), torch.randn(4 * b, lanes, side, side))))
         # batch norm's blocks are two vectors: 3 vectors of channels leave one
         # over; per element against 4 (r = (2 + f) / 3 of the aligned cost)
-        odd = seconds(nn.BatchNorm2d(3 * lanes), torch.randn(4 * b, 3 * lanes, side, side))
-        even = seconds(nn.BatchNorm2d(4 * lanes), torch.randn(3 * b, 4 * lanes, side, side))
-        norm_block = max(1.0, 3 * odd / even - 2)
+        odd_even = ratio((nn.BatchNorm2d(3 * lanes), torch.randn(4 * b, 3 * lanes, side, side)),
+                         (nn.BatchNorm2d(4 * lanes), torch.randn(3 * b, 4 * lanes, side, side)))
+        norm_block = max(1.0, 3 * odd_even - 2)
     # a 3-D convolution in the contiguous format (the trainer's for 3-D
     # inputs) reorders its maps to oneDNN's blocked layout and back: its time
     # beyond the same convolution in channels_last_3d, per map element
@@ -265,7 +296,7 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     adam = _step_overhead(device, precision, channels_last, 2 * reps, "adam") - layers
     return Calibration(device_label(device), conv_rate, dw_rate, gemm_rate, bytes_rate,
                        overhead, min(0.5, statistics.median(spreads)) if spreads else 0.0,
-                       small_rate, max(0.0, step), max(1.0, dilated / plain), conv_overhead,
+                       small_rate, max(0.0, step), max(1.0, dilated_factor), conv_overhead,
                        map_bytes, min(bytes_rate, large_rate), 2 * large * itemsize,
                        max(bytes_rate, cached_rate), 2 * small_elems * itemsize,
                        max(0.0, adam - step), stream_rate, fresh_per_byte, pointwise, linear,
