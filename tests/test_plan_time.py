@@ -389,6 +389,29 @@ def test_the_calibration_backpropagates_a_dense_gradient_in_the_outputs_layout()
         assert 0 not in stride and channels_last
 
 
+def test_calibration_ratios_time_their_two_runs_alternately(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ratio of two figures timed one after the other reads the host's
+    drift as a property of the layer (the dilated factor came out 1.14-1.77
+    on the same machine); alternating runs see the same drift."""
+    torch = pytest.importorskip("torch")
+    from designer.nn import calibrate
+    now = [0.0]
+    order: list[str] = []
+    monkeypatch.setattr(calibrate, "clock", lambda: now[0])
+    slowdown = iter([1.0] * 6 + [3.0] * 6)   # the host slows to a third halfway
+
+    def runner(name: str, seconds: float):
+        def run() -> None:
+            order.append(name)
+            now[0] += seconds * next(slowdown)
+        return run
+    r = calibrate._time_ratio((runner("slow", 2.0), runner("fast", 1.0)),
+                              torch.device("cpu"), reps=4)
+    assert order == ["slow", "fast"] * (4 + calibrate.WARMUP)
+    assert r == pytest.approx(2.0)
+
+
 def test_contiguous_3d_convolutions_pay_their_layout_reorders() -> None:
     from designer.core.model import Design, InputSpec
     from designer.core.plan_time import layer_seconds
