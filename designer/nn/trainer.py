@@ -33,7 +33,7 @@ from designer.core.analysis import analyse
 from designer.core.model import Design
 from designer.core.plan_time import eval_batch_size
 from designer.core.training_config import TrainConfig, TrainConfigError, setting_problem
-from designer.nn import recipe
+from designer.nn import allocator, recipe
 from designer.nn import train_setup as setup
 from designer.nn.augment import Normaliser, augment_batch, cutout
 from designer.nn.build import BuildError, build
@@ -151,7 +151,8 @@ class Trainer:
     def run(self) -> None:
         threads_before = torch.get_num_threads()
         try:
-            self._run()
+            with allocator.keep_freed_memory():
+                self._run()
         except _Stopped:
             self._fail(Failed("stopped before training began"))
         except TrainingFailed as e:
