@@ -150,6 +150,7 @@ def test_a_real_calibration_gives_positive_rates() -> None:
     assert cal.large_train_bytes_per_s > 1e6 and cal.large_train_map_bytes > cal.map_bytes
     assert cal.norm_overhead_s >= cal.layer_overhead_s and cal.pool_overhead_s >= cal.layer_overhead_s
     assert cal.norm_block_factor >= 1.0 or cal.lanes == 0
+    assert cal.adam_tensor_s > cal.sgd_tensor_s > 0   # Adam runs ~3x the kernels per tensor
 
 
 # --- the cost model's terms, by hand ------------------------------------------
@@ -306,6 +307,30 @@ def test_a_step_adds_the_optimizer_the_data_path_and_its_fixed_cost() -> None:
     assert measured.step_s - t.step_s == pytest.approx(3 * 256 * B * 2e-8 - data)
     bare = estimate(design, a, cal, B, 400, 0, "fp32", "sgd", params, augment=False)
     assert measured.step_s - bare.step_s == pytest.approx(3 * 256 * B * (2e-8 - 5e-9))
+
+
+def test_the_optimizer_pays_for_each_parameter_tensor_beyond_the_calibrations_two() -> None:
+    from designer.core.plan_time import OPTIMIZER_PASSES
+    design = _chain()   # weights and biases: c1 2, c2 1, dw 1, bn 2, fc 2
+    a = analyse(design)
+    cal = Calibration(**{**FULL.to_dict(), "sgd_tensor_s": 1e-5, "adam_tensor_s": 3e-5})
+    for optimizer, momentum, per_tensor in (
+            ("sgd", True, 1e-5), ("adam", True, 3e-5), ("adamw", True, 3e-5),
+            ("sgd", False, 1e-5 * OPTIMIZER_PASSES["sgd"] / OPTIMIZER_PASSES["sgd-momentum"])):
+        with_cost = estimate(design, a, cal, 4, 400, 0, "fp32", optimizer, 1000, momentum)
+        without = estimate(design, a, FULL, 4, 400, 0, "fp32", optimizer, 1000, momentum)
+        assert with_cost.step_s - without.step_s == pytest.approx(6 * per_tensor)
+
+
+def test_the_parameter_tensors_counted_are_the_ones_torch_optimizes() -> None:
+    pytest.importorskip("torch")
+    from designer.core.plan_time import _param_tensors
+    from designer.nn.build import build
+    for path in sorted((ROOT / "samples").glob("*.json")):
+        design = load(path)
+        a = analyse(design)
+        model = build(design, a)
+        assert _param_tensors(a) == sum(p.requires_grad for p in model.parameters()), path.name
 
 
 def test_the_epoch_includes_evaluating_the_test_images_in_the_trainers_batches() -> None:

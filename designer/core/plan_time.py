@@ -90,6 +90,10 @@ OPTIMIZER_PASSES = {"sgd": 6, "sgd-momentum": 9, "adam": 16, "adamw": 18}
 # step (zero_grad sets it to None), pays for first touching its pages, and so
 # do the optimizer's temporaries of that size (FRESH_COPIES per gradient)
 MMAP_THRESHOLD = 32 * 2 ** 20
+# parameter tensors of the net the calibration times the optimizer's
+# per-tensor cost on (Calibration.sgd_tensor_s, adam_tensor_s); its step
+# overhead's net has 2
+OPTIMIZER_TENSORS = 32
 FRESH_COPIES = {"sgd": 2, "sgd-momentum": 3, "adam": 4, "adamw": 4}
 # The trainer's data path per input element when the calibration has not
 # measured it: gather the uint8 batch, pad, crop and flip with an int64 index,
@@ -173,6 +177,10 @@ class Calibration:
     # the channels left over run this many times slower per element,
     # measured on 3 vectors of channels against 4 (0: no penalty)
     norm_block_factor: float = 0.0
+    # the optimizer step per parameter tensor (the CPU steps them one by one):
+    # SGD with momentum and Adam, beyond the two of step_overhead_s' net (0: none)
+    sgd_tensor_s: float = 0.0
+    adam_tensor_s: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -448,10 +456,25 @@ def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, t
     step += (param_bytes * optimizer_passes(optimizer, momentum) * per_byte
              + data + cal.step_overhead_s
              + (cal.adam_step_extra_s if optimizer in ("adam", "adamw") else 0.0))
+    step += max(0, _param_tensors(analysis) - 2) * _tensor_seconds(cal, name)
     steps = max(1, train_images // max(1, batch))
     eval_s = forward * eval_images / eval_batch if eval_images > 0 else 0.0
     return TimeEstimate(step, steps * step + eval_s, steps, RELATIVE_UNCERTAINTY + cal.spread,
                         eval_s)
+
+
+def _param_tensors(analysis: Analysis) -> int:
+    """The trainable parameter tensors (a weight, a bias, ...) the optimizer steps."""
+    return sum(len(info.breakdown) for info in analysis.layers.values()
+               if info.trainable_params > 0)
+
+
+def _tensor_seconds(cal: Calibration, optimizer: str) -> float:
+    """The optimizer step's time per parameter tensor; plain SGD runs fewer
+    kernels per tensor than with momentum, in the ratio of their passes."""
+    if optimizer in ("adam", "adamw"):
+        return cal.adam_tensor_s
+    return cal.sgd_tensor_s * OPTIMIZER_PASSES[optimizer] / OPTIMIZER_PASSES["sgd-momentum"]
 
 
 def format_seconds(s: float) -> str:

@@ -23,8 +23,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from designer.core.plan_time import TRAFFIC, Calibration
+from designer.core.plan_time import OPTIMIZER_TENSORS, TRAFFIC, Calibration
 from designer.core.training_config import TrainConfig
+from designer.nn import allocator
 from designer.nn import train_setup as setup
 from designer.nn.augment import Normaliser, augment_batch
 
@@ -45,7 +46,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 10
+CALIBRATION_VERSION = 11
 
 
 def cpu_model() -> str:
@@ -80,9 +81,9 @@ WARMUP = 2
 
 def _best(run: Callable[[], object], device: torch.device, reps: int) -> list[float]:
     """Seconds of run() per repetition, after WARMUP runs: the first runs of a
-    size fault in fresh pages until the allocator keeps blocks of that size
-    (glibc raises its mmap threshold as they are freed), which a training
-    loop's steady state does not pay."""
+    size fault in fresh pages until the allocator has blocks of that size to
+    reuse, which a training loop's steady state does not pay (the trainer
+    keeps freed memory: allocator.keep_freed_memory)."""
     times = []
     for i in range(reps + WARMUP):
         _sync(device)
@@ -120,12 +121,12 @@ def _time_train(module: nn.Module, x: torch.Tensor, device: torch.device, precis
     return _best(_train_run(module, x, device, precision), device, reps)
 
 
-def _time_ratio(runs: tuple[Callable[[], None], Callable[[], None]], device: torch.device,
-                reps: int) -> float:
-    """The first run's best time over the second's, timed alternately: the
-    host's speed drifts by tens of percent over seconds, which two runs timed
-    one after the other would read as a ratio."""
-    best = [math.inf, math.inf]
+def _time_alternately(runs: tuple[Callable[[], object], ...], device: torch.device,
+                      reps: int) -> list[float]:
+    """Each run's best time, the runs timed in turn: the host's speed drifts
+    by tens of percent over seconds, which runs timed one after the other
+    would read as a difference between them."""
+    best = [math.inf] * len(runs)
     for i in range(reps + WARMUP):
         for k, run in enumerate(runs):
             _sync(device)
@@ -134,7 +135,27 @@ def _time_ratio(runs: tuple[Callable[[], None], Callable[[], None]], device: tor
             _sync(device)
             if i >= WARMUP:
                 best[k] = min(best[k], clock() - start)
-    return best[0] / max(best[1], 1e-9)
+    return best
+
+
+def _time_ratio(runs: tuple[Callable[[], None], Callable[[], None]], device: torch.device,
+                reps: int) -> float:
+    """The first run's best time over the second's, timed alternately."""
+    slow, fast = _time_alternately(runs, device, reps)
+    return slow / max(fast, 1e-9)
+
+
+def _optimizer_tensor_seconds(device: torch.device, optimizer: str, reps: int) -> float:
+    """The optimizer step's cost per parameter tensor: on the CPU torch steps
+    the tensors one by one in Python (~13 us each for SGD with momentum, ~37
+    for Adam, measured here), from tiny Linear layers: 32 tensors against 2."""
+    def step(layers: int) -> Callable[[], object]:
+        model = nn.Sequential(*[nn.Linear(8, 8) for _ in range(layers)]).to(device)
+        for param in model.parameters():
+            param.grad = torch.randn_like(param)
+        return setup.make_optimizer(model, TrainConfig(optimizer=optimizer)).step
+    many, few = _time_alternately((step(OPTIMIZER_TENSORS // 2), step(1)), device, reps)
+    return max(0.0, many - few) / (OPTIMIZER_TENSORS - 2)
 
 
 class Interrupted(Exception):
@@ -146,7 +167,14 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
             should_stop: Callable[[], bool] | None = None) -> Calibration:
     """Measure the throughputs now (scale < 1 shrinks the problems, for tests);
     raises Interrupted as soon as should_stop() says so. Each figure is the
-    best of reps runs: other processes only ever slow a run down."""
+    best of reps runs: other processes only ever slow a run down. Memory is
+    handled as while training (allocator.keep_freed_memory)."""
+    with allocator.keep_freed_memory():
+        return _measure(device, precision, channels_last, scale, reps, should_stop)
+
+
+def _measure(device: torch.device, precision: str, channels_last: bool, scale: float,
+             reps: int, should_stop: Callable[[], bool] | None) -> Calibration:
     big = device.type == "cuda"
     if device.type == "cpu" and precision in ("bf16", "fp16") and not setup.cpu_has_fast_bf16():
         scale /= 4   # emulated low precision runs ~10x slower: keep the calibration short
@@ -294,6 +322,8 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
     step = _step_overhead(device, precision, channels_last, 2 * reps, "sgd") - layers
     # Adam's step runs a dozen more kernels per parameter group
     adam = _step_overhead(device, precision, channels_last, 2 * reps, "adam") - layers
+    sgd_tensor = _optimizer_tensor_seconds(device, "sgd", 2 * reps)
+    adam_tensor = _optimizer_tensor_seconds(device, "adam", 2 * reps)
     return Calibration(device_label(device), conv_rate, dw_rate, gemm_rate, bytes_rate,
                        overhead, min(0.5, statistics.median(spreads)) if spreads else 0.0,
                        small_rate, max(0.0, step), max(1.0, dilated_factor), conv_overhead,
@@ -302,7 +332,7 @@ def measure(device: torch.device, precision: str = "fp32", channels_last: bool =
                        max(0.0, adam - step), stream_rate, fresh_per_byte, pointwise, linear,
                        augment, normalise, random, lanes, scalar, unaligned, reorder,
                        narrow_rate, pool_factor, large_train_rate, 3 * map_bytes,
-                       norm_fixed, pool_fixed, norm_block)
+                       norm_fixed, pool_fixed, norm_block, sgd_tensor, adam_tensor)
 
 
 def _interpolated_rate(size: float, middle: float, middle_rate: float, small: float,

@@ -43,6 +43,7 @@ from designer.core.plan_time import Calibration, estimate, eval_batch_size  # no
 from designer.core.planner import PlanSettings, plan  # noqa: E402
 from designer.core.training_config import TrainConfig  # noqa: E402
 from designer.io import load  # noqa: E402
+from designer.nn import allocator  # noqa: E402
 from designer.nn import train_setup as setup  # noqa: E402
 from designer.nn.augment import Normaliser  # noqa: E402
 from designer.nn.build import build  # noqa: E402
@@ -54,6 +55,7 @@ from designer.nn.memory_probe import LiveStorage, state_tensors  # noqa: E402
 
 clock = time.perf_counter   # --cpu-time: time.thread_time
 STATISTIC: Callable[[list[float]], float] = statistics.median   # --best: min
+WARM_S, TIMED_S, MAX_STEPS = 0.2, 0.5, 400   # a case's warm-up and timed steps
 OPTIMIZERS = {"sgd": ("sgd", 0.0), "sgd-momentum": ("sgd", 0.9), "adam": ("adam", 0.0),
               "adamw": ("adamw", 0.0)}
 
@@ -215,8 +217,9 @@ def measure(design: Design, device: torch.device, batch: int, optimizer: str,
         loss = trainer._train_step(images, y, sums, idx)
         trainer._report(1, loss, lr_now(opt), steps, steps, timer, 0.0)
 
-    for _ in range(2):
-        step(*data())
+    # warm up as a long run would be: a few milliseconds' step is still
+    # settling (caches, the allocator's free blocks) after two
+    _run_steps(lambda: step(*data()), device, 2, WARM_S)
     images, y, idx = data()
     # the memory probe's step leaves out augmentation: the plan counts the
     # batch as the model receives it
@@ -233,17 +236,27 @@ def measure(design: Design, device: torch.device, batch: int, optimizer: str,
             step(images, y, idx)
         peak = probe.peak
     trainer.config = config
-    times = []
-    for _ in range(time_steps):
+    times = _run_steps(lambda: step(*data()), device, time_steps,
+                       TIMED_S if time_steps else 0.0)
+    return {"peak": peak, "step_s": STATISTIC(times) if times else 0.0,
+            "model": model, "norm": norm}
+
+
+def _run_steps(run: Callable[[], None], device: torch.device, steps: int,
+               seconds: float) -> list[float]:
+    """Each step's time, for at least this many steps and seconds (a sample
+    of a few steps of a few milliseconds measures the host's moods, not the
+    epoch's steady pace), at most MAX_STEPS."""
+    times: list[float] = []
+    while len(times) < steps or (sum(times) < seconds and len(times) < MAX_STEPS):
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = clock()
-        step(*data())
+        run()
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(clock() - start)
-    return {"peak": peak, "step_s": STATISTIC(times) if times else 0.0,
-            "model": model, "norm": norm}
+    return times
 
 
 def eval_seconds(model: torch.nn.Module, norm: Normaliser, design: Design,
@@ -263,6 +276,11 @@ def eval_seconds(model: torch.nn.Module, norm: Normaliser, design: Design,
 
 
 def main(argv: list[str] | None = None) -> int:
+    with allocator.keep_freed_memory():   # as the trainer runs (Trainer.run)
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", help="comma list: sample names and resnet18, resnet50, "
                     "vgg11, mobilenetv2 (default: all)")
@@ -276,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int)
-    ap.add_argument("--time-steps", type=int, default=3, help="timed steps per case (0: none)")
+    ap.add_argument("--time-steps", type=int, default=3, help="timed steps per case, at least (0: none; short steps are timed for TIMED_S)")
     ap.add_argument("--no-time", action="store_true")
     ap.add_argument("--best", action="store_true",
                     help="the fastest timed step rather than the median (a loaded machine "
