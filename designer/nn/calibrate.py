@@ -307,11 +307,15 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
     # beyond the same convolution in channels_last_3d, per map element
     reorder = 0.0
     if device.type == "cpu" and not channels_last:
-        conv3d = nn.Conv3d(16, 16, 3, padding=1, bias=False)
+        # (timed alternately: one after the other, the host's drift read as
+        # the difference gave 2-10 ns per element across calibrations)
         x3 = torch.randn(max(1, b // 4), 16, 8, 16, 16)
-        plain3 = seconds(conv3d, x3)
-        blocked = seconds(conv3d.to(memory_format=torch.channels_last_3d),
-                          x3.contiguous(memory_format=torch.channels_last_3d))
+        plain3, blocked = _time_alternately((
+            _train_run(nn.Conv3d(16, 16, 3, padding=1, bias=False), x3, device, precision),
+            _train_run(nn.Conv3d(16, 16, 3, padding=1, bias=False).to(
+                memory_format=torch.channels_last_3d),
+                x3.contiguous(memory_format=torch.channels_last_3d), device, precision)),
+            device, reps)
         reorder = max(0.0, plain3 - blocked) / (2 * x3.numel())
     r = torch.empty(2 ** 20, device=device)
     random = min(_best(lambda: r.bernoulli_(0.5), device, reps)) / r.numel()
