@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import os
 import platform
 import statistics
@@ -250,8 +251,11 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
     x, y = torch.randn(large, device=device), torch.randn(large, device=device)
     stream_rate = 3 * large * 4 / max(min(_best(lambda: x.add_(y, alpha=1e-3), device, reps)),
                                       1e-9)
-    # the same with a new output each time: the first touch of fresh pages
-    fresh = min(_best(lambda: torch.add(x, y, alpha=1e-3), device, reps))
+    # the same into freshly mapped memory: the first touch of fresh pages
+    # (an mmap of its own: torch.add's new output could come from the free
+    # memory that allocator.keep_freed_memory keeps, and fault nothing)
+    fresh = min(_best(lambda: _add_into_fresh_pages(x, y), device, reps)) \
+        if device.type == "cpu" else 0.0
     fresh_per_byte = max(0.0, fresh - 3 * large * 4 / stream_rate) / (large * 4) \
         if device.type == "cpu" else 0.0
     del x, y
@@ -337,6 +341,15 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
                        augment, normalise, random, lanes, scalar, unaligned, reorder,
                        narrow_rate, pool_factor, large_train_rate, 3 * map_bytes,
                        norm_fixed, pool_fixed, norm_block, sgd_tensor, adam_tensor)
+
+
+def _add_into_fresh_pages(x: torch.Tensor, y: torch.Tensor) -> None:
+    """x + a*y written into a new anonymous mapping of the system's."""
+    pages = mmap.mmap(-1, x.numel() * x.element_size())
+    out = torch.frombuffer(pages, dtype=x.dtype)
+    torch.add(x, y, alpha=1e-3, out=out)
+    del out
+    pages.close()
 
 
 def _interpolated_rate(size: float, middle: float, middle_rate: float, small: float,
