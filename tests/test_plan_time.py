@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from designer.core.analysis import analyse
-from designer.core.plan_time import Calibration, estimate
+from designer.core.plan_time import POINTWISE_C, POINTWISE_M, Calibration, estimate
 from designer.io import load
 
 from conftest import ROOT
@@ -150,7 +150,12 @@ def test_a_real_calibration_gives_positive_rates() -> None:
     assert cal.large_train_bytes_per_s > 1e6 and cal.large_train_map_bytes > cal.map_bytes
     assert cal.norm_overhead_s >= cal.layer_overhead_s and cal.pool_overhead_s >= cal.layer_overhead_s
     assert cal.norm_block_factor >= 1.0 or cal.lanes == 0
+    assert cal.norm_tail_factor >= 1.0 or cal.lanes == 0
     assert cal.adam_tensor_s > cal.sgd_tensor_s > 0   # Adam runs ~3x the kernels per tensor
+    assert cal.few_positions_conv_macs_per_s > 1e6 and 0.2 < cal.pointwise_factor < 10
+    # the model gives the measured 1x1 convolution a finite, positive time
+    spm = cal.conv_seconds_per_mac(9 * POINTWISE_C, POINTWISE_C, POINTWISE_M)
+    assert 0 < spm * cal.pointwise_factor < 1e-6
 
 
 # --- the cost model's terms, by hand ------------------------------------------

@@ -20,6 +20,7 @@ plan, on every edit.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import MISSING, dataclass
 from typing import Any
@@ -32,6 +33,12 @@ from designer.core.model import INPUT_ID, Design
 RELATIVE_UNCERTAINTY = 0.3
 BIG_K, SMALL_K = 576, 72       # reductions of the two calibration convolutions
 BIG_N, SMALL_N, NARROW_N = 64, 16, 8   # ... their output channels, and the narrow one's
+# the convolution timed over few output positions (GEMM's M = batch x
+# positions, the weight gradient's reduction): 2 images of 7x7, 256 -> 256, 3x3
+FEW_M, FEW_K, FEW_N = 98, 2304, 256
+# the 1x1 convolution timed against the model (Calibration.pointwise_factor):
+# 256 -> 256 over 2 images of 28x28
+POINTWISE_C, POINTWISE_M = 256, 2 * 28 * 28
 EVAL_BATCH = 1024              # designer/nn/train_eval.py evaluates in batches of this
 EVAL_BATCH_ELEMENTS = EVAL_BATCH * 3072   # ... of CIFAR images; fewer of larger inputs
 
@@ -181,6 +188,18 @@ class Calibration:
     # SGD with momentum and Adam, beyond the two of step_overhead_s' net (0: none)
     sgd_tensor_s: float = 0.0
     adam_tensor_s: float = 0.0
+    # ... and its channels short of a whole vector (8 of 24 on AVX-512) run
+    # scalar code: this many times slower, measured on 1.5 vectors of
+    # channels against 2 (0: as norm_block_factor)
+    norm_tail_factor: float = 0.0
+    # a convolution over few output positions (FEW_M: ResNet's last stage at
+    # a small batch) runs far below peak: training MACs per second of the
+    # FEW_K, FEW_N one, its fixed cost taken off (0: unknown)
+    few_positions_conv_macs_per_s: float = 0.0
+    # a dense 2-D 1x1 convolution is one GEMM whose reduction is C_in, as a
+    # 3x3's is per tap: it costs what a 3x3 with its channels and positions
+    # costs per MAC, times this (measured on POINTWISE_C channels; 0: 1)
+    pointwise_factor: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -211,20 +230,17 @@ class Calibration:
                 return t0 + f * (t1 - t0)
         return points[-1][1]
 
-    def conv_seconds_per_mac(self, reduction: int, out_channels: int = BIG_N) -> float:
-        """Time per training MAC as a + b/K + c/N for a reduction of
-        K = C_in/groups·k_h·k_w and N output channels per group, fitted through
-        the three measured convolutions (K, N = 576, 64; 72, 16; 576, 8)."""
-        big = 1 / self.conv_macs_per_s
-        if self.small_conv_macs_per_s <= 0:
-            return big
-        small = 1 / self.small_conv_macs_per_s
-        c = 0.0
-        if self.narrow_conv_macs_per_s > 0:
-            c = max(0.0, (1 / self.narrow_conv_macs_per_s - big) / (1 / NARROW_N - 1 / BIG_N))
-        b = max(0.0, (small - big - c * (1 / SMALL_N - 1 / BIG_N)) / (1 / SMALL_K - 1 / BIG_K))
-        a = max(0.0, big - b / BIG_K - c / BIG_N)
-        return a + b / max(1, reduction) + c / max(1, out_channels)
+    def conv_seconds_per_mac(self, reduction: int, out_channels: int = BIG_N,
+                             positions: int = 0) -> float:
+        """Time per training MAC as a + b/K + c/N + d/M for a reduction of
+        K = C_in/groups·k_h·k_w, N output channels per group and M output
+        positions (batch included; 0: many), fitted through the four measured
+        convolutions (K, N, M = 576, 64, many; 72, 16, many; 576, 8, many;
+        FEW_K, FEW_N, FEW_M)."""
+        a, b, c, d = _conv_fit(self.conv_macs_per_s, self.small_conv_macs_per_s,
+                               self.narrow_conv_macs_per_s, self.few_positions_conv_macs_per_s)
+        return (a + b / max(1, reduction) + c / max(1, out_channels)
+                + (d / positions if positions > 0 else 0.0))
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -259,6 +275,28 @@ class TimeEstimate:
     def epoch_range(self) -> tuple[float, float]:
         u = self.uncertainty
         return self.epoch_s * (1 - u), self.epoch_s * (1 + u)
+
+
+@functools.lru_cache(maxsize=16)
+def _conv_fit(big_rate: float, small_rate: float, narrow_rate: float, few_rate: float
+              ) -> tuple[float, float, float, float]:
+    """Calibration.conv_seconds_per_mac's a, b, c, d. The first three
+    convolutions are timed over thousands of positions, where d/M is a few
+    percent, so they fit a, b, c alone; d is what the few-positions one
+    takes beyond them."""
+    big = 1 / big_rate
+    if small_rate <= 0:
+        return big, 0.0, 0.0, 0.0
+    small = 1 / small_rate
+    c = 0.0
+    if narrow_rate > 0:
+        c = max(0.0, (1 / narrow_rate - big) / (1 / NARROW_N - 1 / BIG_N))
+    b = max(0.0, (small - big - c * (1 / SMALL_N - 1 / BIG_N)) / (1 / SMALL_K - 1 / BIG_K))
+    a = max(0.0, big - b / BIG_K - c / BIG_N)
+    d = 0.0
+    if few_rate > 0:
+        d = max(0.0, (1 / few_rate - (a + b / FEW_K + c / FEW_N)) * FEW_M)
+    return a, b, c, d
 
 
 def _numel(shape: Any) -> int:
@@ -305,8 +343,13 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
             if depthwise:
                 seconds = work / cal.depthwise_macs_per_s
             else:
-                seconds = work * cal.conv_seconds_per_mac(
-                    reduction, _out_channels(info, cal)) * _padding(info, cal, first)
+                factor = 1.0
+                if not first and _is_pointwise(info) and len(info.output_shape or ()) == 3:
+                    reduction *= 9
+                    factor = cal.pointwise_factor or 1.0
+                seconds = work * factor * cal.conv_seconds_per_mac(
+                    reduction, _out_channels(info, cal), _positions(info) * batch
+                ) * _padding(info, cal, first)
             seconds *= cal.dilated_factor if dilated else 1.0
         # (a first layer reads the few image channels as they are: no reorder)
         if info.type.endswith("3d") and cal.reorder_seconds_per_element > 0 and not first:
@@ -369,6 +412,15 @@ def _padding(info: Any, cal: Calibration, first: bool = False) -> float:
     return factor
 
 
+def _positions(info: Any) -> int:
+    """A convolution's positions per image (its GEMM's M over the batch): the
+    output's, or a transposed one's input's (the fewer of the two)."""
+    shape = info.input_shapes[0] if info.input_shapes else None
+    if not shape or not info.output_shape:
+        return 0
+    return min(_numel(shape[1:]), _numel(info.output_shape[1:]))
+
+
 def _out_channels(info: Any, cal: Calibration) -> int:
     """A convolution's output channels per group, padded to whole vectors."""
     if not info.output_shape:
@@ -391,8 +443,8 @@ def _scalar_channels(info: Any, cal: Calibration) -> float:
     if cal.lanes <= 1 or not shape or len(shape) != 3:
         return 1.0
     if info.type == "BatchNorm2d":
-        block, factor = 2 * cal.lanes, cal.norm_block_factor
-    elif info.type in VECTOR_CHANNELS:
+        return _norm_channels(shape[0], cal)
+    if info.type in VECTOR_CHANNELS:
         block, factor = cal.lanes, cal.scalar_factor
     else:
         return 1.0
@@ -403,16 +455,32 @@ def _scalar_channels(info: Any, cal: Calibration) -> float:
     return (channels - rest + rest * factor) / channels
 
 
+def _norm_channels(channels: int, cal: Calibration) -> float:
+    """Batch norm's slowdown for its channels beyond whole blocks of two
+    vectors: whole vectors left over at norm_block_factor, the channels short
+    of a vector at norm_tail_factor."""
+    block = max(1.0, cal.norm_block_factor)
+    tail = cal.norm_tail_factor if cal.norm_tail_factor > 1 else block
+    rest = channels % (2 * cal.lanes)
+    short = rest % cal.lanes
+    return (channels - rest + (rest - short) * block + short * tail) / channels
+
+
 def _matmul_overhead(info: Any, cal: Calibration) -> float:
     """The fixed cost of a convolution or Linear's forward + backward."""
     if info.type == "Linear":
         return cal.linear_overhead_s or cal.conv_overhead_s
-    k = info.resolved.get("kernel_size", 1)
-    pointwise = all(x == 1 for x in k) if isinstance(k, (list, tuple)) else k == 1
-    if pointwise and int(info.resolved.get("groups", 1) or 1) == 1 \
-            and not info.type.startswith("ConvTranspose"):
+    if _is_pointwise(info):
         return cal.pointwise_overhead_s or cal.conv_overhead_s
     return cal.conv_overhead_s
+
+
+def _is_pointwise(info: Any) -> bool:
+    """A dense (ungrouped, not transposed) convolution with a 1x1 kernel."""
+    k = info.resolved.get("kernel_size", 1)
+    pointwise = all(x == 1 for x in k) if isinstance(k, (list, tuple)) else k == 1
+    return pointwise and int(info.resolved.get("groups", 1) or 1) == 1 \
+        and not info.type.startswith("ConvTranspose")
 
 
 def optimizer_passes(optimizer: str, momentum: bool = True) -> int:

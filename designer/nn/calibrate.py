@@ -24,7 +24,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from designer.core.plan_time import OPTIMIZER_TENSORS, TRAFFIC, Calibration
+from designer.core.plan_time import (FEW_K, FEW_M, FEW_N, OPTIMIZER_TENSORS, POINTWISE_C,
+                                     POINTWISE_M, TRAFFIC, Calibration)
 from designer.core.training_config import TrainConfig
 from designer.nn import allocator
 from designer.nn import train_setup as setup
@@ -47,7 +48,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 11
+CALIBRATION_VERSION = 13
 
 
 def cpu_model() -> str:
@@ -213,6 +214,10 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
     # ... and so does one with few output channels (GEMM's N = 8)
     narrow_rate = 3 * b * 8 * 64 * 9 * side * side / seconds(
         nn.Conv2d(64, 8, 3, padding=1, bias=False), torch.randn(b, 64, side, side))
+    # ... and so does one over few output positions (GEMM's M: 2 images of
+    # 7x7, as ResNet's last stage at a small batch); its fixed cost comes off below
+    few_seconds = seconds(nn.Conv2d(FEW_K // 9, FEW_N, 3, padding=1, bias=False),
+                          torch.randn(FEW_M // 49, FEW_K // 9, 7, 7))
     # dilation takes slower kernels: the same convolution with dilation 4 (the
     # middle of the usual 2-8: ~1.1x, 1.05x and 0.95x on 32-64 channels here)
     # and without, timed alternately (a ratio of two noisy figures)
@@ -278,12 +283,21 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
                                           device, precision, reps, should_stop))
     pool_fixed = max(overhead, _per_layer(lambda: nn.MaxPool2d(1), (16, 8, 8, 8), 10, fmt,
                                           device, precision, reps, should_stop))
+    few_rate = 3 * FEW_M * FEW_K * FEW_N / max(few_seconds - conv_overhead, few_seconds / 2)
+    # a 1x1 convolution against what the model gives a 3x3 of its channels
+    pw_seconds = seconds(nn.Conv2d(POINTWISE_C, POINTWISE_C, 1, bias=False),
+                         torch.randn(POINTWISE_M // 784, POINTWISE_C, 28, 28))
+    fit = Calibration("fit", conv_rate, 1.0, 1.0, 1.0, 0.0, small_conv_macs_per_s=small_rate,
+                      narrow_conv_macs_per_s=narrow_rate, few_positions_conv_macs_per_s=few_rate)
+    pw_planned = 3 * POINTWISE_M * POINTWISE_C ** 2 * fit.conv_seconds_per_mac(
+        9 * POINTWISE_C, POINTWISE_C, POINTWISE_M)
+    pointwise_factor = max(pw_seconds - pointwise, pw_seconds / 2) / pw_planned
     augment = _data_seconds_per_element(device, channels_last, reps, True)
     normalise = _data_seconds_per_element(device, False, reps, False)
     # channels_last kernels work on vectors of channels: pooling on half a
     # vector (scalar code) against a whole one, and a convolution from
     # lanes - 2 channels (a slower kernel besides the padding) against lanes
-    scalar = unaligned = norm_block = 0.0
+    scalar = unaligned = norm_block = norm_tail = 0.0
     lanes = vector_lanes(device) if channels_last else 0
     # max pooling (with its int64 indices) against what its TRAFFIC at the
     # measured bandwidth predicts, on 16 channels (whole vectors)
@@ -306,6 +320,12 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
         odd_even = ratio((nn.BatchNorm2d(3 * lanes), torch.randn(4 * b, 3 * lanes, side, side)),
                          (nn.BatchNorm2d(4 * lanes), torch.randn(3 * b, 4 * lanes, side, side)))
         norm_block = max(1.0, 3 * odd_even - 2)
+        # the channels short of a whole vector: 1.5 vectors against 2, so
+        # r = (norm_block + tail / 2) / 1.5
+        half = lanes + lanes // 2
+        short = ratio((nn.BatchNorm2d(half), torch.randn(4 * b, half, side, side)),
+                      (nn.BatchNorm2d(2 * lanes), torch.randn(3 * b, 2 * lanes, side, side)))
+        norm_tail = max(1.0, 2 * (1.5 * short - norm_block))
     # a 3-D convolution in the contiguous format (the trainer's for 3-D
     # inputs) reorders its maps to oneDNN's blocked layout and back: its time
     # beyond the same convolution in channels_last_3d, per map element
@@ -340,7 +360,8 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
                        max(0.0, adam - step), stream_rate, fresh_per_byte, pointwise, linear,
                        augment, normalise, random, lanes, scalar, unaligned, reorder,
                        narrow_rate, pool_factor, large_train_rate, 3 * map_bytes,
-                       norm_fixed, pool_fixed, norm_block, sgd_tensor, adam_tensor)
+                       norm_fixed, pool_fixed, norm_block, sgd_tensor, adam_tensor, norm_tail,
+                       few_rate, pointwise_factor)
 
 
 def _add_into_fresh_pages(x: torch.Tensor, y: torch.Tensor) -> None:

@@ -1,0 +1,95 @@
+"""The cost model's terms for a layer's shape: output positions, 1x1 convolutions,
+batch norm's channels short of a vector."""
+from __future__ import annotations
+
+import pytest
+
+from designer.core.analysis import analyse
+from designer.core.model import Design, InputSpec
+from designer.core.plan_time import FEW_K, FEW_M, FEW_N, Calibration, layer_seconds
+
+BASE = Calibration("hand", conv_macs_per_s=2e11, depthwise_macs_per_s=3e10,
+                   gemm_macs_per_s=2e11, bytes_per_s=3e10, layer_overhead_s=0.0,
+                   small_conv_macs_per_s=1e11, narrow_conv_macs_per_s=9e10)
+FEW = Calibration(**{**BASE.to_dict(), "few_positions_conv_macs_per_s": 1e11})
+
+
+def test_few_output_positions_cost_more_per_mac_through_the_measured_point() -> None:
+    spm = FEW.conv_seconds_per_mac
+    assert spm(FEW_K, FEW_N, FEW_M) == pytest.approx(1 / 1e11)
+    assert spm(576, 64, 49) > spm(576, 64, FEW_M) > spm(576, 64, 1568) > spm(576, 64, 10 ** 6)
+    # many positions (or an unknown number) leave the three-point fit as it was
+    assert spm(576, 64, 10 ** 9) == pytest.approx(BASE.conv_seconds_per_mac(576, 64), rel=1e-6)
+    assert spm(576, 64) == BASE.conv_seconds_per_mac(576, 64)
+    assert spm(576, 64) == pytest.approx(1 / 2e11, rel=0.02)
+    # without the measurement (an older cache entry) positions do not matter
+    assert BASE.conv_seconds_per_mac(576, 64, 49) == BASE.conv_seconds_per_mac(576, 64)
+
+
+def _two_convs(side: int) -> dict:
+    d = Design("convs", InputSpec(64, side, side))
+    d.add_layer("ReLU", {}, ["input"], layer_id="r")
+    d.add_layer("Conv2d", {"out_channels": 64, "kernel_size": 3, "padding": 1, "bias": False},
+                ["r"], layer_id="c3")
+    d.add_layer("Conv2d", {"out_channels": 128, "kernel_size": 1, "bias": False},
+                ["c3"], layer_id="c1")
+    d.add_layer("Conv2d", {"out_channels": 64, "kernel_size": 1, "stride": 2, "bias": False},
+                ["c1"], layer_id="down")
+    a = analyse(d)
+    assert a.ok
+    return a.layers
+
+
+def test_a_convolution_counts_its_output_positions_over_the_whole_batch() -> None:
+    L = _two_convs(7)
+    spm = FEW.conv_seconds_per_mac
+    macs = 3 * 64 * 64 * 9 * 49
+    assert layer_seconds(L["c3"], 2, 4, FEW) == pytest.approx(2 * macs * spm(576, 64, 2 * 49))
+    # per image, a larger batch is cheaper: the positions term shrinks
+    assert layer_seconds(L["c3"], 2, 4, FEW) / 2 > layer_seconds(L["c3"], 64, 4, FEW) / 64
+    # a strided convolution's positions are its output's (4 of 7x7)
+    down = layer_seconds(L["down"], 2, 4, FEW)
+    assert down == pytest.approx(
+        2 * 3 * 128 * 64 * 16 * spm(9 * 128, 64, 2 * 16), rel=1e-9)
+
+
+def test_a_1x1_convolution_costs_a_3x3_of_its_channels_per_mac_times_its_factor() -> None:
+    L = _two_convs(14)
+    spm = FEW.conv_seconds_per_mac
+    macs = 2 * 3 * 64 * 128 * 196
+    plain = layer_seconds(L["c1"], 2, 4, FEW)
+    assert plain == pytest.approx(macs * spm(9 * 64, 128, 2 * 196))
+    slow = Calibration(**{**FEW.to_dict(), "pointwise_factor": 1.5})
+    assert layer_seconds(L["c1"], 2, 4, slow) == pytest.approx(1.5 * plain)
+    # a 3x3 convolution is not a pointwise one
+    assert layer_seconds(L["c3"], 2, 4, slow) == layer_seconds(L["c3"], 2, 4, FEW)
+
+
+def test_a_first_1x1_convolution_keeps_its_plain_reduction() -> None:
+    d = Design("first", InputSpec(3, 8, 8))
+    d.add_layer("Conv2d", {"out_channels": 16, "kernel_size": 1, "bias": False}, ["input"],
+                layer_id="c")
+    info = analyse(d).layers["c"]
+    slow = Calibration(**{**FEW.to_dict(), "pointwise_factor": 2.0})
+    assert layer_seconds(info, 4, 4, slow, first=True) == pytest.approx(
+        2 * 3 * 16 * 64 * 4 * FEW.conv_seconds_per_mac(3, 16, 4 * 64))
+
+
+
+def test_batch_norm_channels_short_of_a_vector_run_at_the_tail_factor() -> None:
+    d = Design("tail", InputSpec(24, 8, 8))
+    d.add_layer("BatchNorm2d", {}, ["input"], layer_id="bn24")
+    d.add_layer("Conv2d", {"out_channels": 48, "kernel_size": 1}, ["bn24"], layer_id="c")
+    d.add_layer("BatchNorm2d", {}, ["c"], layer_id="bn48")
+    L = analyse(d).layers
+    plain = Calibration(**{**BASE.to_dict(), "lanes": 16})
+    block = Calibration(**{**plain.to_dict(), "norm_block_factor": 1.5})
+    tail = Calibration(**{**block.to_dict(), "norm_tail_factor": 6.0})
+    base24 = layer_seconds(L["bn24"], 4, 4, plain)
+    # AVX-512: 24 channels are one whole vector (no whole block of two) and 8 short of one
+    assert layer_seconds(L["bn24"], 4, 4, tail) == pytest.approx((16 * 1.5 + 8 * 6.0) / 24 * base24)
+    # without the tail figure (an older cache entry) all 24 run at the block factor
+    assert layer_seconds(L["bn24"], 4, 4, block) == pytest.approx(1.5 * base24)
+    # 48 channels: a block of two vectors and a whole vector, no tail
+    assert layer_seconds(L["bn48"], 4, 4, tail) == pytest.approx(
+        (32 + 16 * 1.5) / 48 * layer_seconds(L["bn48"], 4, 4, plain))
