@@ -93,3 +93,29 @@ def test_batch_norm_channels_short_of_a_vector_run_at_the_tail_factor() -> None:
     # 48 channels: a block of two vectors and a whole vector, no tail
     assert layer_seconds(L["bn48"], 4, 4, tail) == pytest.approx(
         (32 + 16 * 1.5) / 48 * layer_seconds(L["bn48"], 4, 4, plain))
+
+
+def test_depthwise_convolutions_other_than_3x3_stride_1_pay_at_least_their_outputs() -> None:
+    d = Design("dw", InputSpec(32, 16, 16))
+    d.add_layer("ReLU", {}, ["input"], layer_id="r")
+    d.add_layer("Conv2d", {"out_channels": 32, "kernel_size": 3, "padding": 1, "groups": 32,
+                           "bias": False}, ["r"], layer_id="plain")
+    d.add_layer("Conv2d", {"out_channels": 32, "kernel_size": 3, "padding": 1, "stride": 2,
+                           "groups": 32, "bias": False}, ["plain"], layer_id="strided")
+    d.add_layer("Conv2d", {"out_channels": 32, "kernel_size": 5, "padding": 2, "groups": 32,
+                           "bias": False}, ["strided"], layer_id="five")
+    L = analyse(d).layers
+    slow = Calibration(**{**BASE.to_dict(), "depthwise_other_seconds_per_output": 2e-8})
+    # the calibrated kind costs its MACs at the depthwise rate, as before
+    assert layer_seconds(L["plain"], 4, 2, slow) == layer_seconds(L["plain"], 4, 2, BASE)
+    assert layer_seconds(L["plain"], 4, 2, BASE) == pytest.approx(4 * 3 * 32 * 9 * 256 / 3e10)
+    # stride 2: 8x8 outputs of 32 channels, at least 20 ns each (its MACs take 0.6 ns)
+    assert layer_seconds(L["strided"], 4, 2, slow) == pytest.approx(4 * 32 * 64 * 2e-8)
+    assert layer_seconds(L["strided"], 4, 2, BASE) == pytest.approx(4 * 3 * 32 * 9 * 64 / 3e10)
+    assert layer_seconds(L["five"], 4, 2, slow) == pytest.approx(4 * 32 * 64 * 2e-8)
+    # evaluation runs the forward pass: a third
+    assert layer_seconds(L["five"], 4, 2, slow, train=False) == pytest.approx(
+        4 * 32 * 64 * 2e-8 / 3)
+    # a slow enough MAC rate still wins over the floor
+    crawl = Calibration(**{**slow.to_dict(), "depthwise_macs_per_s": 1e7})
+    assert layer_seconds(L["five"], 4, 2, crawl) == pytest.approx(4 * 3 * 32 * 25 * 64 / 1e7)

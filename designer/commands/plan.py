@@ -11,7 +11,7 @@ from typing import Any
 
 from designer.core.analysis import analyse
 from designer.core.plan_report import parse_size, plan_dict, plan_table, settings_for
-from designer.core.plan_time import TimeEstimate
+from designer.core.plan_time import TimeEstimate, slow_in_cpu_bf16
 from designer.core.planner import Plan, PlanError, plan
 from designer.core.training_config import TrainConfig
 from designer.io import DesignFileError, load
@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def resolve(config: TrainConfig, macs: int, has_conv: bool) -> tuple[str, str, bool, bool, list[str]]:
+def resolve(config: TrainConfig, macs: int, has_conv: bool, slow_bf16: list[str] | None = None
+            ) -> tuple[str, str, bool, bool, list[str]]:
     """(device type, precision, channels_last, device present, notes); torch
     decides what auto means where the device exists."""
     notes: list[str] = []
@@ -49,7 +50,7 @@ def resolve(config: TrainConfig, macs: int, has_conv: bool) -> tuple[str, str, b
     try:
         device = setup.resolve_device(name)
         present, kind = True, device.type
-        precision = setup.resolve_precision(config.precision, device, notes, macs)
+        precision = setup.resolve_precision(config.precision, device, notes, macs, slow_bf16)
         if kind == "cpu" and precision in ("bf16", "fp16") and not setup.cpu_has_fast_bf16():
             notes.append(f"{precision} is slow on this CPU (no native support: it is emulated, "
                          "often ~10x slower than fp32)")
@@ -131,8 +132,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     has_conv = any(info.type.startswith("Conv") for info in analysis.layers.values())
     try:
-        kind, precision, channels_last, present, notes = resolve(config, analysis.total_macs,
-                                                                 has_conv)
+        kind, precision, channels_last, present, notes = resolve(
+            config, analysis.total_macs, has_conv, slow_in_cpu_bf16(analysis))
         p = plan(design, settings_for(config, kind, precision, channels_last), analysis)
     except PlanError as e:
         print(f"error: {e}", file=sys.stderr)

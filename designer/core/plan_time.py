@@ -200,6 +200,11 @@ class Calibration:
     # 3x3's is per tap: it costs what a 3x3 with its channels and positions
     # costs per MAC, times this (measured on POINTWISE_C channels; 0: 1)
     pointwise_factor: float = 0.0
+    # a depthwise convolution other than 3x3 with stride 1 takes other
+    # kernels (bf16 on a CPU: a reference path 4-15x slower than fp32): at
+    # least this per output element, forward + backward, timed on 3x3 with
+    # stride 2 (0: its MACs at depthwise_macs_per_s alone)
+    depthwise_other_seconds_per_output: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -342,6 +347,9 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
             depthwise, reduction, dilated = _conv_kind(info)
             if depthwise:
                 seconds = work / cal.depthwise_macs_per_s
+                if not _plain_depthwise(info):
+                    outputs = _numel(info.output_shape) * batch * (1 if train else 1 / 3)
+                    seconds = max(seconds, outputs * cal.depthwise_other_seconds_per_output)
             else:
                 factor = 1.0
                 if not first and _is_pointwise(info) and len(info.output_shape or ()) == 3:
@@ -410,6 +418,26 @@ def _padding(info: Any, cal: Calibration, first: bool = False) -> float:
     if not first and (shape[0] // groups) % lanes:
         factor *= max(1.0, cal.unaligned_factor)
     return factor
+
+
+def _plain_depthwise(info: Any) -> bool:
+    """A depthwise convolution of the calibrated kind: 3x3 (or 3), stride 1,
+    no dilation."""
+    def all_equal(value: Any, want: int) -> bool:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        return all(v == want for v in values)
+    r = info.resolved
+    return all_equal(r.get("kernel_size", 3), 3) and all_equal(r.get("stride", 1), 1) \
+        and all_equal(r.get("dilation", 1), 1)
+
+
+def slow_in_cpu_bf16(analysis: Analysis) -> list[str]:
+    """The layers torch runs far slower in bf16 than in fp32 on a CPU: the
+    depthwise convolutions other than 3x3 with stride 1 (a reference path,
+    4-15x fp32's time with torch 2.13)."""
+    return [lid for lid in analysis.order
+            if analysis.layers[lid].type.startswith("Conv")
+            and _conv_kind(analysis.layers[lid])[0] and not _plain_depthwise(analysis.layers[lid])]
 
 
 def _positions(info: Any) -> int:

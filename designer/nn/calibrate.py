@@ -226,6 +226,10 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
                            (nn.Conv2d(64, 64, 3, padding=1, bias=False), x_dil))
     dw = nn.Conv2d(128, 128, 3, padding=1, groups=128, bias=False)
     dw_rate = 3 * b * 128 * 9 * side * side / seconds(dw, torch.randn(b, 128, side, side))
+    # ... and one with stride 2, per output element: other depthwise
+    # convolutions take other kernels; its fixed cost comes off below
+    dw_other = seconds(nn.Conv2d(128, 128, 3, stride=2, padding=1, groups=128, bias=False),
+                       torch.randn(b, 128, side, side))
     n = max(16, int((1024 if big else 256) * scale))
     gemm_rate = 3 * n * 1024 * 1024 / seconds(nn.Linear(1024, 1024, bias=False),
                                               torch.randn(n, 1024))
@@ -292,6 +296,7 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
     pw_planned = 3 * POINTWISE_M * POINTWISE_C ** 2 * fit.conv_seconds_per_mac(
         9 * POINTWISE_C, POINTWISE_C, POINTWISE_M)
     pointwise_factor = max(pw_seconds - pointwise, pw_seconds / 2) / pw_planned
+    dw_other = max(dw_other - conv_overhead, dw_other / 2) / (b * 128 * (side // 2) ** 2)
     augment = _data_seconds_per_element(device, channels_last, reps, True)
     normalise = _data_seconds_per_element(device, False, reps, False)
     # channels_last kernels work on vectors of channels: pooling on half a
@@ -361,7 +366,7 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
                        augment, normalise, random, lanes, scalar, unaligned, reorder,
                        narrow_rate, pool_factor, large_train_rate, 3 * map_bytes,
                        norm_fixed, pool_fixed, norm_block, sgd_tensor, adam_tensor, norm_tail,
-                       few_rate, pointwise_factor)
+                       few_rate, pointwise_factor, dw_other)
 
 
 def _add_into_fresh_pages(x: torch.Tensor, y: torch.Tensor) -> None:

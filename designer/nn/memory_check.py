@@ -12,6 +12,7 @@ import torch
 from designer.core.analysis import analyse
 from designer.core.model import Design
 from designer.core.plan_report import fmt_bytes, settings_for
+from designer.core.plan_time import slow_in_cpu_bf16
 from designer.core.planner import Plan, PlanError, plan
 from designer.core.training_config import TrainConfig
 from designer.nn import train_setup as setup
@@ -79,7 +80,8 @@ def check(design: Design, config: TrainConfig, free: int | None = None) -> Memor
         return None
     try:
         device = setup.resolve_device(config.device)
-        precision = setup.resolve_precision(config.precision, device, [], analysis.total_macs)
+        precision = setup.resolve_precision(config.precision, device, [], analysis.total_macs,
+                                            slow_in_cpu_bf16(analysis))
         has_conv = any(i.type.startswith("Conv") for i in analysis.layers.values())
         cl = (config.channels_last or "auto").lower()
         channels_last = setup.is_image_shape(analysis.input_shape) and (

@@ -57,7 +57,10 @@ def resolve_device(name: str) -> torch.device:
 
 # Measured on a 2-core AVX512-BF16 CPU (batch 256, channels_last): bf16 autocast
 # gave fast_cifar (118M MACs) 1.9x, resnet_small (12.5M) 1.7x, mobilenet (16.5M)
-# 1.6x, LeNet-5 (0.65M) 1.0x and shufflenet (2.1M) 0.9x.
+# 1.6x, LeNet-5 (0.65M) 1.0x and shufflenet (2.1M) 0.9x. With torch 2.13 on a
+# 2-core Xeon with AMX, strided and 5x5 depthwise convolutions take a
+# reference path in bf16: at batch 128 mobilenet ran 0.83x, mobilenetv3 0.64x
+# and shufflenetv2 0.78x fp32's speed (fast_cifar 2.6x, resnet_small 1.8x).
 CPU_BF16_MIN_MACS = 5_000_000
 
 
@@ -68,9 +71,12 @@ def cpu_has_fast_bf16() -> bool:
         return False
 
 
-def resolve_precision(name: str, device: torch.device, notes: list[str], macs: int = 0) -> str:
+def resolve_precision(name: str, device: torch.device, notes: list[str], macs: int = 0,
+                      slow_bf16: list[str] | None = None) -> str:
     """fp32, bf16 or fp16. auto: bf16 (else fp16) on CUDA; on the CPU bf16 for
-    nets of at least CPU_BF16_MIN_MACS where the CPU has native bf16; else fp32."""
+    nets of at least CPU_BF16_MIN_MACS where the CPU has native bf16, unless
+    the net has layers that run far slower in bf16 there (slow_bf16:
+    plan_time.slow_in_cpu_bf16); else fp32."""
     name = (name or "auto").lower()
     if name not in ("auto", "fp32", "bf16", "fp16"):
         raise SetupError(f"unknown precision '{name}': use auto, fp32, bf16 or fp16")
@@ -86,6 +92,11 @@ def resolve_precision(name: str, device: torch.device, notes: list[str], macs: i
         return "fp32"
     if name == "auto":
         fast = device.type == "cpu" and macs >= CPU_BF16_MIN_MACS and cpu_has_fast_bf16()
+        if fast and slow_bf16:
+            notes.append(f"auto precision: fp32, as {len(slow_bf16)} depthwise convolution(s) "
+                         f"({', '.join(slow_bf16[:3])}{', ...' if len(slow_bf16) > 3 else ''}) "
+                         "run several times slower in bf16 on this CPU")
+            return "fp32"
         return "bf16" if fast else "fp32"
     return name
 

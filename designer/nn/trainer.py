@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from designer.core.analysis import analyse
 from designer.core.model import Design
-from designer.core.plan_time import eval_batch_size
+from designer.core.plan_time import eval_batch_size, slow_in_cpu_bf16
 from designer.core.training_config import TrainConfig, TrainConfigError, setting_problem
 from designer.nn import allocator, recipe
 from designer.nn import train_setup as setup
@@ -198,7 +198,7 @@ class Trainer:
         notes: list[str] = []
         self.device = setup.resolve_device(cfg.device)
         self.precision = setup.resolve_precision(cfg.precision, self.device, notes,
-                                                 analysis.total_macs)
+                                                 analysis.total_macs, slow_in_cpu_bf16(analysis))
         n_threads = threads.configure(cfg.threads) if self.device.type == "cpu" else 0
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed batch shapes: pick the fastest kernels
