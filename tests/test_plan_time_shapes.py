@@ -119,3 +119,26 @@ def test_depthwise_convolutions_other_than_3x3_stride_1_pay_at_least_their_outpu
     # a slow enough MAC rate still wins over the floor
     crawl = Calibration(**{**slow.to_dict(), "depthwise_macs_per_s": 1e7})
     assert layer_seconds(L["five"], 4, 2, crawl) == pytest.approx(4 * 3 * 32 * 25 * 64 / 1e7)
+
+
+def test_a_calibration_is_the_median_of_its_passes(monkeypatch) -> None:
+    from designer.core.plan_time import median_of
+    slow = Calibration(**{**BASE.to_dict(), "conv_macs_per_s": 8e10, "lanes": 16})
+    fast = [Calibration(**{**BASE.to_dict(), "conv_macs_per_s": r, "lanes": 16})
+            for r in (1.7e11, 1.6e11)]
+    cal = median_of([slow, *fast])
+    assert cal.conv_macs_per_s == 1.6e11          # the slow pass does not decide
+    assert cal.gemm_macs_per_s == BASE.gemm_macs_per_s
+    assert cal.lanes == 16 and isinstance(cal.lanes, int)
+    assert median_of([slow]) is slow
+    torch = pytest.importorskip("torch")
+    from designer.nn import calibrate
+    passes = iter([slow, *fast])
+    calls = []
+
+    def fake(*args, **kwargs) -> Calibration:
+        calls.append(args)
+        return next(passes)
+    monkeypatch.setattr(calibrate, "_measure", fake)
+    assert calibrate.measure(torch.device("cpu")) == cal
+    assert len(calls) == calibrate.PASSES == 3

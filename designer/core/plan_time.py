@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
 from dataclasses import MISSING, dataclass
 from typing import Any
 
@@ -266,6 +267,19 @@ class Calibration:
                     continue
                 raise ValueError(f"calibration value {k} is missing or invalid")
         return cls(**values)
+
+
+def median_of(cals: list[Calibration]) -> Calibration:
+    """One calibration from several: each figure's median (each is already
+    the best of its repetitions; the median keeps a pass that the host
+    slowed down, or a lucky one, from deciding)."""
+    if len(cals) == 1:
+        return cals[0]
+    data = cals[0].to_dict()
+    for key, value in data.items():
+        if isinstance(value, (int, float)):
+            data[key] = type(value)(statistics.median(c.to_dict()[key] for c in cals))
+    return Calibration.from_dict(data)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from designer.core.plan_time import (FEW_K, FEW_M, FEW_N, OPTIMIZER_TENSORS, POINTWISE_C,
-                                     POINTWISE_M, TRAFFIC, Calibration)
+                                     POINTWISE_M, TRAFFIC, Calibration, median_of)
 from designer.core.training_config import TrainConfig
 from designer.nn import allocator
 from designer.nn import train_setup as setup
@@ -164,15 +164,23 @@ class Interrupted(Exception):
     """The calibration gave way (a training run started)."""
 
 
+# The calibration is measured this many times and each figure's median kept:
+# the host's speed swings (one pass in a fresh process timed convolutions at
+# 84 GMAC/s, the three after it at 160-173)
+PASSES = 3
+
+
 def measure(device: torch.device, precision: str = "fp32", channels_last: bool = False,
             scale: float = 1.0, reps: int = 5,
-            should_stop: Callable[[], bool] | None = None) -> Calibration:
+            should_stop: Callable[[], bool] | None = None, passes: int = PASSES) -> Calibration:
     """Measure the throughputs now (scale < 1 shrinks the problems, for tests);
     raises Interrupted as soon as should_stop() says so. Each figure is the
-    best of reps runs: other processes only ever slow a run down. Memory is
-    handled as while training (allocator.keep_freed_memory)."""
+    best of reps runs (other processes only ever slow a run down), and its
+    median over passes. Memory is handled as while training
+    (allocator.keep_freed_memory)."""
     with allocator.keep_freed_memory():
-        return _measure(device, precision, channels_last, scale, reps, should_stop)
+        return median_of([_measure(device, precision, channels_last, scale, reps, should_stop)
+                          for _ in range(max(1, passes))])
 
 
 def _measure(device: torch.device, precision: str, channels_last: bool, scale: float,

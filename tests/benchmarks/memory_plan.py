@@ -39,7 +39,7 @@ import torch  # noqa: E402
 from designer.core.analysis import analyse  # noqa: E402
 from designer.core.catalogue import is_known  # noqa: E402
 from designer.core.model import Design, InputSpec  # noqa: E402
-from designer.core.plan_time import Calibration, estimate, eval_batch_size  # noqa: E402
+from designer.core.plan_time import estimate, eval_batch_size, median_of  # noqa: E402
 from designer.core.planner import PlanSettings, plan  # noqa: E402
 from designer.core.training_config import TrainConfig  # noqa: E402
 from designer.io import load  # noqa: E402
@@ -161,19 +161,6 @@ def designs(names: list[str]) -> dict[str, Design]:
         path = ROOT / "samples" / f"{name}.json"
         out[name] = load(path) if path.exists() else NETWORKS[name]()
     return out
-
-
-def median_of(cals: list[Calibration]) -> Calibration:
-    """One calibration from those of several rounds: each figure's median (each
-    is already the best of its repetitions; the median keeps a round that the
-    host slowed down, or a lucky one, from deciding)."""
-    if len(cals) == 1:
-        return cals[0]
-    data = cals[0].to_dict()
-    for key, value in data.items():
-        if isinstance(value, (int, float)):
-            data[key] = statistics.median(c.to_dict()[key] for c in cals)
-    return Calibration.from_dict(data)
 
 
 # --- measuring ------------------------------------------------------------------
