@@ -275,10 +275,11 @@ def median_of(cals: list[Calibration]) -> Calibration:
     slowed down, or a lucky one, from deciding)."""
     if len(cals) == 1:
         return cals[0]
-    data = cals[0].to_dict()
-    for key, value in data.items():
+    dicts = [c.to_dict() for c in cals]
+    data = dict(dicts[0])
+    for key, value in dicts[0].items():
         if isinstance(value, (int, float)):
-            data[key] = type(value)(statistics.median(c.to_dict()[key] for c in cals))
+            data[key] = type(value)(statistics.median(d[key] for d in dicts))
     return Calibration.from_dict(data)
 
 
@@ -434,24 +435,26 @@ def _padding(info: Any, cal: Calibration, first: bool = False) -> float:
     return factor
 
 
+def _each(value: Any, want: int) -> bool:
+    """A size parameter (an int or one per dimension) is want everywhere."""
+    return all(v == want for v in (value if isinstance(value, (list, tuple)) else [value]))
+
+
 def _plain_depthwise(info: Any) -> bool:
     """A depthwise convolution of the calibrated kind: 3x3 (or 3), stride 1,
     no dilation."""
-    def all_equal(value: Any, want: int) -> bool:
-        values = value if isinstance(value, (list, tuple)) else [value]
-        return all(v == want for v in values)
     r = info.resolved
-    return all_equal(r.get("kernel_size", 3), 3) and all_equal(r.get("stride", 1), 1) \
-        and all_equal(r.get("dilation", 1), 1)
+    return _each(r.get("kernel_size", 3), 3) and _each(r.get("stride", 1), 1) \
+        and _each(r.get("dilation", 1), 1)
 
 
 def slow_in_cpu_bf16(analysis: Analysis) -> list[str]:
     """The layers torch runs far slower in bf16 than in fp32 on a CPU: the
     depthwise convolutions other than 3x3 with stride 1 (a reference path,
     4-15x fp32's time with torch 2.13)."""
-    return [lid for lid in analysis.order
-            if analysis.layers[lid].type.startswith("Conv")
-            and _conv_kind(analysis.layers[lid])[0] and not _plain_depthwise(analysis.layers[lid])]
+    infos = ((lid, analysis.layers[lid]) for lid in analysis.order)
+    return [lid for lid, info in infos if info.type.startswith("Conv")
+            and _conv_kind(info)[0] and not _plain_depthwise(info)]
 
 
 def _positions(info: Any) -> int:
@@ -519,9 +522,8 @@ def _matmul_overhead(info: Any, cal: Calibration) -> float:
 
 def _is_pointwise(info: Any) -> bool:
     """A dense (ungrouped, not transposed) convolution with a 1x1 kernel."""
-    k = info.resolved.get("kernel_size", 1)
-    pointwise = all(x == 1 for x in k) if isinstance(k, (list, tuple)) else k == 1
-    return pointwise and int(info.resolved.get("groups", 1) or 1) == 1 \
+    return _each(info.resolved.get("kernel_size", 1), 1) \
+        and int(info.resolved.get("groups", 1) or 1) == 1 \
         and not info.type.startswith("ConvTranspose")
 
 
