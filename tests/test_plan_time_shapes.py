@@ -6,7 +6,8 @@ import pytest
 
 from designer.core.analysis import analyse
 from designer.core.model import Design, InputSpec
-from designer.core.plan_time import FEW_K, FEW_M, FEW_N, Calibration, layer_seconds
+from designer.core.conv_fit import FEW_K, FEW_M, FEW_N
+from designer.core.plan_time import Calibration, layer_seconds
 
 BASE = Calibration("hand", conv_macs_per_s=2e11, depthwise_macs_per_s=3e10,
                    gemm_macs_per_s=2e11, bytes_per_s=3e10, layer_overhead_s=0.0,
@@ -142,3 +143,60 @@ def test_a_calibration_is_the_median_of_its_passes(monkeypatch) -> None:
     monkeypatch.setattr(calibrate, "_measure", fake)
     assert calibrate.measure(torch.device("cpu")) == cal
     assert len(calls) == calibrate.PASSES == 3
+
+
+@pytest.mark.parametrize("precision, dtype", [("fp32", "float32"), ("bf16", "bfloat16")])
+def test_calibration_layers_receive_activations_in_the_training_precision(
+        precision: str, dtype: str) -> None:
+    """Inside a network trained under autocast, a batch norm or activation
+    receives the low-precision output of the convolution before it (bf16
+    kernels run at other speeds than fp32's): the calibration's probes do too,
+    in training and in evaluation."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    from designer.nn import calibrate
+    seen: list[torch.dtype] = []
+    norm = nn.BatchNorm2d(4)
+    norm.register_forward_pre_hook(lambda module, args: seen.append(args[0].dtype))
+    run = calibrate._train_run(norm, torch.randn(2, 4, 3, 3), torch.device("cpu"), precision)
+    run()
+    assert calibrate._forward_seconds(norm, torch.randn(2, 4, 3, 3), torch.device("cpu"),
+                                      precision, 1, None) > 0
+    assert seen and set(seen) == {getattr(torch, dtype)}
+    assert norm.weight.dtype == torch.float32          # parameters stay fp32
+    index = torch.arange(3)
+    assert calibrate.as_activation(index, precision) is index   # integers stay as they are
+
+
+AMX = Calibration(**{**BASE.to_dict(), "conv_macs_per_s": 6.4e11, "small_conv_macs_per_s": 1.8e11,
+                     "narrow_conv_macs_per_s": 1.7e11, "few_positions_conv_macs_per_s": 1.6e11,
+                     "mid_positions_conv_macs_per_s": 5.2e11, "probe_positions": 8192})
+
+
+def test_a_positions_power_law_passes_through_all_five_probes() -> None:
+    """bf16 kernels on AMX still speed up over thousands of positions: with
+    the MID_M convolution below the big one's rate the positions term is
+    d·M^-p through both few-positions probes, the other three fitted at
+    their own positions."""
+    from designer.core.conv_fit import MID_M, conv_fit
+    spm = AMX.conv_seconds_per_mac
+    assert spm(576, 64, 8192) == pytest.approx(1 / 6.4e11, rel=1e-3)
+    assert spm(72, 16, 4 * 8192) == pytest.approx(1 / 1.8e11, rel=1e-3)
+    assert spm(576, 8, 8192) == pytest.approx(1 / 1.7e11, rel=1e-3)
+    assert spm(FEW_K, FEW_N, FEW_M) == pytest.approx(1 / 1.6e11, rel=1e-3)
+    assert spm(FEW_K, FEW_N, MID_M) == pytest.approx(1 / 5.2e11, rel=1e-3)
+    p = conv_fit(6.4e11, 1.8e11, 1.7e11, 1.6e11, 5.2e11, 8192)[4]
+    assert 0.25 < p < 1.0
+    # beyond the probes' positions the same convolution keeps getting faster
+    assert spm(576, 64, 32768) < spm(576, 64, 8192) * 0.95
+    # d/M through the few-positions probe alone would put MID_M near peak
+    assert FEW.conv_seconds_per_mac(FEW_K, FEW_N, MID_M) < 1.2 / 2e11
+
+
+def test_a_mid_probe_at_the_big_ones_rate_keeps_d_over_m() -> None:
+    """fp32 kernels reach their peak by MID_M: the fit is d/M through the
+    few-positions probe, as without the MID_M measurement."""
+    at_peak = Calibration(**{**FEW.to_dict(), "mid_positions_conv_macs_per_s": 2.1e11,
+                             "probe_positions": 8192})
+    for k, n, m in ((576, 64, 98), (2304, 256, 1568), (72, 16, 50000)):
+        assert at_peak.conv_seconds_per_mac(k, n, m) == FEW.conv_seconds_per_mac(k, n, m)

@@ -20,26 +20,21 @@ plan, on every edit.
 """
 from __future__ import annotations
 
-import functools
 import math
 import statistics
 from dataclasses import MISSING, dataclass
 from typing import Any
 
 from designer.core.analysis import Analysis
+from designer.core.conv_fit import BIG_N, conv_fit, seconds_per_mac
 from designer.core.model import INPUT_ID, Design
 
 # How far off a whole network can be from the sum of its layers' costs
 # (tests/benchmarks/memory_plan.py); the calibration's own spread adds to it.
 RELATIVE_UNCERTAINTY = 0.3
-BIG_K, SMALL_K = 576, 72       # reductions of the two calibration convolutions
-BIG_N, SMALL_N, NARROW_N = 64, 16, 8   # ... their output channels, and the narrow one's
-# the convolution timed over few output positions (GEMM's M = batch x
-# positions, the weight gradient's reduction): 2 images of 7x7, 256 -> 256, 3x3
-FEW_M, FEW_K, FEW_N = 98, 2304, 256
 # the 1x1 convolution timed against the model (Calibration.pointwise_factor):
-# 256 -> 256 over 2 images of 28x28
-POINTWISE_C, POINTWISE_M = 256, 2 * 28 * 28
+# 256 -> 256 over 8 images of 32x32 (as many positions as the big probe)
+POINTWISE_C, POINTWISE_M = 256, 8 * 32 * 32
 EVAL_BATCH = 1024              # designer/nn/train_eval.py evaluates in batches of this
 EVAL_BATCH_ELEMENTS = EVAL_BATCH * 3072   # ... of CIFAR images; fewer of larger inputs
 
@@ -206,6 +201,11 @@ class Calibration:
     # least this per output element, forward + backward, timed on 3x3 with
     # stride 2 (0: its MACs at depthwise_macs_per_s alone)
     depthwise_other_seconds_per_output: float = 0.0
+    # ... and over MID_M positions: with the few-positions one it gives the
+    # positions term's power (conv_fit; 0: unknown, d/M); probe_positions is
+    # the M of the (576, 64) and (576, 8) probes (0: taken as many)
+    mid_positions_conv_macs_per_s: float = 0.0
+    probe_positions: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -238,15 +238,13 @@ class Calibration:
 
     def conv_seconds_per_mac(self, reduction: int, out_channels: int = BIG_N,
                              positions: int = 0) -> float:
-        """Time per training MAC as a + b/K + c/N + d/M for a reduction of
-        K = C_in/groups·k_h·k_w, N output channels per group and M output
-        positions (batch included; 0: many), fitted through the four measured
-        convolutions (K, N, M = 576, 64, many; 72, 16, many; 576, 8, many;
-        FEW_K, FEW_N, FEW_M)."""
-        a, b, c, d = _conv_fit(self.conv_macs_per_s, self.small_conv_macs_per_s,
-                               self.narrow_conv_macs_per_s, self.few_positions_conv_macs_per_s)
-        return (a + b / max(1, reduction) + c / max(1, out_channels)
-                + (d / positions if positions > 0 else 0.0))
+        """Time per training MAC of a convolution with a reduction of K =
+        C_in/groups·k_h·k_w, N output channels per group and M output
+        positions (batch included; 0: many): designer/core/conv_fit.py."""
+        fit = conv_fit(self.conv_macs_per_s, self.small_conv_macs_per_s,
+                       self.narrow_conv_macs_per_s, self.few_positions_conv_macs_per_s,
+                       self.mid_positions_conv_macs_per_s, self.probe_positions)
+        return seconds_per_mac(fit, reduction, out_channels, positions)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -295,28 +293,6 @@ class TimeEstimate:
     def epoch_range(self) -> tuple[float, float]:
         u = self.uncertainty
         return self.epoch_s * (1 - u), self.epoch_s * (1 + u)
-
-
-@functools.lru_cache(maxsize=16)
-def _conv_fit(big_rate: float, small_rate: float, narrow_rate: float, few_rate: float
-              ) -> tuple[float, float, float, float]:
-    """Calibration.conv_seconds_per_mac's a, b, c, d. The first three
-    convolutions are timed over thousands of positions, where d/M is a few
-    percent, so they fit a, b, c alone; d is what the few-positions one
-    takes beyond them."""
-    big = 1 / big_rate
-    if small_rate <= 0:
-        return big, 0.0, 0.0, 0.0
-    small = 1 / small_rate
-    c = 0.0
-    if narrow_rate > 0:
-        c = max(0.0, (1 / narrow_rate - big) / (1 / NARROW_N - 1 / BIG_N))
-    b = max(0.0, (small - big - c * (1 / SMALL_N - 1 / BIG_N)) / (1 / SMALL_K - 1 / BIG_K))
-    a = max(0.0, big - b / BIG_K - c / BIG_N)
-    d = 0.0
-    if few_rate > 0:
-        d = max(0.0, (1 / few_rate - (a + b / FEW_K + c / FEW_N)) * FEW_M)
-    return a, b, c, d
 
 
 def _numel(shape: Any) -> int:

@@ -24,8 +24,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from designer.core.plan_time import (FEW_K, FEW_M, FEW_N, OPTIMIZER_TENSORS, POINTWISE_C,
-                                     POINTWISE_M, TRAFFIC, Calibration, median_of)
+from designer.core.conv_fit import FEW_K, FEW_M, FEW_N, MID_M
+from designer.core.plan_time import (OPTIMIZER_TENSORS, POINTWISE_C, POINTWISE_M, TRAFFIC,
+                                     Calibration, median_of)
 from designer.core.training_config import TrainConfig
 from designer.nn import allocator
 from designer.nn import train_setup as setup
@@ -48,7 +49,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 13
+CALIBRATION_VERSION = 14
 
 
 def cpu_model() -> str:
@@ -97,11 +98,20 @@ def _best(run: Callable[[], object], device: torch.device, reps: int) -> list[fl
     return times
 
 
+def as_activation(x: torch.Tensor, precision: str) -> torch.Tensor:
+    """x as a layer inside a network receives it: in the low precision, which
+    a convolution or Linear before it writes under autocast (bf16 batch norm,
+    activations and pooling run at other speeds than fp32's)."""
+    if precision == "fp32" or not x.is_floating_point():
+        return x
+    return x.to(torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
 def _train_run(module: nn.Module, x: torch.Tensor, device: torch.device,
                precision: str) -> Callable[[], None]:
     """One forward + backward of module on x."""
     module.to(device)
-    x = x.to(device).requires_grad_(True)
+    x = as_activation(x.to(device), precision).requires_grad_(True)
 
     # a dense gradient in the output's layout, as a loss gives: sum()'s
     # zero-stride one sends batch norm and pooling down slow paths (2-4x)
@@ -226,6 +236,11 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
     # 7x7, as ResNet's last stage at a small batch); its fixed cost comes off below
     few_seconds = seconds(nn.Conv2d(FEW_K // 9, FEW_N, 3, padding=1, bias=False),
                           torch.randn(FEW_M // 49, FEW_K // 9, 7, 7))
+    # ... and the same over 16x as many (bf16 kernels on AMX still run at
+    # half their peak there; fp32 ones near it): the positions term's shape
+    mid_m = max(49, int(MID_M * scale) // 49 * 49)
+    mid_seconds = seconds(nn.Conv2d(FEW_K // 9, FEW_N, 3, padding=1, bias=False),
+                          torch.randn(mid_m // 49, FEW_K // 9, 7, 7))
     # dilation takes slower kernels: the same convolution with dilation 4 (the
     # middle of the usual 2-8: ~1.1x, 1.05x and 0.95x on 32-64 channels here)
     # and without, timed alternately (a ratio of two noisy figures)
@@ -296,11 +311,14 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
     pool_fixed = max(overhead, _per_layer(lambda: nn.MaxPool2d(1), (16, 8, 8, 8), 10, fmt,
                                           device, precision, reps, should_stop))
     few_rate = 3 * FEW_M * FEW_K * FEW_N / max(few_seconds - conv_overhead, few_seconds / 2)
+    mid_rate = 3 * mid_m * FEW_K * FEW_N / max(mid_seconds - conv_overhead, mid_seconds / 2) \
+        if mid_m == MID_M else 0.0
     # a 1x1 convolution against what the model gives a 3x3 of its channels
     pw_seconds = seconds(nn.Conv2d(POINTWISE_C, POINTWISE_C, 1, bias=False),
-                         torch.randn(POINTWISE_M // 784, POINTWISE_C, 28, 28))
+                         torch.randn(POINTWISE_M // 1024, POINTWISE_C, 32, 32))
     fit = Calibration("fit", conv_rate, 1.0, 1.0, 1.0, 0.0, small_conv_macs_per_s=small_rate,
-                      narrow_conv_macs_per_s=narrow_rate, few_positions_conv_macs_per_s=few_rate)
+                      narrow_conv_macs_per_s=narrow_rate, few_positions_conv_macs_per_s=few_rate,
+                      mid_positions_conv_macs_per_s=mid_rate, probe_positions=b * side * side)
     pw_planned = 3 * POINTWISE_M * POINTWISE_C ** 2 * fit.conv_seconds_per_mac(
         9 * POINTWISE_C, POINTWISE_C, POINTWISE_M)
     pointwise_factor = max(pw_seconds - pointwise, pw_seconds / 2) / pw_planned
@@ -374,7 +392,7 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
                        augment, normalise, random, lanes, scalar, unaligned, reorder,
                        narrow_rate, pool_factor, large_train_rate, 3 * map_bytes,
                        norm_fixed, pool_fixed, norm_block, sgd_tensor, adam_tensor, norm_tail,
-                       few_rate, pointwise_factor, dw_other)
+                       few_rate, pointwise_factor, dw_other, mid_rate, b * side * side)
 
 
 def _add_into_fresh_pages(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -444,7 +462,7 @@ def _forward_seconds(module: nn.Module, x: torch.Tensor, device: torch.device, p
     if should_stop is not None and should_stop():
         raise Interrupted()
     module.to(device)
-    x = x.to(device)
+    x = as_activation(x.to(device), precision)
 
     def run() -> None:
         with torch.no_grad(), setup.autocast(device, precision):
