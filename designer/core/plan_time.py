@@ -33,7 +33,7 @@ from designer.core.model import INPUT_ID, Design
 # (tests/benchmarks/memory_plan.py); the calibration's own spread adds to it.
 RELATIVE_UNCERTAINTY = 0.3
 # the 1x1 convolution timed against the model (Calibration.pointwise_factor):
-# 256 -> 256 over 8 images of 32x32 (as many positions as the big probe)
+# 256 -> 256 over 8 images of 32x32 (the big probe's positions on a CPU)
 POINTWISE_C, POINTWISE_M = 256, 8 * 32 * 32
 EVAL_BATCH = 1024              # designer/nn/train_eval.py evaluates in batches of this
 EVAL_BATCH_ELEMENTS = EVAL_BATCH * 3072   # ... of CIFAR images; fewer of larger inputs
