@@ -67,7 +67,15 @@ def test_max_pooling_costs_its_measured_factor_over_its_traffic() -> None:
     three.add_layer("MaxPool3d", {"kernel_size": 2}, ["input"], layer_id="max")
     m1, m3 = analyse(one).layers["max"], analyse(three).layers["max"]
     assert layer_seconds(m1, 4, 4, slow) == pytest.approx(4 * layer_seconds(m1, 4, 4, plain))
-    assert layer_seconds(m3, 4, 4, slow) == layer_seconds(m3, 4, 4, plain)   # near its traffic
+    assert layer_seconds(m3, 4, 4, slow) == layer_seconds(m3, 4, 4, plain)   # its own figure
+    # 3-D max pooling costs at least its measured time per input element
+    elements = 4 * 16 * 4 * 8 * 8
+    per = Calibration(**{**plain.to_dict(), "pool3d_seconds_per_element": 1e-6,
+                         "pool3d_eval_seconds_per_element": 4e-7})
+    assert layer_seconds(m3, 4, 4, per) == pytest.approx(elements * 1e-6)
+    assert layer_seconds(m3, 4, 4, per, train=False) == pytest.approx(elements * 4e-7)
+    tiny = Calibration(**{**per.to_dict(), "pool3d_seconds_per_element": 1e-15})
+    assert layer_seconds(m3, 4, 4, tiny) == layer_seconds(m3, 4, 4, plain)   # traffic-bound
 
 
 def test_large_training_maps_use_the_training_bandwidth_and_pay_for_fresh_pages() -> None:
@@ -93,6 +101,25 @@ def test_large_training_maps_use_the_training_bandwidth_and_pay_for_fresh_pages(
     per_image = new / small_batch
     assert layer_seconds(info, big_batch, 4, trained) == pytest.approx(
         per_image * big_batch + fresh, rel=0.05)
+    # ... unless the heap, holding the step's smaller maps, has room for them
+    heap = 2 * big_batch * tensor
+    assert layer_seconds(info, big_batch, 4, trained, heap_bytes=heap) == pytest.approx(
+        per_image * big_batch, rel=0.05)
+    assert layer_seconds(info, big_batch, 4, trained, heap_bytes=tensor) == \
+        layer_seconds(info, big_batch, 4, trained)
+
+
+def test_the_heap_holds_the_steps_maps_below_the_mmap_threshold() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import MMAP_THRESHOLD, heap_bytes
+    d = Design("maps", InputSpec(16, 256, 256))
+    d.add_layer("ReLU", {}, ["input"], layer_id="big")                 # 4 MB an image
+    d.add_layer("MaxPool2d", {"kernel_size": 2}, ["big"], layer_id="small")   # 1 MB
+    a = analyse(d)
+    batch = MMAP_THRESHOLD // (4 * 2 ** 20)        # both below the threshold
+    assert heap_bytes(a, batch, 4) == batch * 5 * 2 ** 20
+    assert heap_bytes(a, batch + 1, 4) == (batch + 1) * 2 ** 20   # the big one is mapped
+    assert heap_bytes(a, batch + 1, 2) == (batch + 1) * 5 * 2 ** 19   # bf16: half
 
 
 def test_norm_and_pooling_layers_pay_their_own_fixed_costs() -> None:
@@ -147,6 +174,8 @@ def test_a_real_calibration_gives_positive_rates() -> None:
     assert cal.augment_seconds_per_element >= 0 and cal.normalise_seconds_per_element >= 0
     assert cal.random_seconds_per_element > 0 and cal.lanes in (0, 8, 16)
     assert cal.narrow_conv_macs_per_s > 1e6 and cal.pool_factor >= 1.0
+    # contiguous 3-D max pooling, per element: training's more than evaluation's
+    assert cal.pool3d_seconds_per_element > cal.pool3d_eval_seconds_per_element > 0
     # shrunk problems: the MID_M probe is not timed (its positions would
     # differ), the positions term stays d/M
     assert cal.probe_positions == 2 * 32 * 32 and cal.mid_positions_conv_macs_per_s == 0.0

@@ -206,6 +206,11 @@ class Calibration:
     # the M of the (576, 64) and (576, 8) probes (0: taken as many)
     mid_positions_conv_macs_per_s: float = 0.0
     probe_positions: float = 0.0
+    # 3-D max pooling (contiguous) computes more than it moves: at least
+    # this per input element, forward + backward, and evaluation's forward
+    # (0: its TRAFFIC alone)
+    pool3d_seconds_per_element: float = 0.0
+    pool3d_eval_seconds_per_element: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -317,9 +322,10 @@ def _conv_kind(info: Any) -> tuple[bool, int, bool]:
 
 
 def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
-                  first: bool = False, train: bool = True) -> float:
+                  first: bool = False, train: bool = True, heap_bytes: float = 0.0) -> float:
     """Seconds of one layer at this batch: forward + backward (train), or the
-    forward pass of evaluation. A first layer computes no input gradient."""
+    forward pass of evaluation. A first layer computes no input gradient.
+    heap_bytes: what the allocator's heap holds (_fresh_seconds)."""
     macs = info.macs * batch
     fixed = cal.layer_overhead_s
     if "Norm" in info.type:
@@ -359,7 +365,7 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
         weight = (info.trainable_params + info.frozen_params) * 4
         streamed = weight * (3 if train else 1)
         return (max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
-                + _fresh_seconds(info, batch, itemsize, cal, train))
+                + _fresh_seconds(info, batch, itemsize, cal, train, heap_bytes))
     t_in, t_out, e_in, e_out = traffic(info.type)
     numel_in = sum(_numel(s) for s in info.input_shapes)
     numel_out = _numel(info.output_shape)
@@ -367,9 +373,13 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
         e_in * numel_in + e_out * numel_out)
     per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize, train)
     seconds = elements * batch * itemsize * per_byte * _scalar_channels(info, cal)
-    seconds += _fresh_seconds(info, batch, itemsize, cal, train)
+    seconds += _fresh_seconds(info, batch, itemsize, cal, train, heap_bytes)
     if info.type in POOL_FACTOR_TYPES and cal.pool_factor > 0:
         seconds *= cal.pool_factor
+    elif info.type == "MaxPool3d":
+        per_element = cal.pool3d_seconds_per_element if train \
+            else cal.pool3d_eval_seconds_per_element
+        seconds = max(seconds, numel_in * batch * per_element)
     seconds += overhead
     if train and info.type == "Dropout":   # a random draw per element
         seconds += numel_in * batch * cal.random_seconds_per_element
@@ -381,15 +391,28 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
 POOL_FACTOR_TYPES = ("MaxPool2d", "AdaptiveMaxPool2d", "MaxPool1d", "AdaptiveMaxPool1d")
 
 
-def _fresh_seconds(info: Any, batch: int, itemsize: int, cal: Calibration, train: bool) -> float:
+def _fresh_seconds(info: Any, batch: int, itemsize: int, cal: Calibration, train: bool,
+                   heap_bytes: float = 0.0) -> float:
     """Training's first touch of the pages of a layer's output and input
-    gradients that are each over MMAP_THRESHOLD (glibc maps them fresh every
-    step). Evaluation's is in its measured large-map bandwidth."""
+    gradients that are each over MMAP_THRESHOLD: glibc maps them fresh every
+    step, unless a free block of its heap holds them. The heap keeps the
+    step's smaller maps (heap_bytes), freed by the next forward: a tensor no
+    larger comes from it (c3d_small at batch 4: 0-135 MB of page faults a
+    step, against 294 MB of such tensors). Evaluation's is in its measured
+    large-map bandwidth."""
     if not train or cal.large_train_bytes_per_s <= 0:
         return 0.0
     sizes = [_numel(info.output_shape)] + [_numel(s) for s in info.input_shapes]
-    fresh = sum(n * batch * itemsize for n in sizes if n * batch * itemsize > MMAP_THRESHOLD)
+    limit = max(MMAP_THRESHOLD, heap_bytes)
+    fresh = sum(n * batch * itemsize for n in sizes if n * batch * itemsize > limit)
     return fresh * cal.fresh_seconds_per_byte
+
+
+def heap_bytes(analysis: Analysis, batch: int, itemsize: int) -> float:
+    """The maps of a training step below MMAP_THRESHOLD, which glibc's heap
+    holds (the forward keeps them for the backward) and, freed, reuses."""
+    sizes = (_numel(info.output_shape) * batch * itemsize for info in analysis.layers.values())
+    return float(sum(n for n in sizes if n <= MMAP_THRESHOLD))
 
 
 def _padding(info: Any, cal: Calibration, first: bool = False) -> float:
@@ -525,10 +548,11 @@ def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, t
         eval_batch = eval_batch_size(image_elements)
     eval_batch = max(1, min(eval_batch, eval_images))
     step = forward = 0.0
+    heap = heap_bytes(analysis, batch, itemsize)
     for lid in analysis.order:
         info = analysis.layers[lid]
         first = lid in first_layers
-        step += layer_seconds(info, batch, itemsize, cal, first)
+        step += layer_seconds(info, batch, itemsize, cal, first, heap_bytes=heap)
         forward += layer_seconds(info, eval_batch, itemsize, cal, first, train=False)
     image = augment and analysis.input_shape is not None and len(analysis.input_shape) == 3
     per_element = cal.augment_seconds_per_element if image else cal.normalise_seconds_per_element

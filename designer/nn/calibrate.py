@@ -4,8 +4,8 @@ dilated or not) and depthwise convolutions, a matrix product and memory-bound
 layers, forward plus backward; the fixed costs of a layer, of 3x3 and 1x1
 convolutions and of a matrix product, and of the trainer's step; its data
 path per element; Dropout's random draws; channels_last kernels on channels
-short of a vector; 3-D layout reorders; with the precision and memory format
-the trainer would use. Measured once per device (CPU or GPU model), thread
+short of a vector; 3-D layout reorders and max pooling; with the precision
+and memory format the trainer would use. Measured once per device (CPU or GPU model), thread
 count, precision and memory format (10-30 s on a 2-core CPU) and cached as
 JSON; the key carries CALIBRATION_VERSION so a changed calibration is
 measured afresh."""
@@ -49,7 +49,7 @@ def default_cache_dir() -> Path:
 
 # Bumped whenever measure() changes what it measures: older cached entries
 # are then measured again rather than read with a different meaning.
-CALIBRATION_VERSION = 14
+CALIBRATION_VERSION = 15
 
 
 def cpu_model() -> str:
@@ -332,13 +332,15 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
     lanes = vector_lanes(device) if channels_last else 0
     # max pooling (with its int64 indices) against what its TRAFFIC at the
     # measured bandwidth predicts, on 16 channels (whole vectors)
+    def pool_seconds(x: torch.Tensor, window: int) -> float:
+        """Max pooling's time over x by its TRAFFIC at the measured bandwidth."""
+        t_in, t_out = TRAFFIC["MaxPool2d"][:2]
+        pool_bytes = (t_in + t_out / window) * x.numel() * itemsize
+        return pool_bytes / _interpolated_rate((1 + 1 / window) * x.numel() * itemsize, map_bytes,
+                                               bytes_rate, 2 * small_elems * itemsize, cached_rate)
     pool = nn.MaxPool2d(2)
     px = torch.randn(2 * b, 16, side, side)
-    t_in, t_out = TRAFFIC["MaxPool2d"][:2]
-    pool_bytes = (t_in + t_out / 4) * px.numel() * itemsize
-    predicted = pool_bytes / _interpolated_rate(1.25 * px.numel() * itemsize, map_bytes, bytes_rate,
-                                                2 * small_elems * itemsize, cached_rate)
-    pool_factor = max(1.0, seconds(pool, px) / predicted)
+    pool_factor = max(1.0, seconds(pool, px) / pool_seconds(px, 4))
     if lanes > 1:
         unaligned = max(1.0, ratio((nn.Conv2d(lanes - 2, 16, 3, padding=1),
                                     torch.randn(b, lanes - 2, side, side)),
@@ -359,8 +361,9 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
         norm_tail = max(1.0, 2 * (1.5 * short - norm_block))
     # a 3-D convolution in the contiguous format (the trainer's for 3-D
     # inputs) reorders its maps to oneDNN's blocked layout and back: its time
-    # beyond the same convolution in channels_last_3d, per map element
-    reorder = 0.0
+    # beyond the same convolution in channels_last_3d, per map element; and
+    # 3-D max pooling (contiguous) per input element
+    reorder = pool3d = pool3d_eval = 0.0
     if device.type == "cpu" and not channels_last:
         # (timed alternately: one after the other, the host's drift read as
         # the difference gave 2-10 ns per element across calibrations)
@@ -372,6 +375,10 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
                 x3.contiguous(memory_format=torch.channels_last_3d), device, precision)),
             device, reps)
         reorder = max(0.0, plain3 - blocked) / (2 * x3.numel())
+        x3 = torch.randn(max(1, b // 2), 16, 8, side, side)
+        pool3d = seconds(nn.MaxPool3d(2), x3) / x3.numel()
+        pool3d_eval = _forward_seconds(nn.MaxPool3d(2), x3, device, precision, reps,
+                                       should_stop) / x3.numel()
     r = torch.empty(2 ** 20, device=device)
     random = min(_best(lambda: r.bernoulli_(0.5), device, reps)) / r.numel()
     del r
@@ -392,12 +399,17 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
                        augment, normalise, random, lanes, scalar, unaligned, reorder,
                        narrow_rate, pool_factor, large_train_rate, 3 * map_bytes,
                        norm_fixed, pool_fixed, norm_block, sgd_tensor, adam_tensor, norm_tail,
-                       few_rate, pointwise_factor, dw_other, mid_rate, b * side * side)
+                       few_rate, pointwise_factor, dw_other, mid_rate, b * side * side,
+                       pool3d_seconds_per_element=pool3d,
+                       pool3d_eval_seconds_per_element=pool3d_eval)
 
 
 def _add_into_fresh_pages(x: torch.Tensor, y: torch.Tensor) -> None:
     """x + a*y written into a new anonymous mapping of the system's."""
-    pages = mmap.mmap(-1, x.numel() * x.element_size())
+    size = x.numel() * x.element_size()
+    # private, as malloc's: a shared mapping's pages fault 1.5x slower here
+    pages = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS) \
+        if hasattr(mmap, "MAP_PRIVATE") else mmap.mmap(-1, size)
     out = torch.frombuffer(pages, dtype=x.dtype)
     torch.add(x, y, alpha=1e-3, out=out)
     del out
