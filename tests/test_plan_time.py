@@ -185,6 +185,7 @@ def test_a_real_calibration_gives_positive_rates() -> None:
     assert cal.norm_tail_factor >= 1.0 or cal.lanes == 0
     assert cal.adam_tensor_s > cal.sgd_tensor_s > 0   # Adam runs ~3x the kernels per tensor
     assert cal.few_positions_conv_macs_per_s > 1e6 and 0.2 < cal.pointwise_factor < 10
+    assert 0.2 < cal.small_pointwise_factor < 10
     assert cal.depthwise_other_seconds_per_output > 0
     # the model gives the measured 1x1 convolution a finite, positive time
     spm = cal.conv_seconds_per_mac(9 * POINTWISE_C, POINTWISE_C, POINTWISE_M)

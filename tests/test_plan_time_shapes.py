@@ -66,6 +66,36 @@ def test_a_1x1_convolution_costs_a_3x3_of_its_channels_per_mac_times_its_factor(
     assert layer_seconds(L["c3"], 2, 4, slow) == layer_seconds(L["c3"], 2, 4, FEW)
 
 
+def test_a_narrow_1x1_convolution_takes_the_small_channels_factor() -> None:
+    import math
+    from designer.core.plan_time import POINTWISE_C, SMALL_POINTWISE_C
+    d = Design("widths", InputSpec(16, 8, 8))
+    widths = {"narrow": (16, 64), "small": (SMALL_POINTWISE_C, SMALL_POINTWISE_C),
+              "middle": (64, 144), "wide": (POINTWISE_C, POINTWISE_C), "wider": (512, 512)}
+    for lid, (cin, cout) in widths.items():
+        d.add_layer("Conv2d", {"out_channels": cin, "kernel_size": 3, "padding": 1},
+                    ["input"], layer_id=f"to_{lid}")
+        d.add_layer("Conv2d", {"out_channels": cout, "kernel_size": 1}, [f"to_{lid}"],
+                    layer_id=lid)
+    L = analyse(d).layers
+    one = Calibration(**{**FEW.to_dict(), "pointwise_factor": 1.0})
+    both = Calibration(**{**one.to_dict(), "pointwise_factor": 1.2,
+                          "small_pointwise_factor": 2.0})
+
+    def factor(lid: str) -> float:
+        return layer_seconds(L[lid], 4, 4, both) / layer_seconds(L[lid], 4, 4, one)
+    # at or below the small probe's width its factor, at or above the wide one's its
+    assert factor("narrow") == pytest.approx(2.0) and factor("small") == pytest.approx(2.0)
+    assert factor("wide") == pytest.approx(1.2) and factor("wider") == pytest.approx(1.2)
+    # between, on a log scale of the geometric mean of the channels (96 here)
+    f = math.log(96 / SMALL_POINTWISE_C) / math.log(POINTWISE_C / SMALL_POINTWISE_C)
+    assert factor("middle") == pytest.approx(2.0 + f * (1.2 - 2.0))
+    # without the small measurement (an older cache entry): the wide factor everywhere
+    older = Calibration(**{**both.to_dict(), "small_pointwise_factor": 0.0})
+    assert layer_seconds(L["narrow"], 4, 4, older) == pytest.approx(
+        1.2 * layer_seconds(L["narrow"], 4, 4, one))
+
+
 def test_a_first_1x1_convolution_keeps_its_plain_reduction() -> None:
     d = Design("first", InputSpec(3, 8, 8))
     d.add_layer("Conv2d", {"out_channels": 16, "kernel_size": 1, "bias": False}, ["input"],

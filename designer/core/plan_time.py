@@ -35,6 +35,8 @@ RELATIVE_UNCERTAINTY = 0.3
 # the 1x1 convolution timed against the model (Calibration.pointwise_factor):
 # 256 -> 256 over 8 images of 32x32 (the big probe's positions on a CPU)
 POINTWISE_C, POINTWISE_M = 256, 8 * 32 * 32
+# ... and 48 -> 48 (Calibration.small_pointwise_factor)
+SMALL_POINTWISE_C = 48
 EVAL_BATCH = 1024              # designer/nn/train_eval.py evaluates in batches of this
 EVAL_BATCH_ELEMENTS = EVAL_BATCH * 3072   # ... of CIFAR images; fewer of larger inputs
 
@@ -211,6 +213,12 @@ class Calibration:
     # (0: its TRAFFIC alone)
     pool3d_seconds_per_element: float = 0.0
     pool3d_eval_seconds_per_element: float = 0.0
+    # pointwise_factor measured on SMALL_POINTWISE_C channels: 1x1
+    # convolutions on few channels run further below the model (fp32 here:
+    # 0.5-0.75 of their time at 16-64 channels, 0.8 at 96, 1.0 at 232);
+    # interpolated on a log scale of the geometric mean of C_in and C_out
+    # (0: pointwise_factor at any width)
+    small_pointwise_factor: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -351,7 +359,7 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
                 factor = 1.0
                 if not first and _is_pointwise(info) and len(info.output_shape or ()) == 3:
                     reduction *= 9
-                    factor = cal.pointwise_factor or 1.0
+                    factor = _pointwise_factor(info, cal)
                 seconds = work * factor * cal.conv_seconds_per_mac(
                     reduction, _out_channels(info, cal), _positions(info) * batch
                 ) * _padding(info, cal, first)
@@ -517,6 +525,19 @@ def _matmul_overhead(info: Any, cal: Calibration) -> float:
     if _is_pointwise(info):
         return cal.pointwise_overhead_s or cal.conv_overhead_s
     return cal.conv_overhead_s
+
+
+def _pointwise_factor(info: Any, cal: Calibration) -> float:
+    """A dense 1x1 convolution's time against the model's for a 3x3 of its
+    channels: the two measured factors, log-interpolated between their
+    widths on the geometric mean of its channels, constant beyond them."""
+    wide = cal.pointwise_factor or 1.0
+    if cal.small_pointwise_factor <= 0:
+        return wide
+    width = math.sqrt(max(1, info.input_shapes[0][0]) * max(1, info.output_shape[0]))
+    f = math.log(max(SMALL_POINTWISE_C, min(POINTWISE_C, width)) / SMALL_POINTWISE_C) \
+        / math.log(POINTWISE_C / SMALL_POINTWISE_C)
+    return cal.small_pointwise_factor + f * (wide - cal.small_pointwise_factor)
 
 
 def _is_pointwise(info: Any) -> bool:

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from designer.core.conv_fit import FEW_K, FEW_M, FEW_N, MID_M
-from designer.core.plan_time import (OPTIMIZER_TENSORS, POINTWISE_C, POINTWISE_M, TRAFFIC,
-                                     Calibration, median_of)
+from designer.core.plan_time import (OPTIMIZER_TENSORS, POINTWISE_C, POINTWISE_M,
+                                     SMALL_POINTWISE_C, TRAFFIC, Calibration, median_of)
 from designer.core.training_config import TrainConfig
 from designer.nn import allocator
 from designer.nn import train_setup as setup
@@ -319,9 +319,16 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
     fit = Calibration("fit", conv_rate, 1.0, 1.0, 1.0, 0.0, small_conv_macs_per_s=small_rate,
                       narrow_conv_macs_per_s=narrow_rate, few_positions_conv_macs_per_s=few_rate,
                       mid_positions_conv_macs_per_s=mid_rate, probe_positions=b * side * side)
-    pw_planned = 3 * POINTWISE_M * POINTWISE_C ** 2 * fit.conv_seconds_per_mac(
-        9 * POINTWISE_C, POINTWISE_C, POINTWISE_M)
-    pointwise_factor = max(pw_seconds - pointwise, pw_seconds / 2) / pw_planned
+
+    def pointwise_factor_of(channels: int, taken: float) -> float:
+        planned = 3 * POINTWISE_M * channels ** 2 * fit.conv_seconds_per_mac(
+            9 * channels, channels, POINTWISE_M)
+        return max(taken - pointwise, taken / 2) / planned
+    pointwise_factor = pointwise_factor_of(POINTWISE_C, pw_seconds)
+    # ... and on few channels, where 1x1 convolutions run further below it
+    small_pointwise = pointwise_factor_of(SMALL_POINTWISE_C, seconds(
+        nn.Conv2d(SMALL_POINTWISE_C, SMALL_POINTWISE_C, 1, bias=False),
+        torch.randn(POINTWISE_M // 1024, SMALL_POINTWISE_C, 32, 32)))
     dw_other = max(dw_other - conv_overhead, dw_other / 2) / (b * 128 * (side // 2) ** 2)
     augment = _data_seconds_per_element(device, channels_last, reps, True)
     normalise = _data_seconds_per_element(device, False, reps, False)
@@ -401,7 +408,8 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
                        norm_fixed, pool_fixed, norm_block, sgd_tensor, adam_tensor, norm_tail,
                        few_rate, pointwise_factor, dw_other, mid_rate, b * side * side,
                        pool3d_seconds_per_element=pool3d,
-                       pool3d_eval_seconds_per_element=pool3d_eval)
+                       pool3d_eval_seconds_per_element=pool3d_eval,
+                       small_pointwise_factor=small_pointwise)
 
 
 def _add_into_fresh_pages(x: torch.Tensor, y: torch.Tensor) -> None:
