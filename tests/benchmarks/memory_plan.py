@@ -281,7 +281,7 @@ def _main(argv: list[str] | None) -> int:
     ap.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int)
-    ap.add_argument("--time-steps", type=int, default=3, help="timed steps per case, at least (0: none; short steps are timed for TIMED_S)")
+    ap.add_argument("--time-steps", type=int, default=5, help="timed steps per case, at least (0: none; short steps are timed for TIMED_S)")
     ap.add_argument("--no-time", action="store_true")
     ap.add_argument("--best", action="store_true",
                     help="the fastest timed step rather than the median (a loaded machine "
