@@ -109,6 +109,30 @@ def test_large_training_maps_use_the_training_bandwidth_and_pay_for_fresh_pages(
         layer_seconds(info, big_batch, 4, trained)
 
 
+def test_a_step_charges_fresh_pages_for_a_big_map_only_beyond_the_heap() -> None:
+    from designer.core.model import Design, InputSpec
+    from designer.core.plan_time import MMAP_THRESHOLD
+    d = Design("maps", InputSpec(16, 256, 256))
+    d.add_layer("ReLU", {}, ["input"], layer_id="big")                  # 4 MB an image
+    d.add_layer("MaxPool2d", {"kernel_size": 2}, ["big"], layer_id="p")   # 1 MB
+    a = analyse(d)
+    batch = MMAP_THRESHOLD // (4 * 2 ** 20) + 1      # "big" over the threshold
+    base = Calibration(**{**FULL.to_dict(), "large_train_bytes_per_s": 8e9,
+                          "large_train_map_bytes": 48e6})
+    fresh = Calibration(**{**base.to_dict(), "fresh_seconds_per_byte": 1e-9})
+
+    def step(cal: Calibration, design: Design) -> float:
+        return estimate(design, analyse(design), cal, batch, 1000, 0).step_s
+    # the heap (1 MB an image of smaller maps) cannot hold it: its output and
+    # that output's gradient are fresh (a first layer computes no input gradient) ...
+    assert step(fresh, d) - step(base, d) == pytest.approx(
+        2 * batch * 4 * 2 ** 20 * 1e-9, rel=1e-6)
+    # ... but five more smaller maps can
+    for k in range(5):
+        d.add_layer("ReLU", {}, ["p" if k == 0 else f"r{k - 1}"], layer_id=f"r{k}")
+    assert step(fresh, d) == pytest.approx(step(base, d), rel=1e-9)
+
+
 def test_the_heap_holds_the_steps_maps_below_the_mmap_threshold() -> None:
     from designer.core.model import Design, InputSpec
     from designer.core.plan_time import MMAP_THRESHOLD, heap_bytes

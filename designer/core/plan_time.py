@@ -373,7 +373,7 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
         weight = (info.trainable_params + info.frozen_params) * 4
         streamed = weight * (3 if train else 1)
         return (max(seconds, streamed * cal.seconds_per_byte(weight)) + matmul_overhead
-                + _fresh_seconds(info, batch, itemsize, cal, train, heap_bytes))
+                + _fresh_seconds(info, batch, itemsize, cal, train, heap_bytes, first))
     t_in, t_out, e_in, e_out = traffic(info.type)
     numel_in = sum(_numel(s) for s in info.input_shapes)
     numel_out = _numel(info.output_shape)
@@ -381,7 +381,7 @@ def layer_seconds(info: Any, batch: int, itemsize: int, cal: Calibration,
         e_in * numel_in + e_out * numel_out)
     per_byte = cal.seconds_per_byte((numel_in + numel_out) * batch * itemsize, train)
     seconds = elements * batch * itemsize * per_byte * _scalar_channels(info, cal)
-    seconds += _fresh_seconds(info, batch, itemsize, cal, train, heap_bytes)
+    seconds += _fresh_seconds(info, batch, itemsize, cal, train, heap_bytes, first)
     if info.type in POOL_FACTOR_TYPES and cal.pool_factor > 0:
         seconds *= cal.pool_factor
     elif info.type == "MaxPool3d":
@@ -400,17 +400,17 @@ POOL_FACTOR_TYPES = ("MaxPool2d", "AdaptiveMaxPool2d", "MaxPool1d", "AdaptiveMax
 
 
 def _fresh_seconds(info: Any, batch: int, itemsize: int, cal: Calibration, train: bool,
-                   heap_bytes: float = 0.0) -> float:
+                   heap_bytes: float = 0.0, first: bool = False) -> float:
     """Training's first touch of the pages of a layer's output and input
     gradients that are each over MMAP_THRESHOLD: glibc maps them fresh every
     step, unless a free block of its heap holds them. The heap keeps the
     step's smaller maps (heap_bytes), freed by the next forward: a tensor no
     larger comes from it (c3d_small at batch 4: 0-135 MB of page faults a
     step, against 294 MB of such tensors). Evaluation's is in its measured
-    large-map bandwidth."""
+    large-map bandwidth. A first layer computes no input gradient."""
     if not train or cal.large_train_bytes_per_s <= 0:
         return 0.0
-    sizes = [_numel(info.output_shape)] + [_numel(s) for s in info.input_shapes]
+    sizes = [_numel(info.output_shape)] + ([] if first else [_numel(s) for s in info.input_shapes])
     limit = max(MMAP_THRESHOLD, heap_bytes)
     fresh = sum(n * batch * itemsize for n in sizes if n * batch * itemsize > limit)
     return fresh * cal.fresh_seconds_per_byte
