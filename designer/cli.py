@@ -19,6 +19,8 @@ COMMANDS = {"summary": "designer.commands.summary", "export": "designer.commands
 
 
 def main(argv: list[str] | None = None) -> int:
+    from designer.nn.allocator import use_one_arena
+    use_one_arena()   # before any other thread: the trainer's thread keeps its memory
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in COMMANDS:
         module = importlib.import_module(COMMANDS[argv[0]])

@@ -95,3 +95,66 @@ def test_training_holds_the_memory_while_it_runs() -> None:
     trainer.run()
     assert trainer.failure is None and seen and all(seen)
     assert not allocator.holding()
+
+
+def _faults_of_a_big_block(size: int) -> int:
+    """Minor page faults of touching a freshly malloc'd block of size bytes
+    the second time round (the first may grow the heap)."""
+    libc = allocator._glibc()
+    libc.malloc.restype = ctypes.c_void_p
+    for _ in range(2):
+        pointer = libc.malloc(size)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        ctypes.memset(pointer, 1, size)
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        libc.free(ctypes.c_void_p(pointer))
+    return faults
+
+
+def test_a_run_keeps_even_blocks_over_the_mmap_threshold() -> None:
+    size = 2 * allocator.MMAP_THRESHOLD            # a 64 MiB gradient, say
+    pages = size // resource.getpagesize()
+    assert _faults_of_a_big_block(size) > pages // 2     # mapped afresh each time
+    with allocator.keep_freed_memory():
+        assert _faults_of_a_big_block(size) < pages // 20
+    assert _faults_of_a_big_block(size) > pages // 2     # and again after the run
+
+
+_THREAD_RUN = """
+import ctypes, resource, sys, threading
+sys.path.insert(0, {root!r})
+from designer.nn import allocator
+if {one_arena}:
+    assert allocator.use_one_arena()
+size = 96 * 2 ** 20      # over a thread arena's 64 MB heaps
+libc = allocator._glibc()
+libc.malloc.restype = ctypes.c_void_p
+faults = []
+def run():
+    with allocator.keep_freed_memory():
+        for _ in range(2):
+            p = libc.malloc(size)
+            before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+            ctypes.memset(p, 1, size)
+            faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before)
+            libc.free(ctypes.c_void_p(p))
+t = threading.Thread(target=run)
+t.start()
+t.join()
+print(faults[-1] * resource.getpagesize() / size)
+"""
+
+
+@pytest.mark.parametrize("one_arena", [False, True])
+def test_one_arena_lets_the_trainers_thread_keep_big_blocks(one_arena: bool) -> None:
+    import subprocess
+    import sys
+    from conftest import ROOT
+    out = subprocess.run([sys.executable, "-c", _THREAD_RUN.format(root=str(ROOT),
+                                                                  one_arena=one_arena)],
+                         capture_output=True, text=True, timeout=60, check=True)
+    faulted = float(out.stdout.strip())        # the share of the block's pages
+    if one_arena:
+        assert faulted < 0.05       # the main heap's freed block, touched already
+    else:
+        assert faulted > 0.5        # a thread's arena maps it afresh

@@ -9,12 +9,22 @@ batch 32, 4,000 for resnet_small and 10,000 for MobileNet at batch 64, and
 12-28% of the step's CPU time (one thread, median of 200 steps). With both
 thresholds fixed while a run lasts, the faults stop (under 40 per step).
 
-Blocks above MMAP_THRESHOLD (glibc's largest mmap threshold, which the
-planner's time model assumes, designer/core/plan_time.py) are still mapped
-fresh. When the last run ends the free memory is handed back, and the trim
-threshold goes to twice MMAP_THRESHOLD, where glibc's own moving threshold
-ends up: back at its initial 128 KiB, with the mmap threshold now fixed, the
-same steps fault 700-1,000 times each. Elsewhere this does nothing.
+While a run lasts no block is mapped on its own either (M_MMAP_MAX 0):
+glibc would map every block over its mmap threshold (at most 32 MiB) fresh
+from the system each time, and VGG-11's 411 MB classifier gradient and
+Adam's temporaries of that size faulted 1.2-2 GB a step in (1.35-2.0 s
+steps at batch 4 against 1.04 s without). Such blocks now come from the
+heap and stay there. A thread allocates from an arena of its own, though,
+whose heaps hold at most 64 MB, so the trainer's thread maps larger blocks
+regardless (2.0 s steps, 2 GB of faults), unless the process was put on one
+arena at start-up (use_one_arena, which the command line's main does).
+
+When the last run ends the free memory is handed back, blocks over
+MMAP_THRESHOLD (glibc's largest mmap threshold) are mapped again, and the
+trim threshold goes to twice MMAP_THRESHOLD, where glibc's own moving
+threshold ends up: back at its initial 128 KiB, with the mmap threshold now
+fixed, the same steps fault 700-1,000 times each. Elsewhere this does
+nothing.
 """
 from __future__ import annotations
 
@@ -27,7 +37,8 @@ from typing import Any
 
 from designer.core.plan_time import MMAP_THRESHOLD
 
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -3, -4, -8
+DEFAULT_MMAP_MAX = 65536         # glibc's
 HOLD_TRIM = 2 ** 31 - 1          # mallopt takes an int: in effect, never trim
 RELEASED_TRIM = 2 * MMAP_THRESHOLD   # glibc's largest moving trim threshold
 
@@ -62,14 +73,25 @@ def keep_freed_memory() -> Iterator[bool]:
         if libc is not None and _holders == 1:
             libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
             libc.mallopt(M_TRIM_THRESHOLD, HOLD_TRIM)
+            libc.mallopt(M_MMAP_MAX, 0)
     try:
         yield libc is not None
     finally:
         with _lock:
             _holders -= 1
             if libc is not None and _holders == 0:
+                libc.mallopt(M_MMAP_MAX, DEFAULT_MMAP_MAX)
                 libc.mallopt(M_TRIM_THRESHOLD, RELEASED_TRIM)
                 libc.malloc_trim(0)
+
+
+def use_one_arena() -> bool:
+    """Threads that first allocate from now on share the main thread's heap
+    (glibc's M_ARENA_MAX 1): the trainer's thread then keeps its freed
+    memory as a run in the main thread does (keep_freed_memory). Call it at
+    start-up, before other threads exist; returns whether it could be set."""
+    libc = _glibc()
+    return libc is not None and libc.mallopt(M_ARENA_MAX, 1) == 1
 
 
 def holding() -> bool:
