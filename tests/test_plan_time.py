@@ -372,6 +372,39 @@ def test_a_step_adds_the_optimizer_the_data_path_and_its_fixed_cost() -> None:
     assert measured.step_s - bare.step_s == pytest.approx(3 * 256 * B * (2e-8 - 5e-9))
 
 
+def test_large_parameters_take_each_optimizers_measured_time_per_byte() -> None:
+    design = _chain()
+    a = analyse(design)
+    cal = Calibration(**{**FULL.to_dict(), "map_bytes": 4e6, "sgd_seconds_per_byte": 1e-10,
+                         "momentum_seconds_per_byte": 4e-10, "adam_seconds_per_byte": 7e-10,
+                         "adamw_seconds_per_byte": 8e-10})
+    big, small = 64e6, 1e6      # parameters far beyond map_bytes / 3, and within
+
+    def step(c: Calibration, optimizer: str, params: float, momentum: bool = True) -> float:
+        return estimate(design, a, c, 8, 400, 0, "fp32", optimizer, params,
+                        momentum=momentum).step_s
+    base = step(cal, "sgd", 0.0)
+    assert step(cal, "sgd", big) - base == pytest.approx(big * 4e-10)
+    assert step(cal, "sgd", big, momentum=False) - step(cal, "sgd", 0.0, momentum=False) == \
+        pytest.approx(big * 1e-10)
+    assert step(cal, "adam", big) - step(cal, "adam", 0.0) == pytest.approx(big * 7e-10)
+    assert step(cal, "adamw", big) - step(cal, "adamw", 0.0) == pytest.approx(big * 8e-10)
+    # parameters within the caches: the passes at the bandwidth, as without the figures
+    plain = Calibration(**{**cal.to_dict(), "momentum_seconds_per_byte": 0.0})
+    assert step(cal, "sgd", small) == pytest.approx(step(plain, "sgd", small))
+    assert step(plain, "sgd", big) != pytest.approx(step(cal, "sgd", big))
+
+
+def test_the_optimizers_are_timed_on_a_large_parameter() -> None:
+    torch = pytest.importorskip("torch")
+    from designer.nn.calibrate import _optimizer_byte_seconds
+    cpu = torch.device("cpu")
+    sgd, momentum, adam = (_optimizer_byte_seconds(cpu, name, m, 2) for name, m in (
+        ("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)))
+    # plain SGD makes one pass, momentum adds its buffer's, Adam its two moments'
+    assert 0 < sgd < momentum < adam < 1e-8
+
+
 def test_the_optimizer_pays_for_each_parameter_tensor_beyond_the_calibrations_two() -> None:
     from designer.core.plan_time import OPTIMIZER_PASSES
     design = _chain()   # weights and biases: c1 2, c2 1, dw 1, bn 2, fc 2

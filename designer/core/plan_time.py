@@ -219,6 +219,13 @@ class Calibration:
     # interpolated on a log scale of the geometric mean of C_in and C_out
     # (0: pointwise_factor at any width)
     small_pointwise_factor: float = 0.0
+    # each optimizer's step per parameter byte over a parameter far larger
+    # than the caches (64 MB), as the trainer makes it (0: OPTIMIZER_PASSES
+    # at the streaming bandwidth); used once the parameters outgrow map_bytes
+    sgd_seconds_per_byte: float = 0.0
+    momentum_seconds_per_byte: float = 0.0
+    adam_seconds_per_byte: float = 0.0
+    adamw_seconds_per_byte: float = 0.0
 
     def streaming_seconds_per_byte(self, total_bytes: float) -> float:
         """Time per byte for streaming passes over total_bytes of tensors."""
@@ -586,7 +593,7 @@ def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, t
     name = optimizer if optimizer in ("adam", "adamw") else (
         "sgd-momentum" if momentum else "sgd")
     step += large * FRESH_COPIES[name] * cal.fresh_seconds_per_byte
-    step += (param_bytes * optimizer_passes(optimizer, momentum) * per_byte
+    step += (_optimizer_seconds(cal, name, param_bytes, per_byte)
              + data + cal.step_overhead_s
              + (cal.adam_step_extra_s if optimizer in ("adam", "adamw") else 0.0))
     step += max(0, _param_tensors(analysis) - 2) * _tensor_seconds(cal, name)
@@ -594,6 +601,17 @@ def estimate(design: Design, analysis: Analysis, cal: Calibration, batch: int, t
     eval_s = forward * eval_images / eval_batch if eval_images > 0 else 0.0
     return TimeEstimate(step, steps * step + eval_s, steps, RELATIVE_UNCERTAINTY + cal.spread,
                         eval_s)
+
+
+def _optimizer_seconds(cal: Calibration, name: str, param_bytes: float,
+                       per_byte: float) -> float:
+    """The optimizer's passes over the parameters: its measured time per byte
+    once they outgrow the caches, else OPTIMIZER_PASSES at per_byte."""
+    measured = {"sgd": cal.sgd_seconds_per_byte, "sgd-momentum": cal.momentum_seconds_per_byte,
+                "adam": cal.adam_seconds_per_byte, "adamw": cal.adamw_seconds_per_byte}[name]
+    if measured > 0 and 3 * param_bytes > cal.map_bytes:
+        return param_bytes * measured
+    return param_bytes * OPTIMIZER_PASSES[name] * per_byte
 
 
 def _param_tensors(analysis: Analysis) -> int:

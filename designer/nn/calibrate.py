@@ -170,6 +170,28 @@ def _optimizer_tensor_seconds(device: torch.device, optimizer: str, reps: int) -
     return max(0.0, many - few) / (OPTIMIZER_TENSORS - 2)
 
 
+# the plan's optimizers as the trainer makes them: (optimizer, momentum)
+OPTIMIZER_SETTINGS = {"sgd": ("sgd", 0.0), "sgd-momentum": ("sgd", 0.9),
+                      "adam": ("adam", 0.0), "adamw": ("adamw", 0.0)}
+# the parameter the optimizers' streaming is timed on: 64 MB in fp32
+OPTIMIZER_PROBE_ELEMENTS = 16 * 2 ** 20
+
+
+def _optimizer_byte_seconds(device: torch.device, optimizer: str, momentum: float,
+                            reps: int) -> float:
+    """The optimizer's step per parameter byte on one parameter far larger
+    than the caches, as the trainer makes it: on a CPU torch's for-loop
+    implementations make new tensors for weight decay and Adam's
+    denominator (one 512 MB tensor: SGD 34 ms, with momentum 147, Adam 238,
+    AdamW 243 here: 3, 13, 21 and 21 passes at the streaming bandwidth)."""
+    holder = nn.Module()
+    holder.weight = nn.Parameter(torch.ones(OPTIMIZER_PROBE_ELEMENTS, device=device))
+    opt = setup.make_optimizer(holder, TrainConfig(optimizer=optimizer, momentum=momentum))
+    holder.weight.grad = torch.full_like(holder.weight, 1e-3)
+    best = min(_best(opt.step, device, reps))
+    return best / (OPTIMIZER_PROBE_ELEMENTS * 4)
+
+
 class Interrupted(Exception):
     """The calibration gave way (a training run started)."""
 
@@ -403,6 +425,11 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
     adam = _step_overhead(device, precision, channels_last, 2 * reps, "adam") - layers
     sgd_tensor = _optimizer_tensor_seconds(device, "sgd", 2 * reps)
     adam_tensor = _optimizer_tensor_seconds(device, "adam", 2 * reps)
+    # each optimizer's streaming over a large parameter (on a CPU; 0 elsewhere:
+    # OPTIMIZER_PASSES at the streaming bandwidth)
+    byte_seconds = {name: _optimizer_byte_seconds(device, opt, momentum, reps)
+                    if device.type == "cpu" and scale >= 1 else 0.0
+                    for name, (opt, momentum) in OPTIMIZER_SETTINGS.items()}
     return Calibration(device_label(device), conv_rate, dw_rate, gemm_rate, bytes_rate,
                        overhead, min(0.5, statistics.median(spreads)) if spreads else 0.0,
                        small_rate, max(0.0, step), max(1.0, dilated_factor), conv_overhead,
@@ -415,7 +442,11 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
                        few_rate, pointwise_factor, dw_other, mid_rate, b * side * side,
                        pool3d_seconds_per_element=pool3d,
                        pool3d_eval_seconds_per_element=pool3d_eval,
-                       small_pointwise_factor=small_pointwise)
+                       small_pointwise_factor=small_pointwise,
+                       sgd_seconds_per_byte=byte_seconds["sgd"],
+                       momentum_seconds_per_byte=byte_seconds["sgd-momentum"],
+                       adam_seconds_per_byte=byte_seconds["adam"],
+                       adamw_seconds_per_byte=byte_seconds["adamw"])
 
 
 def _add_into_fresh_pages(x: torch.Tensor, y: torch.Tensor) -> None:
