@@ -283,6 +283,19 @@ def every_type_design(rank: int) -> Design:
     return d
 
 
+@pytest.mark.parametrize("size", [[], [4, 4]])
+def test_an_upsample_size_with_the_wrong_count_gets_a_fix_not_a_traceback(size: list) -> None:
+    d = Design("volume", InputSpec.from_shape((2, 3, 4, 5)))
+    d.add_layer("Upsample", {"size": size}, layer_id="up")
+    a = analyse(d)
+    err = a.layers["up"].errors[0]
+    assert f"size has {len(size)} values" in err.message
+    fixed = err.fix.params["size"]
+    assert fixed == ([6, 8, 10] if not size else 4)
+    d.set_params("up", {"size": fixed})
+    assert analyse(d).ok
+
+
 @pytest.mark.parametrize("rank", [1, 2, 3])
 def test_every_new_type_exports_and_matches_torch(rank: int, tmp_path: Path) -> None:
     d = every_type_design(rank)

@@ -7,7 +7,7 @@ from designer.core.catalogue import (RF, Ctx, LayerError, LayerType, Outcome, ax
                                      prod, rank_error, register, shape_layout, whole_rf)
 from designer.core.layers_conv import check_inferred
 from designer.core.params import (BOOL, CHOICE, FLOAT, INT, OPT_BOOL, OPT_FLOAT, OPT_INT,
-                                  OPT_PAIR, REQUIRED, SHAPE, Fix, ParamSpec, ntuple)
+                                  OPT_PAIR, REQUIRED, SHAPE, Fix, ParamSpec, ntuple, short)
 
 BIAS = ParamSpec("bias", BOOL, True, "learn an additive bias per output")
 MAX_SIDE = 2 ** 31  # no tensor side beyond this is usable (and h·scale must stay a float)
@@ -243,7 +243,8 @@ def _upsample(ctx: Ctx) -> Outcome:
     letters = axis_names(rank)
     if size is not None:
         if isinstance(size, list) and len(size) != rank:
-            value = short([size[-1]] * rank)
+            # (an empty list: twice the input's sizes)
+            value = short([size[-1]] * rank if size else [2 * v for v in sizes])
             raise LayerError(f"size has {len(size)} values but the input has {rank} spatial "
                              f"axes ({shape_layout(s)})", Fix(f"set size = {value}",
                                                                 {"size": value}))
