@@ -153,7 +153,7 @@ def test_depthwise_convolutions_other_than_3x3_stride_1_pay_at_least_their_outpu
 
 
 def test_a_calibration_is_the_median_of_its_passes(monkeypatch) -> None:
-    from designer.core.plan_time import median_of
+    from designer.core.calibration_data import median_of
     slow = Calibration(**{**BASE.to_dict(), "conv_macs_per_s": 8e10, "lanes": 16})
     fast = [Calibration(**{**BASE.to_dict(), "conv_macs_per_s": r, "lanes": 16})
             for r in (1.7e11, 1.6e11)]

@@ -3,7 +3,7 @@
 Time per MAC = a + b/K + c/N + d·M^-p for a reduction of K = C_in/groups·k_h·k_w,
 N output channels per group and M output positions (batch included): short
 reductions, few output channels and few positions all run below peak. The
-terms are fitted through the measured convolutions (plan_time.Calibration):
+terms are fitted through the measured convolutions (calibration_data.Calibration):
 (K, N) = (576, 64), (72, 16) and (576, 8) over thousands of positions, and
 (FEW_K, FEW_N) over FEW_M and MID_M positions. fp32 kernels reach their
 peak by a few thousand positions: d/M (the weights' fixed work spread over

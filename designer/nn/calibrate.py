@@ -25,8 +25,9 @@ import torch
 from torch import nn
 
 from designer.core.conv_fit import FEW_K, FEW_M, FEW_N, MID_M
+from designer.core.calibration_data import Calibration, median_of
 from designer.core.plan_time import (OPTIMIZER_TENSORS, POINTWISE_C, POINTWISE_M,
-                                     SMALL_POINTWISE_C, TRAFFIC, Calibration, median_of)
+                                     SMALL_POINTWISE_C, TRAFFIC)
 from designer.core.training_config import TrainConfig
 from designer.nn import allocator
 from designer.nn import train_setup as setup

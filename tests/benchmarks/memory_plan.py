@@ -39,7 +39,8 @@ import torch  # noqa: E402
 from designer.core.analysis import analyse  # noqa: E402
 from designer.core.catalogue import is_known  # noqa: E402
 from designer.core.model import Design, InputSpec  # noqa: E402
-from designer.core.plan_time import estimate, eval_batch_size, median_of  # noqa: E402
+from designer.core.calibration_data import median_of  # noqa: E402
+from designer.core.plan_time import estimate, eval_batch_size  # noqa: E402
 from designer.core.planner import PlanSettings, plan  # noqa: E402
 from designer.core.training_config import TrainConfig  # noqa: E402
 from designer.io import load  # noqa: E402
