@@ -4,10 +4,10 @@ dilated or not) and depthwise convolutions, a matrix product and memory-bound
 layers, forward plus backward; the fixed costs of a layer, of 3x3 and 1x1
 convolutions and of a matrix product, and of the trainer's step; its data
 path per element; Dropout's random draws; channels_last kernels on channels
-short of a vector; 3-D layout reorders and max pooling; with the precision
-and memory format the trainer would use. Measured once per device (CPU or GPU model), thread
-count, precision and memory format (10-30 s on a 2-core CPU) and cached as
-JSON; the key carries CALIBRATION_VERSION so a changed calibration is
+short of a vector; 3-D layout reorders and max pooling; each optimizer's
+step on a large parameter; with the precision and memory format the trainer
+would use. Measured once per device (CPU or GPU model), thread count,
+precision and memory format (10-30 s on a 2-core CPU) and cached as JSON; the key carries CALIBRATION_VERSION so a changed calibration is
 measured afresh."""
 from __future__ import annotations
 
@@ -310,16 +310,16 @@ def _measure(device: torch.device, precision: str, channels_last: bool, scale: f
     stream_rate = 3 * huge * 4 / max(min(_best(lambda: sx.add_(sy, alpha=1e-3), device, reps)),
                                      1e-9)
     del sx, sy
-    x, y = torch.randn(large, device=device), torch.randn(large, device=device)
     # the same into freshly mapped memory: the first touch of fresh pages
     # (an mmap of its own: torch.add's new output could come from the free
     # memory that allocator.keep_freed_memory keeps, and fault nothing).
     # While a run holds memory with glibc, no block is mapped: none.
-    mapped = device.type == "cpu" and not allocator.holding()
-    fresh = min(_best(lambda: _add_into_fresh_pages(x, y), device, reps)) if mapped else 0.0
-    fresh_per_byte = max(0.0, fresh - 3 * large * 4 / stream_rate) / (large * 4) \
-        if mapped else 0.0
-    del x, y
+    fresh_per_byte = 0.0
+    if device.type == "cpu" and not allocator.holding():
+        x, y = torch.randn(large), torch.randn(large)
+        fresh = min(_best(lambda: _add_into_fresh_pages(x, y), device, reps))
+        fresh_per_byte = max(0.0, fresh - 3 * large * 4 / stream_rate) / (large * 4)
+        del x, y
     # fixed costs: a memory-bound layer (a chain of tiny activations), and
     # chains of convolutions (3x3, 1x1) and matrix products on problems too
     # small to compute anything (oneDNN's set-up of a spatial convolution's

@@ -57,8 +57,7 @@ from designer.nn.memory_probe import LiveStorage, state_tensors  # noqa: E402
 clock = time.perf_counter   # --cpu-time: time.thread_time
 STATISTIC: Callable[[list[float]], float] = statistics.median   # --best: min
 WARM_S, TIMED_S, MAX_STEPS = 0.2, 0.5, 400   # a case's warm-up and timed steps
-OPTIMIZERS = {"sgd": ("sgd", 0.0), "sgd-momentum": ("sgd", 0.9), "adam": ("adam", 0.0),
-              "adamw": ("adamw", 0.0)}
+OPTIMIZERS = calibration.OPTIMIZER_SETTINGS   # the plan's names: (optimizer, momentum)
 
 
 # --- the 224x224 networks, as designs ---------------------------------------------
